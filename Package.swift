@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+// swift-tune: fine-tune, run, export and serve Llama-family language models.
+// Targets follow the layers in docs/architecture.md; a target imports only targets below it.
+import PackageDescription
+
+let package = Package(
+    name: "swift-tune",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swift-tune", targets: ["swift-tune"]),
+        .executable(name: "swift-tune-bench", targets: ["swift-tune-bench"]),
+        .library(name: "SwiftTuneTensor", targets: ["SwiftTuneTensor"]),
+        .library(name: "SwiftTuneCPU", targets: ["SwiftTuneCPU"]),
+        .library(name: "SwiftTuneCUDA", targets: ["SwiftTuneCUDA"]),
+        .library(name: "SwiftTuneCheckpoint", targets: ["SwiftTuneCheckpoint"]),
+        .library(name: "SwiftTuneNN", targets: ["SwiftTuneNN"]),
+        .library(name: "SwiftTuneModels", targets: ["SwiftTuneModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // L0: tensors, the Backend protocol, and the two backends.
+        .target(name: "SwiftTuneTensor"),
+        .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor"]),
+        .target(
+            name: "SwiftTuneCUDA",
+            dependencies: ["SwiftTuneTensor"],
+            resources: [.embedInCode("Kernels/kernels.cu")]
+        ),
+        // L1: checkpoints and model configs.
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor"]),
+        // L2: layers with forward and backward, losses.
+        .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
+        // L3: the generic decoder.
+        .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
+        // L6: the command line (the only place that picks backends and prints).
+        .target(
+            name: "SwiftTuneCLI",
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "swift-tune", dependencies: ["SwiftTuneCLI"]),
+        .executableTarget(
+            name: "swift-tune-bench",
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneCPU",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneModelsTests",
+            dependencies: ["SwiftTuneModels", "SwiftTuneCPU"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

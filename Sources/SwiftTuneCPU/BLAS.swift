@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A CBLAS library found at run time with `dlopen`, so the binary links no BLAS and runs without one.
+///
+/// Searched in order: `$SWIFT_TUNE_BLAS` (a path or soname), then OpenBLAS (Debian's
+/// `libopenblas0-pthread` installs `libopenblas.so.0`), then the generic `libcblas.so.3` / `libblas.so.3`.
+/// Set `SWIFT_TUNE_BLAS=none` to force the portable Swift GEMM.
+public final class BLAS: @unchecked Sendable {
+    // void cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float,
+        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+
+    /// The library that was loaded, e.g. `libopenblas.so.0`.
+    public let libraryName: String
+    private let handle: UnsafeMutableRawPointer
+    private let sgemmFunction: SGEMM
+
+    /// Names tried by `load()` when `SWIFT_TUNE_BLAS` is unset.
+    public static let searchNames = [
+        "libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.so",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+        "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+        "libcblas.so.3", "libblas.so.3", "libopenblas.dylib",
+    ]
+
+    private init(libraryName: String, handle: UnsafeMutableRawPointer, sgemm: SGEMM) {
+        self.libraryName = libraryName
+        self.handle = handle
+        sgemmFunction = sgemm
+    }
+
+    /// The first CBLAS with `cblas_sgemm` found, or nil.
+    public static func load() -> BLAS? {
+        var names = searchNames
+        if let override = getenv("SWIFT_TUNE_BLAS").map({ String(cString: $0) }) {
+            if override == "none" { return nil }
+            names = [override]
+        }
+        for name in names {
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            if let symbol = dlsym(handle, "cblas_sgemm") {
+                return BLAS(libraryName: name, handle: handle, sgemm: unsafeBitCast(symbol, to: SGEMM.self))
+            }
+            dlclose(handle)
+        }
+        return nil
+    }
+
+    /// Row-major `C = alpha · op(A) · op(B) + beta · C` for M×K by K×N (op = optional transpose).
+    func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
+        sgemmFunction(rowMajor, transposeA ? trans : noTrans, transposeB ? trans : noTrans,
+                      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

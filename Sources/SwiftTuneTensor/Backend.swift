@@ -1,0 +1,147 @@
+/// A compute device: memory plus the coarse, fused op set the decoder is built from.
+///
+/// Every op writes into tensors the caller allocated (`into:`), so a GPU backend can run the whole step
+/// without host round trips and later capture it as a graph. Conventions:
+/// - All float ops compute in f32 on f32 tensors unless a backend documents more; `cast` converts storage.
+/// - Activations are token-major and packed: a batch of sequences is `[tokens, ...]`, and
+///   `sequenceStarts` (i32 `[sequences + 1]`, starting at 0, ending at `tokens`) says where each begins.
+/// - Ops named `…Backward` overwrite input gradients and **accumulate** into parameter gradients
+///   (`gradWeight`, `gradTable`), so gradient accumulation over micro-batches is free.
+/// - Ops never read device memory on the host; `download` is for the edges (loading, sampling, logging).
+///
+/// A backend that lacks an op inherits the default implementation, which throws `TensorError.unsupported`.
+public protocol Backend: AnyObject, Sendable {
+    /// A short name for messages, e.g. `cpu` or `cuda:0`.
+    var name: String { get }
+
+    // MARK: Memory
+
+    /// New tensor; zero-filled when `zeroed`, else contents are unspecified.
+    func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
+    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`.
+    func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws
+    /// Copies `tensor` to the host (exactly `tensor.byteCount` bytes). Waits for pending work.
+    func download(_ tensor: Tensor, to bytes: UnsafeMutableRawBufferPointer) throws
+    /// `destination = source`, same dtype and element count.
+    func copy(_ source: Tensor, to destination: Tensor) throws
+    /// Sets every element of a float tensor to `value`.
+    func fill(_ tensor: Tensor, with value: Float) throws
+    /// Converts between float dtypes (f32, f64, bf16, f16), rounding to nearest even; same element count.
+    func cast(_ source: Tensor, to destination: Tensor) throws
+    /// Waits until all queued work is done.
+    func synchronize() throws
+
+    // MARK: Elementwise and reductions (f32)
+
+    /// `out = a + scale * b`, same element count; `out` may be `a` or `b`.
+    func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws
+    /// `out = factor * x`; `out` may be `x`.
+    func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws
+    /// `out[n, c] = x[n, c] + bias[c]` for x `[N, C]`; `out` may be `x`.
+    func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws
+    /// `out[c] (+)= Σ_n x[n, c]` for x `[N, C]`: the bias gradient. Accumulates when `accumulate`.
+    func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws
+    /// `out[0] (+)= Σ x²` (f32 `[1]`), for gradient norms. Accumulates when `accumulate`.
+    func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws
+
+    // MARK: Matrix products
+
+    /// `c = alpha · op(a) · op(b) + beta · c`, with `op` the optional transpose of the last two dimensions.
+    ///
+    /// a: `[..., M, K]` (`[..., K, M]` if `transposeA`), b: `[..., K, N]` (`[..., N, K]` if `transposeB`),
+    /// c: `[..., M, N]`. Leading dimensions are a batch: a and c have the same batch count, and b has
+    /// that count or none (rank 2, shared by every batch item).
+    func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float) throws
+
+    // MARK: Layers
+
+    /// `out[n] = table[ids[n]]`; ids i32 `[N]`, table `[V, D]`, out `[N, D]`.
+    func embedding(ids: Tensor, table: Tensor, into out: Tensor) throws
+    /// `gradTable[ids[n]] += gradOutput[n]` (scatter-add; repeated ids accumulate).
+    func embeddingBackward(ids: Tensor, gradOutput: Tensor, into gradTable: Tensor) throws
+
+    /// RMSNorm over the last dimension: `out = x · rsqrt(mean(x²) + ε) · weight`; x `[N, D]`, weight `[D]`.
+    /// Writes `1 / rms` per row into `inverseRMS` (`[N]`) when given, for the backward pass.
+    func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, into out: Tensor, inverseRMS: Tensor?) throws
+    /// Gradients of `rmsNorm`: overwrites `gradInput` `[N, D]`, accumulates into `gradWeight` `[D]` if given.
+    func rmsNormBackward(_ x: Tensor, weight: Tensor, inverseRMS: Tensor, gradOutput: Tensor,
+                         into gradInput: Tensor, gradWeight: Tensor?) throws
+
+    /// Rotary position embedding in HF's rotate-half layout (pairs `i` and `i + hd/2`).
+    ///
+    /// x `[N, H, hd]`, positions i32 `[N]`, inverseFrequencies f32 `[hd/2]`; the angle for pair `i` at position
+    /// `p` is `p · inverseFrequencies[i]`, and cos/sin are multiplied by `attentionScaling` (1 except for YaRN).
+    /// `inverse` applies the transposed rotation, which is the backward pass. `out` may be `x`.
+    func rope(_ x: Tensor, positions: Tensor, inverseFrequencies: Tensor, attentionScaling: Float,
+              inverse: Bool, into out: Tensor) throws
+
+    /// Causal self-attention over packed sequences with grouped-query heads.
+    ///
+    /// query `[N, Hq, hd]`, key and value `[N, Hkv, hd]` (Hq a multiple of Hkv; query head h reads kv head
+    /// `h / (Hq / Hkv)`), sequenceStarts i32 `[S + 1]`. Token i of a sequence sees tokens j of the same sequence
+    /// with `j ≤ i` and, when `slidingWindow` is set, `i - j < slidingWindow`. Scores are `scale · q·k`.
+    /// Writes out `[N, Hq, hd]` and, when given, the log-sum-exp of each row's scores into `logSumExp` `[N, Hq]`.
+    func attention(query: Tensor, key: Tensor, value: Tensor, sequenceStarts: Tensor,
+                   slidingWindow: Int?, scale: Float, into out: Tensor, logSumExp: Tensor?) throws
+    /// Gradients of `attention` from its inputs, output and log-sum-exp; overwrites the three gradients.
+    func attentionBackward(query: Tensor, key: Tensor, value: Tensor, output: Tensor, logSumExp: Tensor,
+                           gradOutput: Tensor, sequenceStarts: Tensor, slidingWindow: Int?, scale: Float,
+                           into gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) throws
+
+    /// `out = silu(gate) · up`, elementwise, same shapes.
+    func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws
+    /// Gradients of `swiglu`; overwrites `gradGate` and `gradUp`.
+    func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor, into gradGate: Tensor, gradUp: Tensor) throws
+
+    /// Softmax cross-entropy on one chunk of logits, fused with its gradient.
+    ///
+    /// logits f32 `[N, V]`, targets i32 `[N]` (`-100` = ignored). Accumulates into `stats` (f32 `[3]`):
+    /// the sum of `-log p(target)`, the number of scored rows, and the number whose argmax equals the target.
+    /// Writes `log p(target)` per row into `logProbabilities` `[N]` when given (0 for ignored rows).
+    /// When `gradientScale` is set, overwrites `logits` with `gradientScale · (softmax − onehot)` (zero rows
+    /// for ignored targets), which is the gradient of `gradientScale · Σ loss`.
+    func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+                      stats: Tensor, logProbabilities: Tensor?) throws
+}
+
+// MARK: - Default implementations: an op a backend lacks says so.
+
+extension Backend {
+    private func missing(_ op: String) -> TensorError {
+        .unsupported(op: op, backend: name, hint: "run this on the CPU backend (--device cpu)")
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws { throw missing("add") }
+    public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws { throw missing("scale") }
+    public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws { throw missing("addBias") }
+    public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumRows") }
+    public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumOfSquares") }
+    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                       transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float) throws { throw missing("matmul") }
+    public func embedding(ids: Tensor, table: Tensor, into out: Tensor) throws { throw missing("embedding") }
+    public func embeddingBackward(ids: Tensor, gradOutput: Tensor, into gradTable: Tensor) throws {
+        throw missing("embeddingBackward")
+    }
+    public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, into out: Tensor, inverseRMS: Tensor?) throws {
+        throw missing("rmsNorm")
+    }
+    public func rmsNormBackward(_ x: Tensor, weight: Tensor, inverseRMS: Tensor, gradOutput: Tensor,
+                                into gradInput: Tensor, gradWeight: Tensor?) throws { throw missing("rmsNormBackward") }
+    public func rope(_ x: Tensor, positions: Tensor, inverseFrequencies: Tensor, attentionScaling: Float,
+                     inverse: Bool, into out: Tensor) throws { throw missing("rope") }
+    public func attention(query: Tensor, key: Tensor, value: Tensor, sequenceStarts: Tensor,
+                          slidingWindow: Int?, scale: Float, into out: Tensor, logSumExp: Tensor?) throws {
+        throw missing("attention")
+    }
+    public func attentionBackward(query: Tensor, key: Tensor, value: Tensor, output: Tensor, logSumExp: Tensor,
+                                  gradOutput: Tensor, sequenceStarts: Tensor, slidingWindow: Int?, scale: Float,
+                                  into gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) throws {
+        throw missing("attentionBackward")
+    }
+    public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws { throw missing("swiglu") }
+    public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
+                               into gradGate: Tensor, gradUp: Tensor) throws { throw missing("swigluBackward") }
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+                             stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
+}
