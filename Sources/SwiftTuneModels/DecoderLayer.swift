@@ -1,0 +1,167 @@
+import SwiftTuneNN
+import SwiftTuneTensor
+
+/// What every layer of one forward pass shares: the packed batch layout and the rotary table.
+struct LayerContext {
+    /// i32 `[N]`
+    let positions: Tensor
+    /// i32 `[S + 1]`
+    let sequenceStarts: Tensor
+    /// f32 `[headDim / 2]`
+    let inverseFrequencies: Tensor
+    let attentionScaling: Float
+}
+
+/// The activations a layer keeps for its backward pass (all token-major, N = tokens).
+struct LayerActivations {
+    let input: Tensor  // (N, D)
+    let normed1: Tensor  // (N, D)
+    let inverseRMS1: Tensor  // (N)
+    let queryProjected: Tensor?  // (N·Hq, hd) before q_norm (Qwen3)
+    let keyProjected: Tensor?  // (N·Hkv, hd) before k_norm
+    let queryInverseRMS: Tensor?  // (N·Hq)
+    let keyInverseRMS: Tensor?  // (N·Hkv)
+    let query: Tensor  // (N, Hq, hd) after RoPE
+    let key: Tensor  // (N, Hkv, hd) after RoPE
+    let value: Tensor  // (N, Hkv, hd)
+    let attention: Tensor  // (N, Hq, hd)
+    let logSumExp: Tensor  // (N, Hq)
+    let residual: Tensor  // (N, D) input + attention block
+    let normed2: Tensor  // (N, D)
+    let inverseRMS2: Tensor  // (N)
+    let gate: Tensor  // (N, F)
+    let up: Tensor  // (N, F)
+    let activated: Tensor  // (N, F) silu(gate)·up
+}
+
+/// One pre-norm decoder layer: `h + Attn(RMSNorm(h))`, then `h + MLP(RMSNorm(h))`, with SwiGLU MLP,
+/// grouped-query attention, optional q/k/v bias (Qwen2), q/k RMSNorm (Qwen3) and a sliding window (Mistral).
+public struct DecoderLayer: Sendable {
+    public let inputLayernorm: Parameter
+    public let qProj: Linear
+    public let kProj: Linear
+    public let vProj: Linear
+    public let oProj: Linear
+    public let qNorm: Parameter?
+    public let kNorm: Parameter?
+    public let postAttentionLayernorm: Parameter
+    public let gateProj: Linear
+    public let upProj: Linear
+    public let downProj: Linear
+
+    let heads: Int
+    let kvHeads: Int
+    let headDim: Int
+    let epsilon: Float
+    let slidingWindow: Int?
+
+    var attentionScale: Float { 1 / Float(headDim).squareRoot() }
+
+    /// Every parameter of the layer, in checkpoint order.
+    public var parameters: [Parameter] {
+        [inputLayernorm, qProj.weight, qProj.bias, kProj.weight, kProj.bias, vProj.weight, vProj.bias,
+         oProj.weight, oProj.bias, qNorm, kNorm, postAttentionLayernorm,
+         gateProj.weight, gateProj.bias, upProj.weight, upProj.bias, downProj.weight, downProj.bias]
+            .compactMap { $0 }
+    }
+
+    /// hidden `[N, D]` → `[N, D]`; with `keep`, also the activations for `backward`.
+    func forward(_ x: Tensor, context: LayerContext, keep: Bool) throws -> (Tensor, LayerActivations?) {
+        let backend = x.backend
+        let n = x.size(0)
+        // Attention block.
+        let inverseRMS1 = try backend.empty([n])
+        let normed1 = try backend.empty(x.shape)
+        try backend.rmsNorm(x, weight: inputLayernorm.value, epsilon: epsilon, into: normed1, inverseRMS: inverseRMS1)
+        var q = try qProj.forward(normed1)  //  (N, Hq·hd)
+        var k = try kProj.forward(normed1)  // (N, Hkv·hd)
+        let v = try vProj.forward(normed1).reshaped([n, kvHeads, headDim])
+        var queryProjected: Tensor?, keyProjected: Tensor?, queryInverseRMS: Tensor?, keyInverseRMS: Tensor?
+        if let qNorm, let kNorm {
+            // Qwen3: RMSNorm over each head's vector, before RoPE.
+            let qp = try q.reshaped([n * heads, headDim]), kp = try k.reshaped([n * kvHeads, headDim])
+            let qr = try backend.empty([n * heads]), kr = try backend.empty([n * kvHeads])
+            let qn = try backend.empty(qp.shape), kn = try backend.empty(kp.shape)
+            try backend.rmsNorm(qp, weight: qNorm.value, epsilon: epsilon, into: qn, inverseRMS: qr)
+            try backend.rmsNorm(kp, weight: kNorm.value, epsilon: epsilon, into: kn, inverseRMS: kr)
+            (queryProjected, keyProjected, queryInverseRMS, keyInverseRMS) = (qp, kp, qr, kr)
+            (q, k) = (qn, kn)
+        }
+        let query = try backend.empty([n, heads, headDim]), key = try backend.empty([n, kvHeads, headDim])
+        try backend.rope(q.reshaped(query.shape), positions: context.positions,
+                         inverseFrequencies: context.inverseFrequencies, attentionScaling: context.attentionScaling,
+                         inverse: false, into: query)
+        try backend.rope(k.reshaped(key.shape), positions: context.positions,
+                         inverseFrequencies: context.inverseFrequencies, attentionScaling: context.attentionScaling,
+                         inverse: false, into: key)
+        let attention = try backend.empty([n, heads, headDim]), logSumExp = try backend.empty([n, heads])
+        try backend.attention(query: query, key: key, value: v, sequenceStarts: context.sequenceStarts,
+                              slidingWindow: slidingWindow, scale: attentionScale, into: attention, logSumExp: logSumExp)
+        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]))
+        try backend.add(residual, x, scale: 1, into: residual)
+        // MLP block.
+        let inverseRMS2 = try backend.empty([n])
+        let normed2 = try backend.empty(x.shape)
+        try backend.rmsNorm(residual, weight: postAttentionLayernorm.value, epsilon: epsilon, into: normed2,
+                            inverseRMS: inverseRMS2)
+        let gate = try gateProj.forward(normed2), up = try upProj.forward(normed2)
+        let activated = try backend.empty(gate.shape)
+        try backend.swiglu(gate: gate, up: up, into: activated)
+        let output = try downProj.forward(activated)
+        try backend.add(output, residual, scale: 1, into: output)
+        guard keep else { return (output, nil) }
+        return (output, LayerActivations(
+            input: x, normed1: normed1, inverseRMS1: inverseRMS1, queryProjected: queryProjected,
+            keyProjected: keyProjected, queryInverseRMS: queryInverseRMS, keyInverseRMS: keyInverseRMS,
+            query: query, key: key, value: v, attention: attention, logSumExp: logSumExp, residual: residual,
+            normed2: normed2, inverseRMS2: inverseRMS2, gate: gate, up: up, activated: activated))
+    }
+
+    /// Accumulates the gradients of trainable parameters and returns `dL/dinput` `[N, D]`.
+    func backward(_ a: LayerActivations, gradOutput dy: Tensor, context: LayerContext) throws -> Tensor {
+        let backend = dy.backend
+        let n = dy.size(0)
+        // MLP block: output = residual + down(swiglu(gate(n2), up(n2))).
+        let dActivated = try downProj.backward(input: a.activated, gradOutput: dy)
+        let dGate = try backend.empty(a.gate.shape), dUp = try backend.empty(a.up.shape)
+        try backend.swigluBackward(gate: a.gate, up: a.up, gradOutput: dActivated, into: dGate, gradUp: dUp)
+        let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate)
+        try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2)
+        let dResidual = try backend.empty(dy.shape)
+        try backend.rmsNormBackward(a.residual, weight: postAttentionLayernorm.value, inverseRMS: a.inverseRMS2,
+                                    gradOutput: dNormed2, into: dResidual, gradWeight: postAttentionLayernorm.gradient)
+        try backend.add(dResidual, dy, scale: 1, into: dResidual)
+        // Attention block: residual = input + o(attention(rope(q), rope(k), v)).
+        let dAttention = try oProj.backward(input: a.attention.reshaped([n, heads * headDim]), gradOutput: dResidual)
+        let dQuery = try backend.empty(a.query.shape), dKey = try backend.empty(a.key.shape)
+        let dValue = try backend.empty(a.value.shape)
+        try backend.attentionBackward(
+            query: a.query, key: a.key, value: a.value, output: a.attention, logSumExp: a.logSumExp,
+            gradOutput: dAttention.reshaped(a.attention.shape), sequenceStarts: context.sequenceStarts,
+            slidingWindow: slidingWindow, scale: attentionScale, into: dQuery, gradKey: dKey, gradValue: dValue)
+        try backend.rope(dQuery, positions: context.positions, inverseFrequencies: context.inverseFrequencies,
+                         attentionScaling: context.attentionScaling, inverse: true, into: dQuery)
+        try backend.rope(dKey, positions: context.positions, inverseFrequencies: context.inverseFrequencies,
+                         attentionScaling: context.attentionScaling, inverse: true, into: dKey)
+        var dq = try dQuery.reshaped([n, heads * headDim]), dk = try dKey.reshaped([n, kvHeads * headDim])
+        if let qNorm, let kNorm, let qp = a.queryProjected, let kp = a.keyProjected,
+           let qr = a.queryInverseRMS, let kr = a.keyInverseRMS {
+            let dqp = try backend.empty(qp.shape), dkp = try backend.empty(kp.shape)
+            try backend.rmsNormBackward(qp, weight: qNorm.value, inverseRMS: qr, gradOutput: dQuery.reshaped(qp.shape),
+                                        into: dqp, gradWeight: qNorm.gradient)
+            try backend.rmsNormBackward(kp, weight: kNorm.value, inverseRMS: kr, gradOutput: dKey.reshaped(kp.shape),
+                                        into: dkp, gradWeight: kNorm.gradient)
+            dq = try dqp.reshaped(dq.shape)
+            dk = try dkp.reshaped(dk.shape)
+        }
+        let dNormed1 = try qProj.backward(input: a.normed1, gradOutput: dq)
+        try kProj.backward(input: a.normed1, gradOutput: dk, accumulateInto: dNormed1)
+        try vProj.backward(input: a.normed1, gradOutput: dValue.reshaped([n, kvHeads * headDim]),
+                           accumulateInto: dNormed1)
+        let dInput = try backend.empty(dy.shape)
+        try backend.rmsNormBackward(a.input, weight: inputLayernorm.value, inverseRMS: a.inverseRMS1,
+                                    gradOutput: dNormed1, into: dInput, gradWeight: inputLayernorm.gradient)
+        try backend.add(dInput, dResidual, scale: 1, into: dInput)
+        return dInput
+    }
+}

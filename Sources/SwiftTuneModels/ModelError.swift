@@ -1,0 +1,20 @@
+/// Errors from building and running models: what, where (key, file), expected vs got, and a hint.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case missingWeight(key: String, source: String)
+    case weightShapeMismatch(key: String, source: String, expected: [Int], got: [Int])
+    case unsupportedConfig(key: String, value: String, hint: String)
+    case invalidBatch(String)
+
+    public var description: String {
+        switch self {
+        case let .missingWeight(key, source):
+            "\(source): missing weight \"\(key)\" (hint: is this checkpoint for the same architecture as its config.json?)"
+        case let .weightShapeMismatch(key, source, expected, got):
+            "\(source): weight \"\(key)\" has shape \(got), expected \(expected) from config.json"
+        case let .unsupportedConfig(key, value, hint):
+            "config: \(key) = \(value) is not supported (hint: \(hint))"
+        case let .invalidBatch(message):
+            "invalid batch: \(message)"
+        }
+    }
+}

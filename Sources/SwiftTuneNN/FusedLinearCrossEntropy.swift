@@ -1,0 +1,62 @@
+import SwiftTuneTensor
+
+/// The result of `FusedLinearCrossEntropy.run`: loss statistics and, when asked, per-token log-probabilities
+/// and the gradient with respect to the hidden states.
+public struct CrossEntropyResult: Sendable {
+    /// f32 `[3]`: Σ −log p(target), number of scored tokens, number whose argmax was the target.
+    public let stats: Tensor
+    /// f32 `[N]`: log p(target) per token (0 where the target is ignored), when requested.
+    public let logProbabilities: Tensor?
+    /// f32 `[N, D]`: `dL/dhidden`, when a gradient was requested.
+    public let gradHidden: Tensor?
+}
+
+/// lm_head projection fused with cross-entropy, over chunks of tokens, so the full `[tokens, vocab]` logits
+/// never exist: each chunk's logits are made, turned into their gradient in place, and consumed at once.
+///
+/// The loss is `gradientScale · Σ_t −log softmax(h_t · Wᵀ)[target_t]` over tokens whose target is not `-100`;
+/// pass `1 / scoredTokens` for HF's mean. The same pass accumulates `dL/dW` into the weight's gradient.
+public struct FusedLinearCrossEntropy: Sendable {
+    /// The output projection `[V, D]` (the embedding table when embeddings are tied).
+    public let weight: Parameter
+    /// Tokens per chunk: the peak extra memory is `chunkSize × V` floats.
+    public let chunkSize: Int
+
+    public init(weight: Parameter, chunkSize: Int = 1024) {
+        self.weight = weight
+        self.chunkSize = max(1, chunkSize)
+    }
+
+    /// - Parameters:
+    ///   - hidden: f32 `[N, D]`, the final-norm output.
+    ///   - targets: i32 `[N]`, the next-token ids, `-100` where no loss is taken.
+    ///   - gradientScale: when set, computes `dL/dhidden` and accumulates `dL/dW` for this scale.
+    ///   - wantLogProbabilities: also return `log p(target)` per token.
+    public func run(hidden: Tensor, targets: Tensor, gradientScale: Float?,
+                    wantLogProbabilities: Bool = false) throws -> CrossEntropyResult {
+        let backend = hidden.backend
+        let (tokens, vocab) = (hidden.size(0), weight.shape[0])
+        let stats = try backend.zeros([3])
+        let logProbabilities = wantLogProbabilities ? try backend.empty([tokens]) : nil
+        let gradHidden = gradientScale == nil ? nil : try backend.empty(hidden.shape)
+        var start = 0
+        while start < tokens {
+            let rows = start..<min(tokens, start + chunkSize)
+            let h = try hidden.rows(rows)  // (c, D)
+            let logits = try backend.empty([rows.count, vocab])  // (c, V)
+            try backend.matmul(h, weight.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+            try backend.crossEntropy(logits: logits, targets: try targets.rows(rows), gradientScale: gradientScale,
+                                     stats: stats, logProbabilities: try logProbabilities?.rows(rows))
+            if let gradHidden {
+                // logits now hold dL/dlogits (c, V).
+                try backend.matmul(logits, weight.value, into: try gradHidden.rows(rows),
+                                   transposeA: false, transposeB: false, alpha: 1, beta: 0)
+                if let dW = weight.gradient {
+                    try backend.matmul(logits, h, into: dW, transposeA: true, transposeB: false, alpha: 1, beta: 1)
+                }
+            }
+            start = rows.upperBound
+        }
+        return CrossEntropyResult(stats: stats, logProbabilities: logProbabilities, gradHidden: gradHidden)
+    }
+}

@@ -1,0 +1,8 @@
+import SwiftTuneCLI
+
+@main
+struct SwiftTuneMain {
+    static func main() {
+        SwiftTuneCommand.main()
+    }
+}
