@@ -1,0 +1,106 @@
+import Foundation
+import SwiftTuneTensor
+
+/// Writes safetensors files byte-for-byte as the reference writer does (https://github.com/huggingface/safetensors).
+///
+/// Layout: tensors sorted by descending dtype alignment (the order of `SafetensorsDType.allCases`, reversed), then
+/// by name (byte-wise); the header JSON is compact, `__metadata__` first, and padded with spaces to a multiple of
+/// 8 bytes so the data buffer starts 8-aligned. Tensor bytes are read with `Backend.bytes`, one tensor at a time,
+/// so tensors may live on any backend. Every file is written atomically (temporary file, fsync, rename).
+public enum SafetensorsWriter {
+    /// The metadata Hugging Face tools write and `transformers` requires when loading (`{"format": "pt"}`).
+    public static let defaultMetadata: [String: String] = ["format": "pt"]
+
+    /// Writes `tensors` to `url` atomically; on error no file with the final name appears (an old one stays).
+    ///
+    /// - Parameters:
+    ///   - tensors: names and tensors; names must be unique and not `__metadata__`. The order given does not matter.
+    ///   - metadata: the header's `__metadata__` map (keys sorted on write); nil writes none.
+    public static func write(tensors: [(name: String, tensor: Tensor)],
+                             metadata: [String: String]? = defaultMetadata, to url: URL) throws {
+        let layout = try SafetensorsLayout(tensors: tensors, metadata: metadata, path: url.path)
+        try AtomicFile.write(to: url) { sink in
+            try sink.write(layout.prefix)
+            for entry in layout.entries {
+                let bytes = try entry.tensor.backend.bytes(entry.tensor)
+                guard bytes.count == entry.byteCount else {
+                    throw CheckpointError.invalidArgument(
+                        operation: "SafetensorsWriter.write",
+                        reason: "\(entry.tensor.backend.name) returned \(bytes.count) bytes for \"\(entry.name)\", expected \(entry.byteCount)")
+                }
+                try sink.write(bytes)
+            }
+        }
+    }
+
+    /// Writes a named collection of tensors; see `write(tensors:metadata:to:)`.
+    public static func write(tensors: [String: Tensor], metadata: [String: String]? = defaultMetadata, to url: URL) throws {
+        try write(tensors: tensors.map { (name: $0.key, tensor: $0.value) }, metadata: metadata, to: url)
+    }
+}
+
+/// The file layout of a set of tensors: their order, offsets and the encoded header.
+struct SafetensorsLayout {
+    struct Entry {
+        let name: String
+        let tensor: Tensor
+        let dtype: SafetensorsDType
+        let byteCount: Int
+    }
+
+    /// Tensors in write order.
+    let entries: [Entry]
+    /// The 8-byte length followed by the padded header JSON.
+    let prefix: [UInt8]
+    /// Total size of the data buffer.
+    let dataSize: Int
+
+    init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String]?, path: String) throws {
+        var seen = Set<String>()
+        for (name, _) in tensors {
+            guard name != SafetensorsHeader.metadataKey else {
+                throw CheckpointError.invalidArgument(operation: "writing \(path)",
+                                                      reason: "a tensor cannot be named \(SafetensorsHeader.metadataKey)")
+            }
+            guard seen.insert(name).inserted else { throw CheckpointError.duplicateKey(path: path, key: name) }
+        }
+        entries = tensors.map {
+            Entry(name: $0.name, tensor: $0.tensor, dtype: SafetensorsDType($0.tensor.dtype), byteCount: $0.tensor.byteCount)
+        }.sorted { left, right in
+            if left.dtype != right.dtype { return left.dtype.alignmentRank > right.dtype.alignmentRank }
+            return Array(left.name.utf8).lexicographicallyPrecedes(Array(right.name.utf8))
+        }
+
+        var json = "{"
+        var first = true
+        if let metadata {
+            let members = metadata.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+                .map { JSONText.quoted($0) + ":" + JSONText.quoted(metadata[$0] ?? "") }
+            json += JSONText.quoted(SafetensorsHeader.metadataKey) + ":{" + members.joined(separator: ",") + "}"
+            first = false
+        }
+        var offset = 0
+        for entry in entries {
+            if !first { json += "," }
+            first = false
+            let shape = entry.tensor.shape.map(String.init).joined(separator: ",")
+            json += JSONText.quoted(entry.name) + ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],"
+                + "\"data_offsets\":[\(offset),\(offset + entry.byteCount)]}"
+            offset += entry.byteCount
+        }
+        json += "}"
+        var header = Array(json.utf8)
+        header += [UInt8](repeating: UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
+        guard header.count <= SafetensorsHeader.maxHeaderLength else {
+            throw CheckpointError.invalidArgument(
+                operation: "writing \(path)",
+                reason: "the header would be \(header.count) bytes, over the \(SafetensorsHeader.maxHeaderLength)-byte limit readers enforce; shard the tensors")
+        }
+        let length = UInt64(header.count)
+        prefix = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) } + header
+        dataSize = offset
+    }
+
+    /// Size of the whole file.
+    var fileSize: Int { prefix.count + dataSize }
+}
