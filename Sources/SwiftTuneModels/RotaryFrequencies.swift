@@ -37,7 +37,7 @@ public struct RotaryFrequencies: Sendable, Equatable {
             self.init(scaled, scaling: 1)
         case let .yarn(factor, original, betaFast, betaSlow, attentionFactor):
             // YaRN (arXiv:2309.00071): blend interpolated and extrapolated frequencies by a linear ramp over
-            // the dimensions between the correction bounds, and scale attention by 0.1·ln(factor) + 1.
+            // the dimensions between the correction bounds, and scale cos/sin by the attention factor.
             func correctionDimension(_ rotations: Double) -> Double {
                 Double(dim) * log(Double(original) / (rotations * 2 * Double.pi)) / (2 * log(base))
             }
@@ -49,8 +49,7 @@ public struct RotaryFrequencies: Sendable, Equatable {
                 let extrapolation = 1 - ramp
                 return inv / factor * (1 - extrapolation) + inv * extrapolation
             }
-            let scaling = attentionFactor ?? (factor <= 1 ? 1 : 0.1 * log(factor) + 1)
-            self.init(blended, scaling: scaling)
+            self.init(blended, scaling: attentionFactor)  // resolved by DecoderConfig (explicit, mscale or 0.1·ln(s)+1)
         case .dynamic:
             throw ModelError.unsupportedConfig(
                 key: "rope_scaling.rope_type", value: "dynamic",

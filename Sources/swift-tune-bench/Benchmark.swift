@@ -85,7 +85,10 @@ struct Benchmark: ParsableCommand {
 
     func decoderBenchmark(_ backend: CPUBackend) throws {
         // SmolLM2-135M's shape: 30 layers, d 576, ffn 1536, 9 heads / 3 kv heads, vocab 49,152, tied embeddings.
-        let config = DecoderConfig.smolLM2Shaped
+        let config = DecoderConfig(
+            modelType: .llama, vocabSize: 49_152, hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30,
+            numAttentionHeads: 9, numKeyValueHeads: 3, rmsNormEps: 1e-5, ropeTheta: 100_000,
+            maxPositionEmbeddings: 8192, tieWordEmbeddings: true)
         let model = try DecoderModel.randomlyInitialized(config: config, backend: backend, seed: 7)
         var generator = SeededGenerator(seed: 3)
         let sequences = (0..<batch).map { _ in
