@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "SwiftTuneCheckpoint", targets: ["SwiftTuneCheckpoint"]),
         .library(name: "SwiftTuneNN", targets: ["SwiftTuneNN"]),
         .library(name: "SwiftTuneModels", targets: ["SwiftTuneModels"]),
+        .library(name: "SwiftTuneTokenizers", targets: ["SwiftTuneTokenizers"]),
+        .library(name: "SwiftTuneChat", targets: ["SwiftTuneChat"]),
+        .library(name: "SwiftTuneData", targets: ["SwiftTuneData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,17 +31,21 @@ let package = Package(
             dependencies: ["SwiftTuneTensor"],
             resources: [.embedInCode("Kernels/kernels.cu")]
         ),
-        // L1: checkpoints and model configs.
+        // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
+        .target(name: "SwiftTuneTokenizers"),
+        // L1: checkpoints and model configs; chat templates.
         .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor"]),
+        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers"]),
         // L2: layers with forward and backward, losses.
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
-        // L3: the generic decoder.
+        // L3: the generic decoder; datasets (rows → template → token ids and labels).
         .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
+        .target(name: "SwiftTuneData", dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"]),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +59,9 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
+        .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat"]),
+        .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
