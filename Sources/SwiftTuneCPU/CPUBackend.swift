@@ -37,7 +37,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor {
-        let bytes = shape.reduce(1, *) * dtype.byteSize
+        // Checked before the size is used: a negative or overflowing size must throw, not trap.
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidShape(shape, reason: "dimensions must be non-negative")
+        }
+        var bytes = dtype.byteSize
+        for dimension in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw TensorError.invalidShape(shape, reason: "the byte size overflows Int") }
+            bytes = product
+        }
         return try Tensor(storage: CPUStorage(byteCount: bytes, zeroed: zeroed), backend: self, shape: shape, dtype: dtype)
     }
 

@@ -1,0 +1,93 @@
+import SwiftTuneTensor
+
+/// Elementwise ops, reductions and SwiGLU: thin wrappers that validate and split `CPUKernels` over threads.
+extension CPUBackend {
+    /// Elements per thread below which elementwise loops stay on one thread.
+    static let elementwiseGrain = 1 << 14
+
+    public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws {
+        try requireCount(b, a.count, "add b")
+        try requireCount(out, a.count, "add out")
+        let x = SendablePointer(try f32(a, "add a")), y = SendablePointer(try f32(b, "add b"))
+        let result = SendablePointer(try f32(out, "add out"))
+        parallelFor(a.count, grain: Self.elementwiseGrain) { range in
+            CPUKernels.add(x.pointer, y.pointer, scale: scale, into: result.pointer, range: range)
+        }
+    }
+
+    public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws {
+        try requireCount(out, x.count, "scale out")
+        let input = SendablePointer(try f32(x, "scale x")), result = SendablePointer(try f32(out, "scale out"))
+        parallelFor(x.count, grain: Self.elementwiseGrain) { range in
+            CPUKernels.scale(input.pointer, by: factor, into: result.pointer, range: range)
+        }
+    }
+
+    public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws {
+        let (rows, columns) = try matrixSize(x, "addBias x")
+        try requireShape(bias, [columns], "addBias bias")
+        try requireShape(out, x.shape, "addBias out")
+        let input = SendablePointer(try f32(x, "addBias x")), offsets = SendablePointer(try f32(bias, "addBias bias"))
+        let result = SendablePointer(try f32(out, "addBias out"))
+        parallelFor(rows, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { range in
+            CPUKernels.addBias(input.pointer, bias: offsets.pointer, columns: columns, into: result.pointer, rows: range)
+        }
+    }
+
+    public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        let (rows, columns) = try matrixSize(x, "sumRows x")
+        try requireShape(out, [columns], "sumRows out")
+        let input = SendablePointer(try f32(x, "sumRows x")), result = SendablePointer(try f32(out, "sumRows out"))
+        // Split by columns: each thread owns a strip of `out` and the per-column order stays fixed.
+        parallelFor(columns, grain: 64) { range in
+            CPUKernels.sumRows(input.pointer, rows: rows, width: columns, into: result.pointer,
+                               accumulate: accumulate, columns: range)
+        }
+    }
+
+    public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        try requireCount(out, 1, "sumOfSquares out")
+        let input = SendablePointer(try f32(x, "sumOfSquares x"))
+        let result = try f32(out, "sumOfSquares out")
+        // Fixed blocks (not per-thread chunks) keep the sum independent of the thread count.
+        let count = x.count, block = CPUKernels.sumOfSquaresBlock
+        let blockCount = (count + block - 1) / block
+        let partials = UnsafeMutablePointer<Double>.allocate(capacity: max(blockCount, 1))
+        defer { partials.deallocate() }
+        let sums = SendablePointer(partials)
+        parallelFor(blockCount, grain: 4) { blocks in
+            for index in blocks {
+                let range = (index * block)..<min((index + 1) * block, count)
+                sums[index] = CPUKernels.sumOfSquares(input.pointer, range: range)
+            }
+        }
+        let total = (0..<blockCount).reduce(0.0) { $0 + partials[$1] }
+        result[0] = accumulate ? Float(Double(result[0]) + total) : Float(total)
+    }
+
+    public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws {
+        try requireShape(up, gate.shape, "swiglu up")
+        try requireShape(out, gate.shape, "swiglu out")
+        let g = SendablePointer(try f32(gate, "swiglu gate")), u = SendablePointer(try f32(up, "swiglu up"))
+        let result = SendablePointer(try f32(out, "swiglu out"))
+        parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
+            CPUKernels.swiglu(gate: g.pointer, up: u.pointer, into: result.pointer, range: range)
+        }
+    }
+
+    public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
+                               into gradGate: Tensor, gradUp: Tensor) throws {
+        for (tensor, argument) in [(up, "up"), (gradOutput, "gradOutput"), (gradGate, "gradGate"), (gradUp, "gradUp")] {
+            try requireShape(tensor, gate.shape, "swigluBackward \(argument)")
+        }
+        let g = SendablePointer(try f32(gate, "swigluBackward gate"))
+        let u = SendablePointer(try f32(up, "swigluBackward up"))
+        let dy = SendablePointer(try f32(gradOutput, "swigluBackward gradOutput"))
+        let dg = SendablePointer(try f32(gradGate, "swigluBackward gradGate"))
+        let du = SendablePointer(try f32(gradUp, "swigluBackward gradUp"))
+        parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
+            CPUKernels.swigluBackward(gate: g.pointer, up: u.pointer, gradOutput: dy.pointer,
+                                      into: dg.pointer, gradUp: du.pointer, range: range)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import SwiftTuneTensor
+
+/// Batched matrix products through BLAS `sgemm`, or the portable `CPUKernels.gemm` when no BLAS is loaded.
+extension CPUBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                       transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float) throws {
+        let problem = try matmulProblem(a, b, c, transposeA: transposeA, transposeB: transposeB)
+        let shape = problem.shape
+        let pa = try f32(a, "matmul a"), pb = try f32(b, "matmul b"), pc = try f32(c, "matmul c")
+        let (aStride, bStride, cStride) = (shape.m * shape.k, problem.sharedB ? 0 : shape.k * shape.n, shape.m * shape.n)
+        if let blas, shape.m > 0, shape.n > 0, shape.k > 0, Self.fitsInt32(shape) {
+            // OpenBLAS threads each product itself.
+            for item in 0..<problem.batch {
+                blas.sgemm(transposeA: transposeA, transposeB: transposeB, m: shape.m, n: shape.n, k: shape.k,
+                           alpha: alpha, a: pa + item * aStride, lda: shape.lda, b: pb + item * bStride,
+                           ldb: shape.ldb, beta: beta, c: pc + item * cStride, ldc: shape.n)
+            }
+            return
+        }
+        let (sa, sb, sc) = (SendablePointer(pa), SendablePointer(pb), SendablePointer(pc))
+        let m = shape.m
+        if problem.batch * m < 16 * threadCount {
+            // Few rows (e.g. decoding one token): threads take column strips instead, each the whole batch.
+            parallelFor(shape.n, grain: 128) { columns in
+                for item in 0..<problem.batch {
+                    CPUKernels.gemm(shape, alpha: alpha, a: sa.pointer + item * aStride, b: sb.pointer + item * bStride,
+                                    beta: beta, c: sc.pointer + item * cStride, rows: 0..<m, columns: columns)
+                }
+            }
+            return
+        }
+        // Threads take contiguous runs of (batch item, row) pairs.
+        parallelFor(problem.batch * m, grain: 16) { range in
+            var flat = range.lowerBound
+            while flat < range.upperBound {
+                let item = flat / m, first = flat % m
+                let last = min(m, first + (range.upperBound - flat))
+                CPUKernels.gemm(shape, alpha: alpha, a: sa.pointer + item * aStride, b: sb.pointer + item * bStride,
+                                beta: beta, c: sc.pointer + item * cStride, rows: first..<last)
+                flat += last - first
+            }
+        }
+    }
+
+    /// The validated sizes of a `matmul` call.
+    private struct MatmulProblem {
+        var shape: GEMMShape
+        /// Number of products.
+        var batch: Int
+        /// b is one rank-2 matrix used by every product.
+        var sharedB: Bool
+    }
+
+    /// Checks the `matmul` shapes against the batch rule of `Backend.matmul`.
+    private func matmulProblem(_ a: Tensor, _ b: Tensor, _ c: Tensor,
+                               transposeA: Bool, transposeB: Bool) throws -> MatmulProblem {
+        for (tensor, argument) in [(a, "a"), (b, "b"), (c, "c")] where tensor.rank < 2 {
+            throw TensorError.shapeMismatch(op: "matmul \(argument)", expected: "rank ≥ 2 [..., rows, columns]",
+                                            got: tensor.shape)
+        }
+        let (m, k) = transposeA ? (a.size(-1), a.size(-2)) : (a.size(-2), a.size(-1))
+        let (bk, n) = transposeB ? (b.size(-1), b.size(-2)) : (b.size(-2), b.size(-1))
+        guard bk == k else {
+            let expected = transposeB ? "[..., N, \(k)] (transposeB)" : "[..., \(k), N]"
+            throw TensorError.shapeMismatch(op: "matmul b", expected: "\(expected) to match a \(a.shape)", got: b.shape)
+        }
+        let batch = a.shape.dropLast(2).reduce(1, *)
+        guard c.size(-2) == m, c.size(-1) == n, c.shape.dropLast(2).reduce(1, *) == batch else {
+            throw TensorError.shapeMismatch(
+                op: "matmul c", expected: "\(Array(a.shape.dropLast(2)) + [m, n]) (batch \(batch))", got: c.shape)
+        }
+        let sharedB = b.rank == 2
+        guard sharedB || b.shape.dropLast(2).reduce(1, *) == batch else {
+            throw TensorError.shapeMismatch(
+                op: "matmul b", expected: "rank 2 (shared) or a batch of \(batch) like a \(a.shape)", got: b.shape)
+        }
+        if sharedB && !transposeA {
+            // A batch of row-major [m, k] blocks times one b is a single [batch · m, k] product.
+            let shape = GEMMShape(m: batch * m, n: n, k: k, transposeA: false, transposeB: transposeB)
+            return MatmulProblem(shape: shape, batch: 1, sharedB: true)
+        }
+        let shape = GEMMShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        return MatmulProblem(shape: shape, batch: batch, sharedB: sharedB)
+    }
+
+    /// CBLAS takes 32-bit sizes.
+    private static func fitsInt32(_ shape: GEMMShape) -> Bool {
+        [shape.m, shape.n, shape.k].allSatisfy { $0 <= Int(Int32.max) }
+    }
+}
