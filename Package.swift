@@ -52,6 +52,7 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
