@@ -122,6 +122,7 @@ extension ComparisonCase {
             ("NN alpha 0.7 beta 0.3", [m, k], [k, columns], [m, columns], false, false, 0.7, 0.3),
             ("NN batch 3, shared b", [batch, m, k], [k, columns], [batch, m, columns], false, false, 1, 0),
             ("NT batch 3, shared b", [batch, m, k], [columns, k], [batch, m, columns], false, true, 1, 0),
+            ("TN batch 3, shared b", [batch, k, m], [k, columns], [batch, m, columns], true, false, 1, 0),
             ("TN batch 3, batched b", [batch, k, m], [batch, k, columns], [batch, m, columns], true, false, 1, 0.5),
             ("NT [3,2] batch, batched b", [batch, 2, m, k], [batch, 2, columns, k], [batch, 2, m, columns],
              false, true, -1, 0),
