@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat"]),
         .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData"]),
+        .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",

@@ -1,0 +1,114 @@
+import SwiftTuneTensor
+
+/// One GPU's primary context and the single stream every operation is queued on.
+///
+/// Storage holds a strong reference, so the stream outlives every allocation that is freed on it. Every entry point
+/// calls `makeCurrent()` first, because Swift may run a call on any thread and a CUDA context is per-thread state.
+final class CUDAContext: @unchecked Sendable {
+    let driver: CUDADriver
+    let ordinal: Int
+    let device: CUdevice
+    let context: CUcontext
+    let stream: CUstream
+    /// The GPU's name, e.g. `NVIDIA H200`.
+    let deviceName: String
+    /// Compute capability, e.g. (9, 0) on H100/H200.
+    let computeCapability: (major: Int32, minor: Int32)
+
+    init(driver: CUDADriver, ordinal: Int) throws {
+        self.driver = driver
+        self.ordinal = ordinal
+        try driver.check(driver.cuInit(0), "cuInit")
+        var count: Int32 = 0
+        try driver.check(driver.cuDeviceGetCount(&count), "cuDeviceGetCount")
+        guard ordinal >= 0, ordinal < Int(count) else {
+            throw CUDAError.unsupportedDevice("GPU \(ordinal) requested but \(count) visible (CUDA_VISIBLE_DEVICES)")
+        }
+        var device: CUdevice = 0
+        try driver.check(driver.cuDeviceGet(&device, Int32(ordinal)), "cuDeviceGet(\(ordinal))")
+        self.device = device
+
+        var nameBuffer = [CChar](repeating: 0, count: 256)
+        try driver.check(driver.cuDeviceGetName(&nameBuffer, Int32(nameBuffer.count), device), "cuDeviceGetName")
+        deviceName = String(decoding: nameBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+
+        var major: Int32 = 0, minor: Int32 = 0, pools: Int32 = 0
+        try driver.check(driver.cuDeviceGetAttribute(&major, CUDADriver.attributeComputeCapabilityMajor, device),
+                         "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MAJOR)")
+        try driver.check(driver.cuDeviceGetAttribute(&minor, CUDADriver.attributeComputeCapabilityMinor, device),
+                         "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MINOR)")
+        try driver.check(driver.cuDeviceGetAttribute(&pools, CUDADriver.attributeMemoryPoolsSupported, device),
+                         "cuDeviceGetAttribute(MEMORY_POOLS_SUPPORTED)")
+        computeCapability = (major, minor)
+        guard pools != 0 else {
+            throw CUDAError.unsupportedDevice("\(deviceName) does not support stream-ordered memory pools")
+        }
+
+        var context: CUcontext?
+        try driver.check(driver.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain")
+        guard let context else { throw CUDAError.unsupportedDevice("cuDevicePrimaryCtxRetain returned no context") }
+        self.context = context
+        do {
+            try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
+            var stream: CUstream?
+            try driver.check(driver.cuStreamCreate(&stream, CUDADriver.streamNonBlocking), "cuStreamCreate")
+            guard let stream else { throw CUDAError.unsupportedDevice("cuStreamCreate returned no stream") }
+            self.stream = stream
+        } catch {
+            _ = driver.cuDevicePrimaryCtxRelease(device)
+            throw error
+        }
+        // Keep freed blocks in the pool across synchronizations instead of returning them to the driver each time.
+        var pool: CUmemoryPool?
+        if driver.cuDeviceGetDefaultMemPool(&pool, device) == 0, let pool {
+            var threshold = UInt64.max
+            _ = driver.cuMemPoolSetAttribute(pool, CUDADriver.memoryPoolReleaseThreshold, &threshold)
+        }
+    }
+
+    deinit {
+        _ = driver.cuCtxSetCurrent(context)
+        _ = driver.cuStreamSynchronize(stream)
+        _ = driver.cuStreamDestroy(stream)
+        _ = driver.cuDevicePrimaryCtxRelease(device)
+    }
+
+    /// Binds the context to the calling thread.
+    func makeCurrent() throws {
+        try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
+    }
+
+    /// `byteCount` bytes from the stream-ordered pool (0 for an empty allocation).
+    func allocate(byteCount: Int) throws -> CUdeviceptr {
+        guard byteCount > 0 else { return 0 }
+        var address: CUdeviceptr = 0
+        try driver.check(driver.cuMemAllocAsync(&address, byteCount, stream), "cuMemAllocAsync(\(byteCount) bytes)")
+        return address
+    }
+
+    /// Waits for everything queued on the stream.
+    func synchronize() throws {
+        try driver.check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+}
+
+/// GPU memory from the stream-ordered pool, returned with `cuMemFreeAsync` when the last tensor viewing it goes away.
+public final class CUDAStorage: DeviceStorage, @unchecked Sendable {
+    public let byteCount: Int
+    /// The device address of the first byte (0 for an empty allocation).
+    public let address: UInt64
+    let context: CUDAContext
+
+    init(byteCount: Int, context: CUDAContext) throws {
+        self.byteCount = byteCount
+        self.context = context
+        address = try context.allocate(byteCount: byteCount)
+    }
+
+    deinit {
+        guard address != 0 else { return }
+        // Stream-ordered: the block returns to the pool after every op queued so far that may still read it.
+        _ = context.driver.cuCtxSetCurrent(context.context)
+        _ = context.driver.cuMemFreeAsync(address, context.stream)
+    }
+}

@@ -1,0 +1,63 @@
+/// Errors from the CUDA backend: a missing library or symbol, a failed driver / NVRTC / cuBLASLt call, or a kernel
+/// that did not compile. Each names the call and the status, and says what to do where there is something to do.
+public enum CUDAError: Error, CustomStringConvertible, Sendable {
+    /// One or more of the CUDA libraries could not be loaded; each entry lists every path tried.
+    case librariesNotFound([LibrarySearch])
+    /// A library loaded but lacks a function the backend needs (usually a driver or toolkit that is too old).
+    case symbolNotFound(library: String, symbol: String)
+    /// A driver API call failed: `code` is the `CUresult`, `name` and `message` come from `cuGetErrorName/String`.
+    case driver(call: String, code: Int32, name: String, message: String)
+    /// An NVRTC call failed (`nvrtcResult` and `nvrtcGetErrorString`).
+    case nvrtc(call: String, code: Int32, message: String)
+    /// `kernels.cu` did not compile; `log` is NVRTC's program log.
+    case compilation(architecture: String, log: String)
+    /// A cuBLASLt call failed (`cublasStatus_t` and `cublasLtGetStatusName/String`).
+    case cublas(call: String, status: Int32, name: String, message: String)
+    /// The GPU cannot run this backend (no device, wrong ordinal, no stream-ordered memory pools, ...).
+    case unsupportedDevice(String)
+
+    /// What was tried for one library.
+    public struct LibrarySearch: Sendable, Equatable {
+        /// The library, e.g. `libnvrtc.so.13`.
+        public var library: String
+        /// What it provides, e.g. `NVRTC, the run-time CUDA compiler`.
+        public var purpose: String
+        /// Every path or soname passed to `dlopen`, in order.
+        public var searched: [String]
+        /// `dlerror()` of the last attempt.
+        public var lastError: String
+    }
+
+    static let hint = "install the NVIDIA driver and the CUDA 13 libraries (libnvrtc.so.13, libcublasLt.so.13), "
+        + "set SWIFT_TUNE_CUDA_LIB_DIR to the folder that holds them, or use --device cpu"
+
+    public var description: String {
+        switch self {
+        case let .librariesNotFound(searches):
+            var lines = ["CUDA backend unavailable: could not load "
+                + searches.map(\.library).joined(separator: ", ") + "."]
+            for search in searches {
+                lines.append("  \(search.library) (\(search.purpose)); searched:")
+                lines += search.searched.map { "    \($0)" }
+                if !search.lastError.isEmpty { lines.append("    last error: \(search.lastError)") }
+            }
+            lines.append("hint: \(Self.hint)")
+            return lines.joined(separator: "\n")
+        case let .symbolNotFound(library, symbol):
+            return "CUDA backend unavailable: \(library) has no function \(symbol) "
+                + "(hint: the driver or CUDA toolkit is too old; this backend needs CUDA 12.0 or newer)"
+        case let .driver(call, code, name, message):
+            let hint = code == 100 ? " (hint: no NVIDIA GPU is visible; check nvidia-smi and CUDA_VISIBLE_DEVICES, "
+                + "or use --device cpu)" : ""
+            return "CUDA driver call \(call) failed: \(name) (\(code)): \(message)\(hint)"
+        case let .nvrtc(call, code, message):
+            return "NVRTC call \(call) failed: \(message) (\(code))"
+        case let .compilation(architecture, log):
+            return "NVRTC could not compile kernels.cu for \(architecture):\n\(log)"
+        case let .cublas(call, status, name, message):
+            return "cuBLASLt call \(call) failed: \(name) (\(status)): \(message)"
+        case let .unsupportedDevice(reason):
+            return "CUDA backend unavailable: \(reason) (hint: use --device cpu)"
+        }
+    }
+}
