@@ -13,7 +13,7 @@ public struct SwiftTuneCommand: ParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: []
+        subcommands: [CheckBackendCommand.self]
     )
 
     public init() {}
