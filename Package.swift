@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "SwiftTuneTokenizers", targets: ["SwiftTuneTokenizers"]),
         .library(name: "SwiftTuneChat", targets: ["SwiftTuneChat"]),
         .library(name: "SwiftTuneData", targets: ["SwiftTuneData"]),
+        .library(name: "SwiftTuneAdapters", targets: ["SwiftTuneAdapters"]),
+        .library(name: "SwiftTuneTraining", targets: ["SwiftTuneTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,11 +43,17 @@ let package = Package(
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
         .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
         .target(name: "SwiftTuneData", dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"]),
+        .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint"]),
+        // L4: training (sft, pt), on top of models, adapters and data.
+        .target(
+            name: "SwiftTuneTraining",
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint"]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +71,8 @@ let package = Package(
         .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat"]),
         .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData"]),
         .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
+        .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneTrainingTests", dependencies: ["SwiftTuneTraining", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
