@@ -1,0 +1,65 @@
+import Foundation
+
+/// The `checkpoint-N` folders of a run, written atomically: files go into a hidden temporary folder that is
+/// renamed to its final name only when complete, so an interrupted or failed save never leaves a folder that
+/// looks like a checkpoint.
+public struct CheckpointStore: Sendable {
+    public let runFolder: URL
+
+    public init(runFolder: URL) { self.runFolder = runFolder }
+
+    public func folder(step: Int) -> URL { runFolder.appendingPathComponent("checkpoint-\(step)") }
+
+    /// Writes checkpoint `step`: `fill` writes every file into the folder it is given.
+    @discardableResult
+    public func save(step: Int, _ fill: (URL) throws -> Void) throws -> URL {
+        let manager = FileManager.default
+        let final = folder(step: step)
+        let temporary = runFolder.appendingPathComponent(".checkpoint-\(step).partial-\(UUID().uuidString)")
+        do {
+            try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
+            try fill(temporary)
+            if manager.fileExists(atPath: final.path) {
+                // Replace an existing checkpoint of the same step (a resumed run saving again) without a gap.
+                let old = runFolder.appendingPathComponent(".checkpoint-\(step).old-\(UUID().uuidString)")
+                try manager.moveItem(at: final, to: old)
+                try manager.moveItem(at: temporary, to: final)
+                try? manager.removeItem(at: old)
+            } else {
+                try manager.moveItem(at: temporary, to: final)
+            }
+            return final
+        } catch {
+            try? manager.removeItem(at: temporary)
+            throw TrainingError.checkpointWriteFailed(path: final.path, reason: "\(error)")
+        }
+    }
+
+    /// The complete checkpoints, oldest step first.
+    public func checkpoints() -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("checkpoint-"), let step = Int(name.dropFirst("checkpoint-".count)) else { return nil }
+            return (step, runFolder.appendingPathComponent(name))
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Deletes the oldest checkpoints so at most `limit` remain, never deleting `keep` (the best one).
+    public func rotate(limit: Int?, keep: URL?) throws {
+        guard let limit, limit > 0 else { return }
+        var all = checkpoints()
+        while all.count > limit {
+            guard let victim = all.first(where: { $0.url.standardizedFileURL != keep?.standardizedFileURL }) else { return }
+            try FileManager.default.removeItem(at: victim.url)
+            all.removeAll { $0.url == victim.url }
+        }
+    }
+
+    /// Removes temporary folders left by a save that was killed.
+    public func removeLeftovers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
+        for name in names where name.hasPrefix(".checkpoint-") {
+            try? FileManager.default.removeItem(at: runFolder.appendingPathComponent(name))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// Errors from training: what, where, expected vs got, and a hint.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case unwritableOutput(path: String, reason: String)
+    case invalidArgument(flag: String, value: String, expected: String)
+    case conflictingArguments(String, String, hint: String)
+    case noTrainableTokens(dataset: String)
+    case checkpointMismatch(path: String, reason: String)
+    case checkpointWriteFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unwritableOutput(path, reason):
+            "cannot write the output folder \(path): \(reason) (hint: pass --output_dir with a folder you can write)"
+        case let .invalidArgument(flag, value, expected):
+            "--\(flag) \(value): expected \(expected)"
+        case let .conflictingArguments(first, second, hint):
+            "--\(first) and --\(second) cannot be used together (hint: \(hint))"
+        case let .noTrainableTokens(dataset):
+            "\(dataset): no token carries a loss after templating and truncation (hint: check --loss_scale, --max_length and that rows have assistant answers)"
+        case let .checkpointMismatch(path, reason):
+            "\(path): this checkpoint does not fit the run: \(reason)"
+        case let .checkpointWriteFailed(path, reason):
+            "writing checkpoint \(path) failed: \(reason); the previous checkpoints are intact"
+        }
+    }
+}
