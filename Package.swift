@@ -40,7 +40,11 @@ let package = Package(
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
         .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
-        .target(name: "SwiftTuneData", dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"]),
+        .target(
+            name: "SwiftTuneData",
+            dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"],
+            resources: [.embedInCode("Resources/self_cognition.jsonl")]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",

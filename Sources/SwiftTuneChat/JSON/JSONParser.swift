@@ -26,6 +26,36 @@ public struct JSONParser {
         return value
     }
 
+    /// Parses a JSON array that fills `bytes`, returning each top-level element with the byte offset where it
+    /// starts (so a dataset loader can name the line of an element).
+    public static func parseTopLevelArray(_ bytes: [UInt8]) throws(SyntaxError) -> [(offset: Int, value: JSONValue)] {
+        var parser = Parser(bytes: bytes)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") else {
+            throw SyntaxError(offset: parser.index, reason: "expected '[' (a JSON array)")
+        }
+        parser.index += 1
+        var elements: [(offset: Int, value: JSONValue)] = []
+        parser.skipWhitespace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                let start = parser.index
+                elements.append((start, try parser.parseValue(depth: 1)))
+                parser.skipWhitespace()
+                guard parser.index < bytes.count else { throw parser.fail("unterminated array") }
+                if bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+                if bytes[parser.index] == UInt8(ascii: "]") { parser.index += 1; break }
+                throw parser.fail("expected ',' or ']' in array")
+            }
+        }
+        parser.skipWhitespace()
+        if parser.index != bytes.count { throw SyntaxError(offset: parser.index, reason: "unexpected text after the JSON array") }
+        return elements
+    }
+
     /// Parses JSON text.
     public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
         try parse(Array(text.utf8))
