@@ -1,5 +1,5 @@
 /// One encoded conversation: token ids and HF-style labels (not shifted; `-100` = not trained).
-public struct EncodedSample: Sendable, Equatable, Codable {
+public struct EncodedSample: Sendable, Hashable, Codable {
     /// Token ids. Shape: (T,), Int32.
     public var inputIDs: [Int32]
     /// `inputIDs[i]` where position `i` is trained, else ``EncodedSample/ignoreIndex``; `labels[0]` is always
