@@ -42,7 +42,11 @@ let package = Package(
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
         .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
-        .target(name: "SwiftTuneData", dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"]),
+        .target(
+            name: "SwiftTuneData",
+            dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"],
+            resources: [.embedInCode("Resources/self_cognition.jsonl")]
+        ),
         .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint"]),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(

@@ -1,0 +1,44 @@
+/// What loading did: rows read, kept, and skipped by reason with the first few places.
+public struct DatasetLoadReport: Sendable, CustomStringConvertible {
+    /// Records read from files (or built-in rows), before any filtering.
+    public var rowsRead = 0
+    /// Rows in the final training set (after sampling, before packing).
+    public var trainRows = 0
+    /// Rows in the final validation set.
+    public var validationRows = 0
+    /// Skipped rows per reason.
+    public var skipped: [RowProblem: Int] = [:]
+    /// The first messages per reason (file:line, key, detail).
+    public var examples: [RowProblem: [String]] = [:]
+    /// Packed rows, when packing.
+    public var packedRows: Int?
+    /// How many examples per reason are kept.
+    public static let examplesPerReason = 3
+
+    public init() {}
+
+    /// Total skipped rows.
+    public var skippedCount: Int { skipped.values.reduce(0, +) }
+
+    mutating func record(_ error: DataError) {
+        guard case let .badRow(_, problem, _, _) = error else { return }
+        skipped[problem, default: 0] += 1
+        if examples[problem, default: []].count < Self.examplesPerReason { examples[problem, default: []].append(error.description) }
+    }
+
+    /// "12 longer than max_length 64 (truncation_strategy delete), 2 malformed JSON".
+    public var skippedSummary: String {
+        RowProblem.allCases.compactMap { p in skipped[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
+    }
+
+    public var description: String {
+        var lines = ["rows read: \(rowsRead), train: \(trainRows), validation: \(validationRows), skipped: \(skippedCount)"]
+        if let packedRows { lines.append("packed rows: \(packedRows)") }
+        for p in RowProblem.allCases {
+            guard let n = skipped[p] else { continue }
+            lines.append("  \(p.rawValue): \(n)")
+            for e in examples[p] ?? [] { lines.append("    \(e)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,65 @@
+import SwiftTuneChat
+
+/// What to do with an encoded row longer than `--max_length` (ms-swift `--truncation_strategy`).
+public enum TruncationStrategy: String, Sendable, Codable, CaseIterable {
+    /// Drop the row (counted in the report). ms-swift's default.
+    case delete
+    /// Keep the last `max_length` tokens.
+    case left
+    /// Keep the first `max_length` tokens.
+    case right
+}
+
+/// The dataset flags of `sft`/`pt`/`rlhf`, with ms-swift's defaults.
+public struct DatasetOptions: Sendable {
+    /// `--val_dataset`: loaded whole (split ratio 1.0), shuffled only with `valDatasetShuffle`.
+    public var valDatasets: [DatasetSpec] = []
+    /// `--split_dataset_ratio` (0 ... 1): part of each training dataset held out for validation.
+    public var splitDatasetRatio: Double = 0
+    /// `--data_seed`: seeds numpy's `RandomState` for `#N` sampling and the split, and (through `get_seed`)
+    /// the shuffles.
+    public var dataSeed: UInt32 = 42
+    /// `--dataset_shuffle`: shuffle the concatenated training set (and `#N` samples randomly).
+    public var datasetShuffle: Bool = true
+    /// `--val_dataset_shuffle`.
+    public var valDatasetShuffle: Bool = false
+    /// `--max_length`: nil means no limit.
+    public var maxLength: Int?
+    /// `--truncation_strategy`.
+    public var truncationStrategy: TruncationStrategy = .delete
+    /// `--packing`: bin-pack encoded samples into `max_length` rows.
+    public var packing: Bool = false
+    /// `--columns` renames.
+    public var columns: [(from: String, to: String)] = []
+    /// Automatic column mapping (`--disable_auto_column_mapping false`).
+    public var autoColumnMapping: Bool = true
+    /// `--strict`: stop at the first bad row instead of skipping it.
+    public var strict: Bool = false
+    /// `--model_name` (one value, or `zh en`) for `self-cognition`.
+    public var modelName: [String]?
+    /// `--model_author` (one value, or `zh en`) for `self-cognition`.
+    public var modelAuthor: [String]?
+    /// JSON Lines longer than this are skipped as bad rows.
+    public var maxLineBytes: Int = 16 << 20
+    /// Template flags: `--system`, `--loss_scale`, `--use_chat_template`, thinking.
+    public var template: TemplateOptions = TemplateOptions()
+
+    public init() {}
+
+    /// Checks ranges and combinations; throws the flag that is wrong.
+    public func validate() throws(DataError) {
+        guard (0...1).contains(splitDatasetRatio) else {
+            throw .invalidOption(name: "split_dataset_ratio", expected: "a number in [0, 1]", got: "\(splitDatasetRatio)")
+        }
+        if let maxLength, maxLength < 1 {
+            throw .invalidOption(name: "max_length", expected: "a positive integer", got: "\(maxLength)")
+        }
+        if packing && maxLength == nil {
+            throw .invalidOption(name: "max_length", expected: "a value when --packing true (the bin size)", got: "none")
+        }
+        if !valDatasets.isEmpty && splitDatasetRatio > 0 {
+            throw .invalidOption(name: "split_dataset_ratio", expected: "0 when --val_dataset is given",
+                                 got: "\(splitDatasetRatio)")
+        }
+    }
+}
