@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// The model, template and device flags shared by `sft`, `pt`, `infer`, `export` and `deploy`.
+struct ModelOptions: ParsableArguments {
+    @Option(name: flag("model"), help: "A local HF model folder (config.json, *.safetensors, tokenizer.json).")
+    var model: String?
+
+    @Option(name: flag("template"), help: "Chat template: chatml, qwen, qwen2_5, qwen3, llama3, llama3_2, llama, mistral, default (default: from the model).")
+    var template: String?
+
+    @Option(name: flag("system"), help: "Override the template's default system prompt.")
+    var system: String?
+
+    @Option(name: flag("torch_dtype"), help: "bfloat16, float16 or float32 (the CPU backend computes in float32).")
+    var torchDtype: String?
+
+    @Option(name: flag("device"), help: "cpu or cuda (default: cuda when a GPU is found, else cpu).")
+    var device: String?
+
+    func validate() throws {
+        if let torchDtype, !["bfloat16", "float16", "float32"].contains(torchDtype) {
+            throw ValidationError("--torch_dtype \(torchDtype): expected bfloat16, float16 or float32")
+        }
+        if let device, !["cpu", "cuda"].contains(device) {
+            throw ValidationError("--device \(device): expected cpu or cuda")
+        }
+    }
+}
