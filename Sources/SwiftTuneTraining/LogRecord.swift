@@ -87,7 +87,10 @@ public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
 /// Appends records to `logging.jsonl`, one flushed line each, so a crash keeps every line written so far.
 public final class TrainingLog: @unchecked Sendable {
     public let url: URL
+    /// Records appended by this process.
     public private(set) var records: [LogRecord] = []
+    /// Lines already in the file when it was opened (a resumed run's earlier history).
+    public let earlierLines: [String]
     private let handle: FileHandle
 
     /// Opens `folder/logging.jsonl`, creating it or appending to it (a resumed run continues the same file).
@@ -98,6 +101,7 @@ public final class TrainingLog: @unchecked Sendable {
                 throw TrainingError.unwritableOutput(path: url.path, reason: "cannot create the file")
             }
         }
+        earlierLines = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
     }
