@@ -2,6 +2,8 @@
 ///
 /// Each `append` decodes a short window of recent ids and returns the text they add, so the decoder's context
 /// rules (SentencePiece's leading-space strip, byte fallback, byte-level characters) apply as in `decode`.
+/// A window that does not start the sequence is decoded behind a plain "anchor" token (e.g. `a`) whose text is
+/// then removed, so a leading-space strip meant for the start of the text never hits the middle of it.
 /// Text is held back while the window ends inside a UTF-8 character (a byte-level or `<0xNN>` token carrying
 /// only part of it), so no chunk contains half a character; `finish()` flushes what is left.
 /// The chunks concatenate to `decode(allIDs, skipSpecialTokens:)` for the tokenizers swift-tune loads.
@@ -12,19 +14,39 @@ public struct StreamingDecoder: Sendable {
     /// Start of the window decoded for context; `readOffset`: end of the ids already turned into text.
     private var prefixOffset = 0
     private var readOffset = 0
+    /// Index of the first id that `decode` does not leave out.
+    private var firstKept: Int?
+
+    /// The anchor token and its decoded text (nil when the vocabulary has none: windows then decode bare).
+    private let anchor: (id: Int32, text: String)?
 
     public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
+        anchor = ["a", "A", "x", "0", "."].lazy.compactMap { token -> (id: Int32, text: String)? in
+            guard let id = tokenizer.tokenID(token), !tokenizer.isSpecial(id) else { return nil }
+            let text = tokenizer.decode([id], skipSpecialTokens: false)
+            return text == token ? (id, text) : nil
+        }.first
+    }
+
+    /// The text of `ids[start..<end]` as it reads inside the whole sequence: behind the anchor once a token
+    /// that `decode` keeps (not a skipped special token) comes before `start`.
+    private func decodeWindow(_ start: Int, _ end: Int) -> String {
+        guard let firstKept, start > firstKept, let anchor else {
+            return tokenizer.decode(Array(ids[start..<end]), skipSpecialTokens: skipSpecialTokens)
+        }
+        let text = tokenizer.decode([anchor.id] + ids[start..<end], skipSpecialTokens: skipSpecialTokens)
+        return Self.suffix(of: text, after: anchor.text)
     }
 
     /// Adds one id; returns the new text, or nil when there is none yet (e.g. half of a character).
     public mutating func append(_ id: Int32) -> String? {
         ids.append(id)
+        if firstKept == nil && !(skipSpecialTokens && tokenizer.isSpecial(id)) { firstKept = ids.count - 1 }
         if endsInsideCharacter() { return nil }
-        let window = Array(ids[prefixOffset...])
-        let before = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
-        let text = tokenizer.decode(window, skipSpecialTokens: skipSpecialTokens)
+        let before = decodeWindow(prefixOffset, readOffset)
+        let text = decodeWindow(prefixOffset, ids.count)
         let chunk = Self.suffix(of: text, after: before)
         // Keep the previous id as context: the next window then starts mid-text (no leading-space strip).
         prefixOffset = readOffset
@@ -35,8 +57,8 @@ public struct StreamingDecoder: Sendable {
     /// Text still held back (an incomplete character at the end, decoded with U+FFFD), or nil.
     public mutating func finish() -> String? {
         guard readOffset < ids.count else { return nil }
-        let before = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
-        let text = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
+        let before = decodeWindow(prefixOffset, readOffset)
+        let text = decodeWindow(prefixOffset, ids.count)
         prefixOffset = readOffset
         readOffset = ids.count
         let chunk = Self.suffix(of: text, after: before)
