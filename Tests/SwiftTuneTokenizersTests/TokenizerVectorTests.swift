@@ -51,3 +51,24 @@ import Testing
         #expect(tokenizer.decode(tokenizer.encode(word), skipSpecialTokens: true) == word)
     }
 }
+
+/// One tokenizer shared by several threads (the word cache is shared and locked) gives the same ids.
+@Test func concurrentEncoding() throws {
+    let tokenizer = try Fixtures.tokenizer("qwen2.5")
+    let texts = Array(Fixtures.corpus.prefix(400))
+    let expected = texts.map { tokenizer.encode($0, addSpecialTokens: false) }
+    let results = ResultBox(count: 4)
+    DispatchQueue.concurrentPerform(iterations: 4) { worker in
+        let ids = texts.reversed().map { tokenizer.encode($0, addSpecialTokens: false) }
+        results.set(worker, Array(ids.reversed()))
+    }
+    for worker in 0..<4 { #expect(results.get(worker) == expected) }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private var values: [[[Int32]]]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ value: [[Int32]]) { lock.lock(); values[index] = value; lock.unlock() }
+    func get(_ index: Int) -> [[Int32]] { lock.lock(); defer { lock.unlock() }; return values[index] }
+}
