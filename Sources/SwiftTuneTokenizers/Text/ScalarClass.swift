@@ -2,7 +2,8 @@
 ///
 /// `\p{L}` is general category L*, `\p{N}` is N*, `\p{M}` is M*, `\s` is the White_Space property: the Unicode
 /// semantics of the Oniguruma regexes in HF tokenizers. A 64 Ki-entry table covers the BMP; other planes ask the
-/// standard library's Unicode properties.
+/// standard library's Unicode properties. Scalars assigned after Unicode 16.0 (the tables of the Oniguruma in HF
+/// tokenizers 0.23) count as unassigned, as they do there: e.g. U+0CDC (Unicode 17) is not a letter.
 struct ScalarClass: OptionSet, Sendable {
     let rawValue: UInt8
 
@@ -23,6 +24,8 @@ struct ScalarClass: OptionSet, Sendable {
     static func compute(_ value: UInt32) -> ScalarClass {
         guard let scalar = Unicode.Scalar(value) else { return [] }
         var result: ScalarClass = []
+        if isNFCUnsafe(value) { result.insert(.nfcUnsafe) }
+        guard let age = scalar.properties.age, age.major < 16 || (age.major == 16 && age.minor == 0) else { return result }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             result.insert(.letter)
@@ -34,7 +37,6 @@ struct ScalarClass: OptionSet, Sendable {
             break
         }
         if scalar.properties.isWhitespace { result.insert(.whitespace) }
-        if isNFCUnsafe(value) { result.insert(.nfcUnsafe) }
         return result
     }
 
