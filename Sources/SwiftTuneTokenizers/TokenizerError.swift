@@ -22,11 +22,13 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
         case let .missingKey(file, path, hint):
             return "\(file): missing key \(path). Hint: \(hint)"
         case let .invalidValue(file, path, expected, got):
-            return "\(file): \(path): expected \(expected), got \(got)."
+            return "\(file): \(path): expected \(expected), got \(got). Hint: the file does not follow HF "
+                + "tokenizers' tokenizer.json format; re-save it with tokenizers or transformers (save_pretrained)."
         case let .unsupported(file, path, got, supported, hint):
             return "\(file): \(path): \(got) is not supported; swift-tune supports \(supported). Hint: \(hint)"
         case let .unknownToken(file, path, token):
-            return "\(file): \(path): token \(String(reflecting: token)) is not in the vocabulary or added tokens."
+            return "\(file): \(path): token \(String(reflecting: token)) is not in the vocabulary or added tokens. "
+                + "Hint: the files disagree; they may come from different models or be truncated."
         }
     }
 }

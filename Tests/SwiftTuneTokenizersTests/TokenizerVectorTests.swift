@@ -30,6 +30,16 @@ import Testing
         #expect(tokenizer.bosTokenID == 1 && tokenizer.eosTokenID == 2)
     }
 
+    /// Regressions from fuzzing against HF: U+0CDC (Unicode 17) is no letter for HF's Oniguruma (Unicode 16), so
+    /// "'re" after it is a contraction; `'ſ` is a case-insensitive `'s` (ſ folds to s) in the Llama 3/Qwen regex.
+    @Test func unicodeVersionAndCaseFolding() throws {
+        let text = "a\u{0CDC}'re 'ſ x"
+        #expect(try Fixtures.tokenizer("llama3").encode(text, addSpecialTokens: false) == [64, 56990, 250, 6, 265, 364, 129, 123, 865])
+        #expect(try Fixtures.tokenizer("qwen2.5").encode(text, addSpecialTokens: false) == [64, 55890, 250, 6, 265, 364, 144815, 856])
+        #expect(try Fixtures.tokenizer("smollm2").encode(text, addSpecialTokens: false)
+            == [81, 171, 128, 246, 23, 257, 637, 144, 140, 1792])
+    }
+
     @Test func sentencePieceByteFallback() throws {
         let tokenizer = try Fixtures.tokenizer("spm-bytefallback")
         let ids = tokenizer.encode("你好 $")
