@@ -59,6 +59,7 @@ let package = Package(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
+                "SwiftTuneTokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -67,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

