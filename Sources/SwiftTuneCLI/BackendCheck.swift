@@ -20,6 +20,21 @@ public enum DeviceChoice: String, CaseIterable, Sendable {
     }
 }
 
+extension DeviceChoice {
+    /// `--device`: `cpu`, `cuda`, or nil for CUDA when a GPU is found and the CPU otherwise (saying why).
+    static func pick(_ device: String?) throws -> any Backend {
+        switch device {
+        case "cpu": return try DeviceChoice.cpu.makeBackend()
+        case "cuda": return try DeviceChoice.cuda.makeBackend()
+        default:
+            do { return try DeviceChoice.cuda.makeBackend() } catch {
+                FileHandle.standardError.write(Data("no CUDA device (\(String(describing: error).split(separator: "\n").first ?? "")); using the CPU\n".utf8))
+                return try DeviceChoice.cpu.makeBackend()
+            }
+        }
+    }
+}
+
 /// What `swift-tune check-backend` found: every op on random inputs, then each fixture model's logits and
 /// gradients, on a candidate backend against the CPU reference.
 public struct BackendCheckReport: Sendable {

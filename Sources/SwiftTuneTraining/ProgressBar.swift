@@ -28,6 +28,11 @@ public final class ProgressBar: @unchecked Sendable {
         FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
     }
 
+    /// Moves past the bar's line so other output starts on a fresh line (the bar redraws on the next update).
+    public func finishLine() {
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     /// Ends the bar's line.
     public func finish() {
         guard !finished else { return }

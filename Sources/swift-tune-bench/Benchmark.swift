@@ -21,8 +21,17 @@ struct Benchmark: ParsableCommand {
     var batch = 4
     @Flag(help: "Skip the decoder benchmark.")
     var gemmOnly = false
+    @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json.")
+    var tokenizer: String?
+    @Argument(help: "With --tokenizer: the text files to encode (alpaca .json, .jsonl or plain text).")
+    var files: [String] = []
 
     func run() throws {
+        if let tokenizer {
+            try runTokenizerBenchmark(tokenizerDirectory: URL(fileURLWithPath: tokenizer),
+                                      files: files.map { URL(fileURLWithPath: $0) })
+            return
+        }
         let cpu = CPUBackend()
         print("CPU backend: \(cpu.threadCount) threads, BLAS: \(cpu.blas?.libraryName ?? "none (portable Swift GEMM)")")
         let shapes = [(1024, 1024, 1024), (4096, 4096, 1024)]

@@ -5,6 +5,8 @@ import SwiftTuneTokenizers
 public struct DatasetLoadResult: Sendable {
     public var train: EncodedDataset
     public var validation: EncodedDataset?
+    /// The validation rows before encoding (for `val_dataset.jsonl` and `infer --load_data_args`).
+    public var validationRows: [DatasetRow] = []
     public var report: DatasetLoadReport
 }
 
@@ -44,9 +46,9 @@ public enum DatasetPipeline {
             var packed = train
             packed.packed = Packing.pack(train.rows.map(\.chosen), capacity: maxLength)
             report.packedRows = packed.packed?.count
-            return DatasetLoadResult(train: packed, validation: validation, report: report)
+            return DatasetLoadResult(train: packed, validation: validation, validationRows: valRows ?? [], report: report)
         }
-        return DatasetLoadResult(train: train, validation: validation, report: report)
+        return DatasetLoadResult(train: train, validation: validation, validationRows: valRows ?? [], report: report)
     }
 
     /// Steps 1–3: the preprocessed rows of `specs` after sampling, splitting and shuffling (ms-swift

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import SwiftTuneChat
+import SwiftTuneData
+import SwiftTuneTensor
+import SwiftTuneTraining
+
+/// `swift-tune sft`: supervised fine-tuning (LoRA or full) with ms-swift's flags.
+struct SFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning, LoRA or full, with ms-swift's flags.",
+        discussion: """
+            Example: swift-tune sft --model path/to/model --dataset data.jsonl#500 --lora_rank 8 --max_steps 100
+            A YAML or JSON file of flags may come first (swift-tune sft cfg.yaml --lora_rank 16); flags override it.
+            """)
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var tuner: TunerOptions
+    @OptionGroup var training: TrainingOptions
+
+    func run() throws {
+        try TrainCommandRunner(model: model, data: data, tuner: tuner, training: training, pretraining: false).run()
+    }
+}
+
+/// `swift-tune pt`: continued pre-training: `sft` with `--use_chat_template false --loss_scale all` by default.
+struct PTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pt",
+        abstract: "Pre-training on plain text: sft with --use_chat_template false --loss_scale all.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var tuner: TunerOptions
+    @OptionGroup var training: TrainingOptions
+
+    func run() throws {
+        try TrainCommandRunner(model: model, data: data, tuner: tuner, training: training, pretraining: true).run()
+    }
+}
+
+/// The shared body of `sft` and `pt`: flags → `SFTOptions`, pick the backend, run, render.
+struct TrainCommandRunner {
+    let model: ModelOptions
+    let data: DataOptions
+    let tuner: TunerOptions
+    let training: TrainingOptions
+    let pretraining: Bool
+
+    func run() throws {
+        guard let modelPath = model.model else { throw ValidationError("--model is required (a local HF model folder)") }
+        var options = SFTOptions(model: URL(fileURLWithPath: modelPath), datasets: try data.datasetSpecs())
+        options.trainType = tuner.resolvedTrainType
+        options.lora = tuner.loraConfiguration
+        options.adapters = tuner.adapters.first.map { URL(fileURLWithPath: $0) }
+        options.data = try data.datasetOptions(system: model.system, defaultLossScale: pretraining ? .all : .default,
+                                               defaultUseChatTemplate: !pretraining)
+        options.templateName = model.template
+        options.training = try training.trainingArguments()
+        options.isPretraining = pretraining
+        options.torchDtype = model.torchDtype
+        let backend = try DeviceChoice.pick(model.device)
+        let stop = StopSignal()
+        defer { stop.cancel() }
+        let progress = ConsoleTrainingObserver()
+        let result = try SFT.run(options, backend: backend, stop: stop, observer: progress) { print($0) }
+        progress.finish()
+        let summary = result.summary
+        print("run folder: \(result.runFolder.path)")
+        if summary.stopped { print("stopped at step \(summary.globalStep) of \(summary.totalSteps) by a signal") }
+        print("last checkpoint: \(summary.lastCheckpoint?.path ?? "none")")
+        print("best checkpoint: \(summary.bestCheckpoint?.path ?? "none")")
+    }
+}
+
+/// Shows a run on the terminal: a progress bar on standard error and each log record on standard output
+/// (as ms-swift prints its log dicts).
+final class ConsoleTrainingObserver: TrainingObserver {
+    private var bar: ProgressBar?
+
+    func trainingStarted(totalSteps: Int, runFolder: URL) {
+        print("logging to \(runFolder.appendingPathComponent("logging.jsonl").path)")
+        bar = ProgressBar(label: "Train", total: totalSteps)
+    }
+
+    func stepFinished(step: Int, totalSteps: Int, loss: Double, learningRate: Double, tokensPerSecond: Double) {
+        bar?.update(step, postfix: String(format: "loss=%.4f, lr=%.3g, tok/s=%.0f", loss, learningRate, tokensPerSecond))
+    }
+
+    func logged(_ record: LogRecord) {
+        bar?.finishLine()
+        print(record.json)
+    }
+
+    func checkpointSaved(_ folder: URL) {
+        bar?.finishLine()
+        print("saved \(folder.path)")
+    }
+
+    func finish() { bar?.finish() }
+}
