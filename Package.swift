@@ -74,12 +74,16 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat"]),
         .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData"]),
         .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
-        .testTarget(name: "SwiftTuneTrainingTests", dependencies: ["SwiftTuneTraining", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneTrainingTests",
+            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
+        ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",

@@ -267,6 +267,33 @@ extension ComparisonCase {
                         ("logProbs", try backend.floats(logProbabilities))]
             })
         }
+
+        // MARK: Training: dropout (the same mask bit for bit) and AdamW (the same f32 rounding)
+        let dropoutInput = values(n * 300, 3)
+        for (probability, seed, inPlace) in [(Float(0.1), UInt64(7), true), (0.5, 0xDEAD_BEEF_0123_4567, false),
+                                             (0, 3, false), (1, 3, false)] {
+            cases.append(ComparisonCase(op: "dropout", variant: "p \(probability), seed \(seed)\(inPlace ? ", in place" : "")",
+                                        tolerance: .exact) { backend in
+                let x = try backend.tensor(dropoutInput, shape: [n, 300])
+                let out = inPlace ? x : try backend.empty([n, 300])
+                try backend.dropout(x, probability: probability, seed: seed, into: out)
+                return [("out", try backend.floats(out))]
+            })
+        }
+        let (adamParameter, adamGradient) = (values(n * d), values(n * d, 0.1))
+        let adamFirst = values(n * d, 0.01), adamSecond = values(n * d, 1e-4).map(abs)
+        for (step, weightDecay, beta1) in [(1, 0.0, 0.9), (5, 0.1, 0.9), (3, 0.01, 0.6)] {
+            cases.append(ComparisonCase(op: "adamW", variant: "step \(step), wd \(weightDecay), β1 \(beta1)",
+                                        tolerance: Tolerance.elementwise) { backend in
+                let parameter = try backend.tensor(adamParameter, shape: [n, d])
+                let first = try backend.tensor(adamFirst, shape: [n, d]), second = try backend.tensor(adamSecond, shape: [n, d])
+                try backend.adamW(parameter: parameter, gradient: try backend.tensor(adamGradient, shape: [n, d]),
+                                  firstMoment: first, secondMoment: second, learningRate: 1e-3, beta1: beta1, beta2: 0.95,
+                                  epsilon: 1e-8, weightDecay: weightDecay, step: step)
+                return [("parameter", try backend.floats(parameter)), ("firstMoment", try backend.floats(first)),
+                        ("secondMoment", try backend.floats(second))]
+            })
+        }
         return cases
     }
 }

@@ -20,6 +20,8 @@ enum Kernel: String, CaseIterable, Sendable {
     case swigluF32 = "swiglu_f32"
     case swigluBackwardF32 = "swiglu_backward_f32"
     case crossEntropyF32 = "cross_entropy_f32"
+    case dropoutF32 = "dropout_f32"
+    case adamWF32 = "adamw_f32"
 }
 
 /// One argument of a kernel launch, stored by value in the parameter buffer `cuLaunchKernel` reads.

@@ -10,6 +10,8 @@ struct LayerContext {
     /// f32 `[headDim / 2]`
     let inverseFrequencies: Tensor
     let attentionScaling: Float
+    /// The step's dropout seed for LoRA side paths (nil: evaluation, no dropout).
+    let dropoutSeed: UInt64?
 }
 
 /// The activations a layer keeps for its backward pass (all token-major, N = tokens).
@@ -38,16 +40,16 @@ struct LayerActivations {
 /// grouped-query attention, optional q/k/v bias (Qwen2), q/k RMSNorm (Qwen3) and a sliding window (Mistral).
 public struct DecoderLayer: Sendable {
     public let inputLayernorm: Parameter
-    public let qProj: Linear
-    public let kProj: Linear
-    public let vProj: Linear
-    public let oProj: Linear
+    public internal(set) var qProj: Linear
+    public internal(set) var kProj: Linear
+    public internal(set) var vProj: Linear
+    public internal(set) var oProj: Linear
     public let qNorm: Parameter?
     public let kNorm: Parameter?
     public let postAttentionLayernorm: Parameter
-    public let gateProj: Linear
-    public let upProj: Linear
-    public let downProj: Linear
+    public internal(set) var gateProj: Linear
+    public internal(set) var upProj: Linear
+    public internal(set) var downProj: Linear
 
     let heads: Int
     let kvHeads: Int
@@ -65,6 +67,13 @@ public struct DecoderLayer: Sendable {
             .compactMap { $0 }
     }
 
+    /// The seven linear modules by their name under the layer (`self_attn.q_proj`, …), in checkpoint order.
+    static var linearKeyPaths: [(name: String, keyPath: WritableKeyPath<DecoderLayer, Linear>)] {
+        [("self_attn.q_proj", \.qProj), ("self_attn.k_proj", \.kProj), ("self_attn.v_proj", \.vProj),
+         ("self_attn.o_proj", \.oProj), ("mlp.gate_proj", \.gateProj), ("mlp.up_proj", \.upProj),
+         ("mlp.down_proj", \.downProj)]
+    }
+
     /// hidden `[N, D]` → `[N, D]`; with `keep`, also the activations for `backward`.
     func forward(_ x: Tensor, context: LayerContext, keep: Bool) throws -> (Tensor, LayerActivations?) {
         let backend = x.backend
@@ -73,9 +82,10 @@ public struct DecoderLayer: Sendable {
         let inverseRMS1 = try backend.empty([n])
         let normed1 = try backend.empty(x.shape)
         try backend.rmsNorm(x, weight: inputLayernorm.value, epsilon: epsilon, into: normed1, inverseRMS: inverseRMS1)
-        var q = try qProj.forward(normed1)  //  (N, Hq·hd)
-        var k = try kProj.forward(normed1)  // (N, Hkv·hd)
-        let v = try vProj.forward(normed1).reshaped([n, kvHeads, headDim])
+        let seed = context.dropoutSeed
+        var q = try qProj.forward(normed1, dropoutSeed: seed)  //  (N, Hq·hd)
+        var k = try kProj.forward(normed1, dropoutSeed: seed)  // (N, Hkv·hd)
+        let v = try vProj.forward(normed1, dropoutSeed: seed).reshaped([n, kvHeads, headDim])
         var queryProjected: Tensor?, keyProjected: Tensor?, queryInverseRMS: Tensor?, keyInverseRMS: Tensor?
         if let qNorm, let kNorm {
             // Qwen3: RMSNorm over each head's vector, before RoPE.
@@ -97,17 +107,17 @@ public struct DecoderLayer: Sendable {
         let attention = try backend.empty([n, heads, headDim]), logSumExp = try backend.empty([n, heads])
         try backend.attention(query: query, key: key, value: v, sequenceStarts: context.sequenceStarts,
                               slidingWindow: slidingWindow, scale: attentionScale, into: attention, logSumExp: logSumExp)
-        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]))
+        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]), dropoutSeed: seed)
         try backend.add(residual, x, scale: 1, into: residual)
         // MLP block.
         let inverseRMS2 = try backend.empty([n])
         let normed2 = try backend.empty(x.shape)
         try backend.rmsNorm(residual, weight: postAttentionLayernorm.value, epsilon: epsilon, into: normed2,
                             inverseRMS: inverseRMS2)
-        let gate = try gateProj.forward(normed2), up = try upProj.forward(normed2)
+        let gate = try gateProj.forward(normed2, dropoutSeed: seed), up = try upProj.forward(normed2, dropoutSeed: seed)
         let activated = try backend.empty(gate.shape)
         try backend.swiglu(gate: gate, up: up, into: activated)
-        let output = try downProj.forward(activated)
+        let output = try downProj.forward(activated, dropoutSeed: seed)
         try backend.add(output, residual, scale: 1, into: output)
         guard keep else { return (output, nil) }
         return (output, LayerActivations(
@@ -121,18 +131,20 @@ public struct DecoderLayer: Sendable {
     func backward(_ a: LayerActivations, gradOutput dy: Tensor, context: LayerContext) throws -> Tensor {
         let backend = dy.backend
         let n = dy.size(0)
+        let seed = context.dropoutSeed
         // MLP block: output = residual + down(swiglu(gate(n2), up(n2))).
-        let dActivated = try downProj.backward(input: a.activated, gradOutput: dy)
+        let dActivated = try downProj.backward(input: a.activated, gradOutput: dy, dropoutSeed: seed)
         let dGate = try backend.empty(a.gate.shape), dUp = try backend.empty(a.up.shape)
         try backend.swigluBackward(gate: a.gate, up: a.up, gradOutput: dActivated, into: dGate, gradUp: dUp)
-        let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate)
-        try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2)
+        let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate, dropoutSeed: seed)
+        try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2, dropoutSeed: seed)
         let dResidual = try backend.empty(dy.shape)
         try backend.rmsNormBackward(a.residual, weight: postAttentionLayernorm.value, inverseRMS: a.inverseRMS2,
                                     gradOutput: dNormed2, into: dResidual, gradWeight: postAttentionLayernorm.gradient)
         try backend.add(dResidual, dy, scale: 1, into: dResidual)
         // Attention block: residual = input + o(attention(rope(q), rope(k), v)).
-        let dAttention = try oProj.backward(input: a.attention.reshaped([n, heads * headDim]), gradOutput: dResidual)
+        let dAttention = try oProj.backward(input: a.attention.reshaped([n, heads * headDim]), gradOutput: dResidual,
+                                            dropoutSeed: seed)
         let dQuery = try backend.empty(a.query.shape), dKey = try backend.empty(a.key.shape)
         let dValue = try backend.empty(a.value.shape)
         try backend.attentionBackward(
@@ -154,10 +166,10 @@ public struct DecoderLayer: Sendable {
             dq = try dqp.reshaped(dq.shape)
             dk = try dkp.reshaped(dk.shape)
         }
-        let dNormed1 = try qProj.backward(input: a.normed1, gradOutput: dq)
-        try kProj.backward(input: a.normed1, gradOutput: dk, accumulateInto: dNormed1)
+        let dNormed1 = try qProj.backward(input: a.normed1, gradOutput: dq, dropoutSeed: seed)
+        try kProj.backward(input: a.normed1, gradOutput: dk, accumulateInto: dNormed1, dropoutSeed: seed)
         try vProj.backward(input: a.normed1, gradOutput: dValue.reshaped([n, kvHeads * headDim]),
-                           accumulateInto: dNormed1)
+                           accumulateInto: dNormed1, dropoutSeed: seed)
         let dInput = try backend.empty(dy.shape)
         try backend.rmsNormBackward(a.input, weight: inputLayernorm.value, inverseRMS: a.inverseRMS1,
                                     gradOutput: dNormed1, into: dInput, gradWeight: inputLayernorm.gradient)

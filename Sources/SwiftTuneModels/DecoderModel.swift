@@ -28,11 +28,12 @@ public final class DecoderModel: @unchecked Sendable {
     public let backend: any Backend
     /// `model.embed_tokens.weight` `[V, D]`
     public let embedTokens: Parameter
-    public let layers: [DecoderLayer]
+    public internal(set) var layers: [DecoderLayer]
     /// `model.norm.weight` `[D]`
     public let norm: Parameter
-    /// `lm_head.weight` `[V, D]`; the same object as `embedTokens` when embeddings are tied.
-    public let lmHead: Parameter
+    /// `lm_head.weight` `[V, D]`; the same object as `embedTokens` when embeddings are tied (until LoRA's
+    /// `modules_to_save` unties them, as PEFT does).
+    public internal(set) var lmHead: Parameter
     public let rotary: RotaryFrequencies
     let inverseFrequencies: Tensor
 
@@ -40,6 +41,8 @@ public final class DecoderModel: @unchecked Sendable {
     public var gradientCheckpointing = false
     /// Tokens per chunk of the fused lm_head + cross-entropy.
     public var lossChunkSize = 1024
+    /// The LoRA setup while adapters are attached (`attachLoRA`), else nil.
+    public internal(set) var loraConfiguration: LoRAConfiguration?
 
     /// The checkpoint keys and shapes this config needs, in HF's order.
     public static func parameterShapes(for config: DecoderConfig) -> [(name: String, shape: [Int])] {
@@ -133,7 +136,7 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// Every distinct parameter, in checkpoint order (a tied lm_head appears once, as the embeddings).
     public var parameters: [Parameter] {
-        [embedTokens] + layers.flatMap(\.parameters) + [norm] + (config.tieWordEmbeddings ? [] : [lmHead])
+        [embedTokens] + layers.flatMap(\.parameters) + [norm] + (lmHead === embedTokens ? [] : [lmHead])
     }
 
     /// Marks every parameter trainable (full fine-tuning) or frozen.
@@ -143,9 +146,10 @@ public final class DecoderModel: @unchecked Sendable {
 
     // MARK: Forward
 
-    private func context(_ batch: DeviceBatch) -> LayerContext {
+    private func context(_ batch: DeviceBatch, dropoutSeed: UInt64? = nil) -> LayerContext {
         LayerContext(positions: batch.positions, sequenceStarts: batch.sequenceStarts,
-                     inverseFrequencies: inverseFrequencies, attentionScaling: rotary.attentionScaling)
+                     inverseFrequencies: inverseFrequencies, attentionScaling: rotary.attentionScaling,
+                     dropoutSeed: dropoutSeed)
     }
 
     private func embed(_ batch: DeviceBatch) throws -> Tensor {
@@ -194,8 +198,13 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// One forward and backward pass: accumulates `gradientScale · d(Σ token losses)/dθ` into every trainable
     /// parameter's gradient. Pass `1 / scoredTokens` (of the whole accumulated batch) for HF's mean loss.
-    public func lossAndGradients(_ batch: DeviceBatch, gradientScale: Float) throws -> DecoderLossOutput {
-        let ctx = context(batch)
+    ///
+    /// - Parameter dropoutSeed: the micro-batch's seed for LoRA dropout (`DropoutMask.stepSeed`); each adapter
+    ///   derives its own mask from it and its module name, so recomputed layers (gradient checkpointing) draw the
+    ///   same masks. nil draws no dropout.
+    public func lossAndGradients(_ batch: DeviceBatch, gradientScale: Float,
+                                 dropoutSeed: UInt64? = nil) throws -> DecoderLossOutput {
+        let ctx = context(batch, dropoutSeed: dropoutSeed)
         var h = try embed(batch)
         var kept: [LayerActivations] = [], inputs: [Tensor] = []
         for layer in layers {

@@ -4,6 +4,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case weightShapeMismatch(key: String, source: String, expected: [Int], got: [Int])
     case unsupportedConfig(key: String, value: String, hint: String)
     case invalidBatch(String)
+    /// A LoRA setting (`key` is PEFT's name for it) that cannot be applied to this model.
+    case invalidLoRAConfiguration(key: String, reason: String, hint: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             "config: \(key) = \(value) is not supported (hint: \(hint))"
         case let .invalidBatch(message):
             "invalid batch: \(message)"
+        case let .invalidLoRAConfiguration(key, reason, hint):
+            "LoRA \(key): \(reason) (hint: \(hint))"
         }
     }
 }

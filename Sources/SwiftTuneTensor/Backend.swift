@@ -103,6 +103,28 @@ public protocol Backend: AnyObject, Sendable {
     /// for ignored targets), which is the gradient of `gradientScale · Σ loss`.
     func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
                       stats: Tensor, logProbabilities: Tensor?) throws
+
+    // MARK: Training
+
+    /// Inverted dropout with a counter-based mask: `out[i] = keep(i) ? x[i] · scale : 0`, `scale = 1 / (1 − p)`.
+    ///
+    /// `keep(i)` is `DropoutMask.keeps(seed:index:threshold:)`, a pure integer hash of `(seed, i)`, so every backend
+    /// draws the same mask bit for bit and nothing is stored: the backward pass is this op, with the same seed, on
+    /// the gradient. `probability` is in [0, 1]: 0 copies `x`, 1 gives zeros. x, out f32, same element count;
+    /// `out` may be `x`.
+    func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws
+
+    /// One AdamW step on one f32 tensor in `torch.optim.AdamW`'s single-tensor order (Loshchilov & Hutter,
+    /// https://arxiv.org/abs/1711.05101), with `t = step` (1 for the first update):
+    /// `p ← p · (1 − lr·wd)`; `m ← lerp(m, g, 1 − β1)`; `v ← β2·v + (1 − β2)·g²`;
+    /// `p ← p − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)`.
+    ///
+    /// parameter, gradient, firstMoment (`m`), secondMoment (`v`): f32, same element count; the moments start at 0
+    /// and are updated in place. The scalars are `Double` so the host-side bias corrections match PyTorch's
+    /// Python-float arithmetic (`AdamWCoefficients`); the update itself is f32.
+    func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+               learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
+               step: Int) throws
 }
 
 // MARK: - Default implementations: an op a backend lacks says so.
@@ -144,4 +166,8 @@ extension Backend {
                                into gradGate: Tensor, gradUp: Tensor) throws { throw missing("swigluBackward") }
     public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
                              stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
+    public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
+    public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                      learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
+                      step: Int) throws { throw missing("adamW") }
 }

@@ -81,6 +81,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case unsupported(op: String, backend: String, hint: String)
     case indexOutOfRange(op: String, index: Int, bound: Int)
     case backendFailure(backend: String, call: String, message: String)
+    /// A scalar argument outside its domain (a probability above 1, a step of 0).
+    case invalidArgument(op: String, reason: String)
 
     public var description: String {
         switch self {
@@ -96,6 +98,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             "\(op): index \(index) out of range 0..<\(bound)"
         case let .backendFailure(backend, call, message):
             "\(backend) backend: \(call) failed: \(message)"
+        case let .invalidArgument(op, reason):
+            "\(op): \(reason)"
         }
     }
 }

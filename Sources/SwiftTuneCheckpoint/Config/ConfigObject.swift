@@ -5,11 +5,11 @@ import Foundation
 ///
 /// `null` reads as absent, as it does for Hugging Face configs. A repeated key takes the last value, as
 /// Python's `json` does. Integers may be written as floats (`1.0e4`), since some exporters do.
-struct ConfigObject {
-    let path: String
+public struct ConfigObject: Sendable {
+    public let path: String
     /// Prefix for keys in messages: "" at the top level, "rope_scaling." inside that object.
-    let prefix: String
-    let members: [JSONMember]
+    public let prefix: String
+    public let members: [JSONMember]
     private let fields: [String: JSONValue]
 
     init(members: [JSONMember], path: String, prefix: String) {
@@ -20,7 +20,7 @@ struct ConfigObject {
     }
 
     /// Parses `data` as a JSON document whose top level must be an object.
-    static func root(_ data: Data, path: String) throws(CheckpointError) -> ConfigObject {
+    public static func root(_ data: Data, path: String) throws(CheckpointError) -> ConfigObject {
         let parsed: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { bytes in
             guard String(validating: bytes, as: UTF8.self) != nil else {
                 return .failure(JSONParseError(offset: 0, message: "the file is not valid UTF-8"))
@@ -38,10 +38,10 @@ struct ConfigObject {
     }
 
     /// The full key for messages.
-    func key(_ name: String) -> String { prefix + name }
+    public func key(_ name: String) -> String { prefix + name }
 
     /// The value of `name`, nil when absent or `null`.
-    func value(_ name: String) -> JSONValue? {
+    public func value(_ name: String) -> JSONValue? {
         switch fields[name] {
         case nil, .null?: nil
         case let value?: value
@@ -49,12 +49,12 @@ struct ConfigObject {
     }
 
     /// Whether `name` is missing altogether (`null` counts as present: an explicit "none").
-    func isAbsent(_ name: String) -> Bool { fields[name] == nil }
+    public func isAbsent(_ name: String) -> Bool { fields[name] == nil }
 
     /// Whether `name` is present and not `null`.
-    func has(_ name: String) -> Bool { value(name) != nil }
+    public func has(_ name: String) -> Bool { value(name) != nil }
 
-    func int(_ name: String) throws(CheckpointError) -> Int? {
+    public func int(_ name: String) throws(CheckpointError) -> Int? {
         guard let value = value(name) else { return nil }
         guard let number = value.flexibleInteger else {
             throw .wrongType(path: path, key: key(name), expected: "an integer", got: value.summary)
@@ -62,7 +62,7 @@ struct ConfigObject {
         return number
     }
 
-    func double(_ name: String) throws(CheckpointError) -> Double? {
+    public func double(_ name: String) throws(CheckpointError) -> Double? {
         guard let value = value(name) else { return nil }
         guard let number = value.double, number.isFinite else {
             throw .wrongType(path: path, key: key(name), expected: "a number", got: value.summary)
@@ -70,7 +70,7 @@ struct ConfigObject {
         return number
     }
 
-    func bool(_ name: String) throws(CheckpointError) -> Bool? {
+    public func bool(_ name: String) throws(CheckpointError) -> Bool? {
         guard let value = value(name) else { return nil }
         guard case let .bool(flag) = value else {
             throw .wrongType(path: path, key: key(name), expected: "true or false", got: value.summary)
@@ -78,7 +78,7 @@ struct ConfigObject {
         return flag
     }
 
-    func string(_ name: String) throws(CheckpointError) -> String? {
+    public func string(_ name: String) throws(CheckpointError) -> String? {
         guard let value = value(name) else { return nil }
         guard case let .string(text) = value else {
             throw .wrongType(path: path, key: key(name), expected: "a string", got: value.summary)
@@ -86,7 +86,7 @@ struct ConfigObject {
         return text
     }
 
-    func object(_ name: String) throws(CheckpointError) -> ConfigObject? {
+    public func object(_ name: String) throws(CheckpointError) -> ConfigObject? {
         guard let value = value(name) else { return nil }
         guard case let .object(members) = value else {
             throw .wrongType(path: path, key: key(name), expected: "an object", got: value.summary)
@@ -95,7 +95,7 @@ struct ConfigObject {
     }
 
     /// An integer or a list of integers (as `eos_token_id` may be), always returned as a list.
-    func intList(_ name: String) throws(CheckpointError) -> [Int]? {
+    public func intList(_ name: String) throws(CheckpointError) -> [Int]? {
         guard let value = value(name) else { return nil }
         if let single = value.flexibleInteger { return [single] }
         guard case let .array(items) = value else {
@@ -111,7 +111,7 @@ struct ConfigObject {
         return result
     }
 
-    func stringList(_ name: String) throws(CheckpointError) -> [String]? {
+    public func stringList(_ name: String) throws(CheckpointError) -> [String]? {
         guard let value = value(name) else { return nil }
         guard case let .array(items) = value else {
             throw .wrongType(path: path, key: key(name), expected: "a list of strings", got: value.summary)
@@ -128,17 +128,17 @@ struct ConfigObject {
 
     // MARK: Required fields
 
-    func requiredInt(_ name: String) throws(CheckpointError) -> Int {
+    public func requiredInt(_ name: String) throws(CheckpointError) -> Int {
         guard let number = try int(name) else { throw missing(name, "an integer") }
         return number
     }
 
-    func requiredDouble(_ name: String) throws(CheckpointError) -> Double {
+    public func requiredDouble(_ name: String) throws(CheckpointError) -> Double {
         guard let number = try double(name) else { throw missing(name, "a number") }
         return number
     }
 
-    func requiredString(_ name: String) throws(CheckpointError) -> String {
+    public func requiredString(_ name: String) throws(CheckpointError) -> String {
         guard let text = try string(name) else { throw missing(name, "a string") }
         return text
     }

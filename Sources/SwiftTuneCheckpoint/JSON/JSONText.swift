@@ -1,10 +1,10 @@
 /// Writing JSON text the way the reference tools do, so written files are byte-identical to theirs.
-enum JSONText {
+public enum JSONText {
     /// `text` as a JSON string literal, escaped like serde_json (the safetensors header): `"` and `\` escaped,
     /// the short escapes for \b \f \n \r \t, `\u00XX` (lowercase hex) for other control characters, everything
     /// else written as UTF-8. With `asciiOnly`, non-ASCII is written as `\uXXXX` (UTF-16 units), as Python's
     /// `json.dumps` does by default (the shard index).
-    static func quoted(_ text: String, asciiOnly: Bool = false) -> String {
+    public static func quoted(_ text: String, asciiOnly: Bool = false) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             if asciiOnly, !scalar.isASCII || scalar.value == 0x7F {  // Python escapes everything outside " "..."~"

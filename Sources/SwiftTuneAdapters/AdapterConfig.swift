@@ -1,0 +1,171 @@
+import Foundation
+import SwiftTuneCheckpoint
+import SwiftTuneModels
+
+/// A PEFT LoRA `adapter_config.json` (https://huggingface.co/docs/peft, `LoraConfig`), read from what PEFT or
+/// ms-swift wrote and written the way PEFT 0.21 writes it: every `LoraConfig` field, keys sorted, two-space
+/// indent (`json.dumps(indent=2, sort_keys=True)`).
+public struct AdapterConfig: Sendable, Equatable {
+    /// The module choice and hyperparameters.
+    public var lora: LoRAConfiguration
+    /// `base_model_name_or_path`: the model the adapter was trained on (a hub id or a directory).
+    public var baseModelNameOrPath: String?
+    /// `revision` of the base model.
+    public var revision: String?
+
+    public init(lora: LoRAConfiguration, baseModelNameOrPath: String? = nil, revision: String? = nil) {
+        self.lora = lora
+        self.baseModelNameOrPath = baseModelNameOrPath
+        self.revision = revision
+    }
+
+    /// The PEFT version whose `adapter_config.json` layout `json` follows (written as `peft_version`).
+    public static let peftVersion = "0.21.0"
+
+    // MARK: Reading
+
+    /// Parses an `adapter_config.json`; `path` names the file in errors. Refuses PEFT features that change what
+    /// the adapter computes and are not implemented (DoRA, bias training, per-module ranks, …).
+    public init(json data: Data, path: String) throws {
+        let object = try ConfigObject.root(data, path: path)
+        func unsupported(_ key: String, _ value: String, _ hint: String) -> AdapterError {
+            .unsupportedConfig(path: path, key: key, value: value, hint: hint)
+        }
+        if let type = try object.string("peft_type"), type != "LORA" {
+            throw unsupported("peft_type", type, "only LoRA adapters are implemented")
+        }
+        if let task = try object.string("task_type"), task != "CAUSAL_LM" {
+            throw unsupported("task_type", task, "only causal language-model adapters (CAUSAL_LM) are implemented")
+        }
+        if let bias = try object.string("bias"), bias != "none" {
+            throw unsupported("bias", bias, "train without bias (bias \"none\", ms-swift's --lora_bias none)")
+        }
+        for key in ["fan_in_fan_out", "use_dora", "use_qalora", "lora_bias"] where try object.bool(key) == true {
+            throw unsupported(key, "true", "retrain with plain LoRA (\(key) false)")
+        }
+        for key in ["rank_pattern", "alpha_pattern"] {
+            if let patterns = try object.object(key), !patterns.members.isEmpty {
+                throw unsupported(key, "per-module values", "retrain with one r and lora_alpha for every module")
+            }
+        }
+        for key in ["layer_replication", "trainable_token_indices", "alora_invocation_tokens", "megatron_config",
+                    "velora_config", "monteclora_config", "use_bdlora", "arrow_config", "kasa_config"]
+        where object.has(key) {
+            throw unsupported(key, object.value(key)?.summary ?? "set", "this PEFT option is not implemented")
+        }
+        if let parameters = try object.stringList("target_parameters"), !parameters.isEmpty {
+            throw unsupported("target_parameters", "\(parameters)", "adapters on raw parameters are not implemented")
+        }
+        guard let targets = try Self.selector(object, "target_modules") else {
+            throw AdapterError.invalidConfig(path: path, key: "target_modules", expected: "a list of module names or a regex",
+                                             got: object.isAbsent("target_modules") ? "nothing" : "null")
+        }
+        let rank = try object.requiredInt("r")
+        guard rank >= 1 else { throw AdapterError.invalidConfig(path: path, key: "r", expected: "at least 1", got: "\(rank)") }
+        let dropout = try object.double("lora_dropout") ?? 0
+        guard (0..<1).contains(dropout) else {
+            throw AdapterError.invalidConfig(path: path, key: "lora_dropout", expected: "a number in [0, 1)", got: "\(dropout)")
+        }
+        let layersPattern: [String]?  // a string or a list of strings
+        if case let .string(pattern)? = object.value("layers_pattern") {
+            layersPattern = [pattern]
+        } else {
+            layersPattern = try object.stringList("layers_pattern")
+        }
+        lora = LoRAConfiguration(
+            rank: rank, alpha: try object.double("lora_alpha") ?? 8, dropout: dropout,
+            useRSLoRA: try object.bool("use_rslora") ?? false, targets: targets,
+            excludeModules: try Self.selector(object, "exclude_modules"),
+            layersToTransform: try object.intList("layers_to_transform"), layersPattern: layersPattern,
+            modulesToSave: try object.stringList("modules_to_save") ?? [],
+            ensureWeightTying: try object.bool("ensure_weight_tying") ?? false)
+        baseModelNameOrPath = try object.string("base_model_name_or_path")
+        revision = try object.string("revision")
+    }
+
+    /// `target_modules` / `exclude_modules`: a string is a regex (or PEFT's `all-linear`), a list names modules.
+    private static func selector(_ object: ConfigObject, _ key: String) throws -> ModuleSelector? {
+        if case let .string(text)? = object.value(key) {
+            return text.lowercased() == "all-linear" ? .allLinear : .regex(text)
+        }
+        return try object.stringList(key).map { .names($0) }
+    }
+
+    // MARK: Writing
+
+    /// The file's text. `allLinear` is written as ms-swift writes its expansion: the sorted module suffixes of the
+    /// modules it selected (`moduleSuffixes`), so PEFT selects the same modules when it loads the adapter.
+    public func json(moduleSuffixes: [String]) -> String {
+        func selector(_ selector: ModuleSelector?) -> PythonJSON {
+            switch selector {
+            case nil: .null
+            case .allLinear?: .array(moduleSuffixes.sorted().map(PythonJSON.string))
+            case let .names(names)?: .array(names.sorted().map(PythonJSON.string))
+            case let .regex(pattern)?: .string(pattern)
+            }
+        }
+        let alpha: PythonJSON = lora.alpha.rounded() == lora.alpha && abs(lora.alpha) < 1e15
+            ? .integer(Int(lora.alpha)) : .float(lora.alpha)
+        let fields: [String: PythonJSON] = [
+            "alora_invocation_tokens": .null, "alpha_pattern": .object([:]), "arrow_config": .null,
+            "auto_mapping": .null, "base_model_name_or_path": baseModelNameOrPath.map(PythonJSON.string) ?? .null,
+            "bias": .string("none"), "corda_config": .null, "ensure_weight_tying": .bool(lora.ensureWeightTying),
+            "eva_config": .null, "exclude_modules": selector(lora.excludeModules), "fan_in_fan_out": .bool(false),
+            "inference_mode": .bool(true), "init_lora_weights": .bool(true), "kasa_config": .null,
+            "layer_replication": .null,
+            "layers_pattern": lora.layersPattern.map { .array($0.map(PythonJSON.string)) } ?? .null,
+            "layers_to_transform": lora.layersToTransform.map { .array($0.map(PythonJSON.integer)) } ?? .null,
+            "loftq_config": .object([:]), "lora_alpha": alpha, "lora_bias": .bool(false),
+            "lora_dropout": .float(lora.dropout), "lora_ga_config": .null, "megatron_config": .null,
+            "megatron_core": .string("megatron.core"),
+            "modules_to_save": lora.modulesToSave.isEmpty ? .null : .array(lora.modulesToSave.map(PythonJSON.string)),
+            "monteclora_config": .null, "peft_type": .string("LORA"), "peft_version": .string(Self.peftVersion),
+            "qalora_group_size": .integer(16), "r": .integer(lora.rank), "rank_pattern": .object([:]),
+            "revision": revision.map(PythonJSON.string) ?? .null, "target_modules": selector(lora.targets),
+            "target_parameters": .null, "task_type": .string("CAUSAL_LM"), "trainable_token_indices": .null,
+            "use_bdlora": .null, "use_dora": .bool(false), "use_qalora": .bool(false),
+            "use_rslora": .bool(lora.useRSLoRA), "velora_config": .null,
+        ]
+        return PythonJSON.object(fields).rendered(indent: 0)
+    }
+}
+
+/// A JSON value rendered as Python's `json.dumps(value, indent=2, sort_keys=True)` renders it: keys sorted,
+/// `": "` after keys, empty containers as `[]` and `{}`, non-ASCII escaped, floats in Python's repr.
+enum PythonJSON: Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case float(Double)
+    case string(String)
+    case array([PythonJSON])
+    case object([String: PythonJSON])
+
+    func rendered(indent: Int) -> String {
+        let inner = String(repeating: " ", count: indent + 2), outer = String(repeating: " ", count: indent)
+        switch self {
+        case .null: return "null"
+        case let .bool(value): return value ? "true" : "false"
+        case let .integer(value): return String(value)
+        case let .float(value): return Self.pythonRepr(value)
+        case let .string(text): return JSONText.quoted(text, asciiOnly: true)
+        case let .array(items):
+            guard !items.isEmpty else { return "[]" }
+            return "[\n" + items.map { inner + $0.rendered(indent: indent + 2) }.joined(separator: ",\n") + "\n\(outer)]"
+        case let .object(fields):
+            guard !fields.isEmpty else { return "{}" }
+            let keys = fields.keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
+            return "{\n" + keys.map { key in
+                inner + JSONText.quoted(key, asciiOnly: true) + ": " + (fields[key] ?? .null).rendered(indent: indent + 2)
+            }.joined(separator: ",\n") + "\n\(outer)}"
+        }
+    }
+
+    /// Python's `repr(float)`: the shortest round-trip digits, with `.0` on integral values (`0.0`, `32.0`) and
+    /// an exponent from 1e16 up or below 1e-4 (`1e-05`), which is also how Swift prints in that range.
+    static func pythonRepr(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "Infinity" : "-Infinity") }
+        if value.rounded() == value, abs(value) < 1e16 { return String(format: "%.1f", value) }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,114 @@
+import SwiftTuneTensor
+
+/// AdamW over a fixed list of parameters, as HF Trainer sets up `torch.optim.AdamW`: two parameter groups, with
+/// weight decay on every parameter except biases and norm weights (`appliesWeightDecay(toParameterNamed:)`).
+///
+/// Holds an f32 first and second moment per parameter (zero at the start) and the number of steps taken. One
+/// `step(learningRate:)` is one `Backend.adamW` per parameter that has a gradient; the caller supplies the
+/// scheduled learning rate, clips gradients before and zeroes them after (see `GradientClipping`).
+public final class AdamW: @unchecked Sendable {
+    public struct Hyperparameters: Sendable, Equatable {
+        public var beta1: Double
+        public var beta2: Double
+        public var epsilon: Double
+        /// Decoupled weight decay (`p *= 1 − lr·wd`), for the parameters it applies to.
+        public var weightDecay: Double
+
+        /// Defaults are ms-swift's (`--adam_beta1 0.9 --adam_beta2 0.95 --adam_epsilon 1e-8 --weight_decay 0.1`).
+        public init(beta1: Double = 0.9, beta2: Double = 0.95, epsilon: Double = 1e-8, weightDecay: Double = 0.1) {
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
+        }
+    }
+
+    /// The optimized parameters, in the order given (the order state files use).
+    public let parameters: [Parameter]
+    public var hyperparameters: Hyperparameters
+    /// Optimizer steps taken; the next update is step `stepCount + 1`.
+    public private(set) var stepCount = 0
+    /// `exp_avg` per parameter, f32, same shapes.
+    public let firstMoments: [Tensor]
+    /// `exp_avg_sq` per parameter, f32, same shapes.
+    public let secondMoments: [Tensor]
+    /// Whether weight decay applies, per parameter.
+    public let decays: [Bool]
+
+    /// - Parameter parameters: distinct parameters (e.g. `DecoderModel.trainableParameters`).
+    public init(parameters: [Parameter], hyperparameters: Hyperparameters = Hyperparameters()) throws {
+        var seen = Set<ObjectIdentifier>()
+        for parameter in parameters where !seen.insert(ObjectIdentifier(parameter)).inserted {
+            throw TensorError.invalidArgument(op: "AdamW", reason: "parameter \(parameter.name) is listed twice")
+        }
+        self.parameters = parameters
+        self.hyperparameters = hyperparameters
+        firstMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
+        secondMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
+        decays = parameters.map { Self.appliesWeightDecay(toParameterNamed: $0.name) }
+    }
+
+    /// HF Trainer's decay rule (`get_decay_parameter_names`): no decay when the lowercased name contains `bias`,
+    /// `layernorm` or `rmsnorm`, has a component `norm`, or a component ending in `_norm`. So embeddings, lm_head,
+    /// linear weights and LoRA factors decay; biases and every RMSNorm weight (`input_layernorm`,
+    /// `post_attention_layernorm`, `model.norm`, `q_norm`, `k_norm`) do not.
+    public static func appliesWeightDecay(toParameterNamed name: String) -> Bool {
+        let lowered = name.lowercased()
+        if lowered.contains("bias") || lowered.contains("layernorm") || lowered.contains("rmsnorm") { return false }
+        let components = lowered.split(separator: ".", omittingEmptySubsequences: false)
+        return !components.contains { $0 == "norm" || $0.hasSuffix("_norm") }
+    }
+
+    /// One update of every parameter that has a gradient, with learning rate `learningRate` (the schedule's value
+    /// for this step). Increments `stepCount` first, as PyTorch does.
+    public func step(learningRate: Double) throws {
+        stepCount += 1
+        let h = hyperparameters
+        for (index, parameter) in parameters.enumerated() {
+            guard let gradient = parameter.gradient else { continue }
+            try parameter.value.backend.adamW(
+                parameter: parameter.value, gradient: gradient, firstMoment: firstMoments[index],
+                secondMoment: secondMoments[index], learningRate: learningRate, beta1: h.beta1, beta2: h.beta2,
+                epsilon: h.epsilon, weightDecay: decays[index] ? h.weightDecay : 0, step: stepCount)
+        }
+    }
+
+    /// Sets every gradient to zero (after a step).
+    public func zeroGradients() throws {
+        for parameter in parameters { try parameter.zeroGradient() }
+    }
+
+    // MARK: State, for resuming
+
+    /// The moments by name, `<parameter name>.exp_avg` and `.exp_avg_sq` (PyTorch's state keys).
+    public var stateTensors: [(name: String, tensor: Tensor)] {
+        parameters.indices.flatMap { index in
+            [(parameters[index].name + ".exp_avg", firstMoments[index]),
+             (parameters[index].name + ".exp_avg_sq", secondMoments[index])]
+        }
+    }
+
+    /// Restores a saved state: `tensor(name)` returns the saved tensor for a `stateTensors` name (nil if absent).
+    /// Every name and shape is checked before anything is copied, so a failed load changes nothing.
+    public func restoreState(stepCount: Int, tensor: (String) throws -> Tensor?) throws {
+        guard stepCount >= 0 else {
+            throw TensorError.invalidArgument(op: "AdamW.restoreState", reason: "step count \(stepCount) is negative")
+        }
+        var loaded: [(source: Tensor, destination: Tensor)] = []
+        for (name, destination) in stateTensors {
+            guard let source = try tensor(name) else {
+                throw TensorError.invalidArgument(op: "AdamW.restoreState",
+                                                  reason: "the saved state has no \"\(name)\" (is it for other parameters?)")
+            }
+            guard source.shape == destination.shape, source.dtype == .f32 else {
+                throw TensorError.shapeMismatch(op: "AdamW.restoreState \"\(name)\" (f32)",
+                                                expected: "\(destination.shape)", got: source.shape)
+            }
+            loaded.append((source, destination))
+        }
+        for (source, destination) in loaded {
+            try destination.backend.copy(source, to: destination)
+        }
+        self.stepCount = stepCount
+    }
+}
