@@ -98,7 +98,7 @@ public struct LoRAConfiguration: Sendable, Equatable {
 }
 
 /// A set of modules named as PEFT's `target_modules` does.
-public enum ModuleSelector: Sendable, Equatable {
+public enum ModuleSelector: Sendable, Equatable, CustomStringConvertible {
     /// PEFT's `all-linear`: every linear layer of the decoder (q/k/v/o, gate/up/down), never lm_head.
     case allLinear
     /// Module names or their suffixes after a dot: `q_proj` selects `model.layers.0.self_attn.q_proj`.
@@ -106,6 +106,15 @@ public enum ModuleSelector: Sendable, Equatable {
     /// A regular expression that must match the whole module name (`target_modules` given as a string,
     /// ms-swift's `--target_regex`), e.g. `model\.layers\.[01]\.self_attn\.(q|v)_proj`.
     case regex(String)
+
+    /// As the flags spell it: `all-linear`, `q_proj v_proj`, or the regex in quotes.
+    public var description: String {
+        switch self {
+        case .allLinear: "all-linear"
+        case let .names(names): names.joined(separator: " ")
+        case let .regex(pattern): "the regex \"\(pattern)\""
+        }
+    }
 
     /// Whether the selector picks module `name`; `isLinear` says whether it is one of the decoder's linears.
     func selects(_ name: String, isLinear: Bool, key: String) throws -> Bool {
