@@ -44,7 +44,7 @@ public final class Trainer {
     public let runFolder: URL
     public let totalSteps: Int
     public let stepsPerEpoch: Int
-    public private(set) var globalStep = 0
+    public internal(set) var globalStep = 0
 
     let train: [TrainingExample]
     let validation: [TrainingExample]
@@ -84,7 +84,7 @@ public final class Trainer {
         let kind: LearningRateSchedule.Kind = switch arguments.lrSchedulerType {
         case .cosine: .cosine
         case .linear: .linear
-        case .constant: arguments.resolvedWarmupSteps(totalSteps: totalSteps) > 0 ? .constantWithWarmup : .constant
+        case .constant: .constant  // HF's get_scheduler("constant") ignores warmup, as ms-swift passes it
         }
         schedule = LearningRateSchedule(
             kind: kind, baseLearningRate: arguments.resolvedLearningRate(fullFineTuning: fullFineTuning),
@@ -255,7 +255,7 @@ public final class Trainer {
     /// Peak resident memory of this process (CPU backend), in GiB.
     static func peakMemoryGiB() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return (Double(usage.ru_maxrss) * 1024 / 1_073_741_824 * 100).rounded() / 100
     }
 }

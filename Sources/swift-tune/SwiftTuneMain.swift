@@ -4,6 +4,7 @@ import SwiftTuneCLI
 @main
 struct SwiftTuneMain {
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)  // log lines appear in order with the progress bar on stderr
         let arguments: [String]
         do {
             arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
