@@ -84,6 +84,7 @@ let package = Package(
             name: "SwiftTuneTrainingTests",
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
+        .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",

@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneCheckpoint
 import SwiftTuneData
 import SwiftTuneModels
+import SwiftTuneNN
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -62,8 +63,8 @@ public enum SFT {
         if options.trainType == .lora, options.lora.rank < 1 {
             throw TrainingError.invalidArgument(flag: "lora_rank", value: "\(options.lora.rank)", expected: "a positive integer")
         }
-        let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
-                                             addVersion: options.training.addVersion)
+        let outputDirectory = URL(fileURLWithPath: options.training.outputDir)
+        try checkWritable(outputDirectory)
 
         let tokenizer = try Tokenizer(contentsOf: options.model)
         let model = try DecoderModel.load(directory: options.model, backend: backend)
@@ -88,10 +89,15 @@ public enum SFT {
         if let resume = options.training.resumeFromCheckpoint {
             try loadWeights(from: URL(fileURLWithPath: resume), into: model, fullFineTuning: fullFineTuning)
         }
+        let examples = TrainingExample.examples(of: data.train)
+        guard try examples.contains(where: { try TokenBatch(examples: [$0]).scoredTokenCount > 0 }) else {
+            throw TrainingError.noTrainableTokens(dataset: options.datasets.map(\.raw).joined(separator: " "))
+        }
         let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
         let total = model.parameters.reduce(0) { $0 + $1.value.count }
         message(String(format: "trainable parameters: %d of %d (%.4f%%)", trainable, total, 100 * Double(trainable) / Double(max(total, 1))))
 
+        let runFolder = try RunFolder.create(outputDirectory: outputDirectory, addVersion: options.training.addVersion)
         let argumentsJSON = try argumentsFile(options, templateName: templateName, runFolder: runFolder)
         try argumentsJSON.write(to: runFolder.appendingPathComponent("args.json"), options: .atomic)
         if !data.validationRows.isEmpty {
@@ -99,7 +105,7 @@ public enum SFT {
         }
 
         let trainer = try Trainer(
-            model: model, train: TrainingExample.examples(of: data.train),
+            model: model, train: examples,
             validation: data.validation.map(TrainingExample.examples(of:)) ?? [],
             arguments: options.training, fullFineTuning: fullFineTuning, runFolder: runFolder
         ) { folder in
@@ -119,27 +125,48 @@ public enum SFT {
         return SFTResult(runFolder: runFolder, summary: summary, datasetReport: data.report)
     }
 
-    /// Loads a checkpoint's trainable weights: the adapter for LoRA, every weight for full fine-tuning.
+    /// Fails early when `directory` (or the nearest existing folder above it) cannot be written.
+    static func checkWritable(_ directory: URL) throws {
+        var existing = directory.standardizedFileURL
+        while !FileManager.default.fileExists(atPath: existing.path), existing.pathComponents.count > 1 {
+            existing.deleteLastPathComponent()
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: existing.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TrainingError.unwritableOutput(path: directory.path, reason: "\(existing.path) is not a folder")
+        }
+        guard FileManager.default.isWritableFile(atPath: existing.path) else {
+            throw TrainingError.unwritableOutput(path: directory.path, reason: "\(existing.path) is not writable")
+        }
+    }
+
+    /// Loads a checkpoint's trainable weights into the model as the flags built it: the adapter tensors for LoRA
+    /// (so an adapter of another rank or target set is refused by key and shape), every weight for full fine-tuning.
     static func loadWeights(from checkpoint: URL, into model: DecoderModel, fullFineTuning: Bool) throws {
+        let targets: [(key: String, parameter: Parameter)]
+        let weights: ModelWeights
         if fullFineTuning {
-            let weights = try ModelWeights(directory: checkpoint)
-            for parameter in model.parameters {
-                guard weights.contains(parameter.name) else {
-                    throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "no weight \(parameter.name)")
-                }
-                let value = try weights.tensor(parameter.name, on: model.backend, as: .f32)
-                guard value.shape == parameter.shape else {
-                    throw TrainingError.checkpointMismatch(
-                        path: checkpoint.path, reason: "\(parameter.name) has shape \(value.shape), the model has \(parameter.shape)")
-                }
-                try model.backend.copy(value, to: parameter.value)
-            }
+            weights = try ModelWeights(directory: checkpoint)
+            targets = model.parameters.map { ($0.name, $0) }
         } else {
-            do {
-                try LoRAAdapter.load(from: checkpoint, into: model, trainable: true)
-            } catch {
-                throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "\(error)")
+            weights = try ModelWeights(file: checkpoint.appendingPathComponent(LoRAAdapter.weightsFileName))
+            targets = try model.adapterParameters().map { (LoRAAdapter.keyPrefix + $0.key, $0.parameter) }
+            let expected = Set(targets.map(\.key))
+            if let extra = weights.names.first(where: { !expected.contains($0) }) {
+                throw TrainingError.checkpointMismatch(
+                    path: checkpoint.path, reason: "it has \(extra), which this run's LoRA flags do not create")
             }
+        }
+        for (key, parameter) in targets {
+            guard weights.contains(key) else {
+                throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "no tensor \(key)")
+            }
+            let value = try weights.tensor(key, on: model.backend, as: .f32)
+            guard value.shape == parameter.shape else {
+                throw TrainingError.checkpointMismatch(
+                    path: checkpoint.path, reason: "\(key) has shape \(value.shape), this run's model has \(parameter.shape)")
+            }
+            try model.backend.copy(value, to: parameter.value)
         }
     }
 
