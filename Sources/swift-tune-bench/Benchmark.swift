@@ -3,6 +3,7 @@ import Foundation
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
 import SwiftTuneModels
+import SwiftTuneNN
 import SwiftTuneTensor
 
 /// Benchmarks (not tests): CPU GEMM against numpy in the same run, and decoder forward throughput.
@@ -21,6 +22,8 @@ struct Benchmark: ParsableCommand {
     var batch = 4
     @Flag(help: "Skip the decoder benchmark.")
     var gemmOnly = false
+    @Flag(help: "Run the LoRA training benchmark instead (SmolLM2-135M shape, one 512-token sequence per step).")
+    var lora = false
     @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json.")
     var tokenizer: String?
     @Argument(help: "With --tokenizer: the text files to encode (alpaca .json, .jsonl or plain text).")
@@ -46,6 +49,10 @@ struct Benchmark: ParsableCommand {
             let reference = i < numpy.count ? numpy[i] : nil
             let ratio = reference.map { String(format: "%.2f×", ours / $0) } ?? "n/a"
             print("| \(m)×\(n)×\(k) | \(format(ours)) | \(format(fallback)) | \(reference.map(format) ?? "n/a") | \(ratio) |")
+        }
+        if lora {
+            try loraBenchmark(cpu, gemm: try gemmGFLOPs(cpu, m: 512, n: 1536, k: 576))
+            return
         }
         if !gemmOnly { try decoderBenchmark(cpu) }
     }
@@ -92,12 +99,55 @@ struct Benchmark: ParsableCommand {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { Double($0) }
     }
 
+    /// SmolLM2-135M's shape: 30 layers, d 576, ffn 1536, 9 heads / 3 kv heads, vocab 49,152, tied embeddings.
+    static let smolLM2Shape = DecoderConfig(
+        modelType: .llama, vocabSize: 49_152, hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30,
+        numAttentionHeads: 9, numKeyValueHeads: 3, rmsNormEps: 1e-5, ropeTheta: 100_000,
+        maxPositionEmbeddings: 8192, tieWordEmbeddings: true)
+
+    /// LoRA training steps (r 8, α 32, all-linear, AdamW, gradient checkpointing) at `sequenceLength` tokens, with
+    /// the achieved GFLOP/s against the GEMM rate of a layer-shaped product measured in the same run.
+    func loraBenchmark(_ backend: CPUBackend, gemm: Double) throws {
+        let config = Self.smolLM2Shape
+        let model = try DecoderModel.randomlyInitialized(config: config, backend: backend, seed: 7)
+        _ = try model.attachLoRA(LoRAConfiguration(rank: 8, alpha: 32, dropout: 0.05), seed: 1)
+        model.gradientCheckpointing = true
+        let optimizer = try AdamW(parameters: model.trainableParameters)
+        var generator = SeededGenerator(seed: 3)
+        let ids = (0..<sequenceLength).map { _ in Int32(generator.next() % UInt64(config.vocabSize)) }
+        let batch = try TokenBatch(sequences: [ids]).upload(to: backend)
+        func step(_ index: Int) throws -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.lossAndGradients(batch, gradientScale: 1 / Float(batch.scoredTokenCount),
+                                           dropoutSeed: UInt64(index))
+            _ = try GradientClipping.clip(model.trainableParameters, maxNorm: 1)
+            try optimizer.step(learningRate: 1e-4)
+            try optimizer.zeroGradients()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        _ = try step(0)
+        let times = try (1...3).map(step).sorted()
+        let seconds = times[1]
+        // FLOPs per token: forward 2·P (P = every linear incl. lm_head) + attention 4·(T/2)·d per layer; checkpointing
+        // recomputes the layers (2·P_layers + attention); backward computes input gradients only for frozen weights
+        // (2·P + 2× attention) plus LoRA's small products, which are left out.
+        let d = Double(config.hiddenSize), f = Double(config.intermediateSize), layers = Double(config.numHiddenLayers)
+        let kv = Double(config.numKeyValueHeads * config.headDim)
+        let layerParameters = layers * (2 * d * d + 2 * d * kv + 3 * d * f)
+        let headParameters = Double(config.vocabSize) * d
+        let attention = layers * 4 * (Double(sequenceLength) / 2) * d
+        let flopsPerToken = 2 * (layerParameters + headParameters) + attention  // forward
+            + 2 * layerParameters + attention  // recomputation
+            + 2 * (layerParameters + headParameters) + 2 * attention  // backward (input gradients)
+        let tokensPerSecond = Double(sequenceLength) / seconds
+        let achieved = flopsPerToken * tokensPerSecond / 1e9
+        print("\nLoRA training (r 8, all-linear, AdamW, gradient checkpointing), SmolLM2-135M shape, 1×\(sequenceLength) tokens, median of 3 steps:")
+        print(String(format: "%.0f tokens/s (%.3f s per step); %.2f GFLOP per token → %.1f GFLOP/s = %.2f× the %.1f GFLOP/s of a 512×1536×576 GEMM",
+                     tokensPerSecond, seconds, flopsPerToken / 1e9, achieved, achieved / gemm, gemm))
+    }
+
     func decoderBenchmark(_ backend: CPUBackend) throws {
-        // SmolLM2-135M's shape: 30 layers, d 576, ffn 1536, 9 heads / 3 kv heads, vocab 49,152, tied embeddings.
-        let config = DecoderConfig(
-            modelType: .llama, vocabSize: 49_152, hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30,
-            numAttentionHeads: 9, numKeyValueHeads: 3, rmsNormEps: 1e-5, ropeTheta: 100_000,
-            maxPositionEmbeddings: 8192, tieWordEmbeddings: true)
+        let config = Self.smolLM2Shape
         let model = try DecoderModel.randomlyInitialized(config: config, backend: backend, seed: 7)
         var generator = SeededGenerator(seed: 3)
         let sequences = (0..<batch).map { _ in
