@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "SwiftTuneData", targets: ["SwiftTuneData"]),
         .library(name: "SwiftTuneAdapters", targets: ["SwiftTuneAdapters"]),
         .library(name: "SwiftTuneTraining", targets: ["SwiftTuneTraining"]),
+        .library(name: "SwiftTuneGeneration", targets: ["SwiftTuneGeneration"]),
+        .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +36,8 @@ let package = Package(
             dependencies: ["SwiftTuneTensor"],
             resources: [.embedInCode("Kernels/kernels.cu")]
         ),
+        // L0: one JSON value type and parser for every file format (ordered keys, duplicate-key checks, offsets).
+        .target(name: "SwiftTuneJSON"),
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
         .target(name: "SwiftTuneTokenizers"),
         // L1: checkpoints and model configs; chat templates.
@@ -54,12 +58,17 @@ let package = Package(
             name: "SwiftTuneTraining",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint"]
         ),
+        // L4: generation (KV cache, sampling, batched requests, adapters per request).
+        .target(
+            name: "SwiftTuneGeneration",
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers",
+                "SwiftTuneTokenizers", "SwiftTuneGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -84,6 +93,8 @@ let package = Package(
             name: "SwiftTuneTrainingTests",
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
+        .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
