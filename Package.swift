@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SwiftTuneTraining", targets: ["SwiftTuneTraining"]),
         .library(name: "SwiftTuneGeneration", targets: ["SwiftTuneGeneration"]),
         .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
+        .library(name: "SwiftTuneServer", targets: ["SwiftTuneServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,8 @@ let package = Package(
             name: "SwiftTuneGeneration",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
         ),
+        // L5: the OpenAI-compatible server.
+        .target(name: "SwiftTuneServer", dependencies: ["SwiftTuneGeneration"]),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
@@ -95,6 +98,7 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
