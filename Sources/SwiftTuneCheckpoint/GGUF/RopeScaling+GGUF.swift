@@ -8,11 +8,12 @@ extension RopeScaling {
     /// `1 / ((1 − s)/factor + s)` between, with `s = (original/λ − low) / (high − low)` and λᵢ = 2π·θ^(2i/hd); ggml
     /// divides each frequency by its factor. The largest factor is `factor`; the in-between factors give `s` as a
     /// linear function of 1/λ, whose slope and intercept give `low` and `high` for the given original context
-    /// (only their ratios to it matter). The fit is checked by recomputing every factor.
+    /// (only their ratios to it matter; with fewer than two in-between factors any band that reproduces them is
+    /// taken). The fit is checked by recomputing every factor, so the frequencies equal llama.cpp's.
     ///
     /// - Returns: `.none` when every factor is 1.
-    /// - Throws: `invalidValue` naming `rope_freqs.weight` when the factors are not of that form (fewer than two
-    ///   in-between values, or a mismatch above 1e-4).
+    /// - Throws: `invalidValue` naming `rope_freqs.weight` when the factors are not of that form (a recomputed
+    ///   factor off by more than 1e-4).
     static func llama3(fittedTo factors: [Float], headDim: Int, ropeTheta: Double, originalMaxPositionEmbeddings original: Int,
                        path: String) throws(CheckpointError) -> RopeScaling {
         let key = "rope_freqs.weight"
@@ -26,16 +27,26 @@ extension RopeScaling {
         let wavelengths = (0..<values.count).map { 2 * Double.pi * pow(ropeTheta, Double(2 * $0) / Double(headDim)) }
         func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-6 * max(abs(a), abs(b)) }
         let between = values.indices.filter { !close(values[$0], 1) && !close(values[$0], factor) }
+        func smooth(_ value: Double, _ factor: Double) -> Double { (1 / value - 1 / factor) / (1 - 1 / factor) }
         let context = Double(original)
-        guard let first = between.first, let last = between.last, first != last else {
-            throw .invalidValue(path: path, key: key,
-                                reason: "has fewer than two factors between 1 and \(factor), so it cannot be read back as "
-                                    + "llama3 RoPE scaling; only Llama 3.1-style factors are supported")
+        // x = original/λ falls as i grows: factor-entries (long wavelengths) have x < low, 1-entries x > high.
+        let x = wavelengths.map { context / $0 }
+        let low: Double, high: Double
+        if between.count >= 2, let first = between.first, let last = between.last {
+            let slope = (smooth(values[last], factor) - smooth(values[first], factor)) / (x[last] - x[first])
+            low = x[first] - smooth(values[first], factor) / slope
+            high = low + 1 / slope
+        } else {
+            // One or no in-between factor pins the band only loosely; any band that gives the same factors will do.
+            let below = values.indices.filter { close(values[$0], factor) }.map { x[$0] }.max() ?? 0
+            let above = values.indices.filter { close(values[$0], 1) }.map { x[$0] }.min() ?? 2 * (x.max() ?? 1)
+            if let only = between.first {
+                low = (below + x[only]) / 2
+                high = low + (x[only] - low) / smooth(values[only], factor)
+            } else {
+                (low, high) = (below + (above - below) / 3, below + 2 * (above - below) / 3)
+            }
         }
-        func smooth(_ i: Int) -> Double { (1 / values[i] - 1 / factor) / (1 - 1 / factor) }
-        let (xa, xb) = (context / wavelengths[first], context / wavelengths[last])
-        let slope = (smooth(last) - smooth(first)) / (xb - xa)
-        let low = xa - smooth(first) / slope, high = low + 1 / slope
         for i in values.indices {
             let wavelength = wavelengths[i]
             let expected: Double
