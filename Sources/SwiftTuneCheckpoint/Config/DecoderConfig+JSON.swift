@@ -88,7 +88,8 @@ extension DecoderConfig {
         try validate(source: source)
     }
 
-    private static func defaultMaxPositions(_ modelType: ModelType) -> Int {
+    /// transformers' default `max_position_embeddings` per family.
+    static func defaultMaxPositions(_ modelType: ModelType) -> Int {
         switch modelType {
         case .llama: 2048
         case .mistral: 4096 * 32

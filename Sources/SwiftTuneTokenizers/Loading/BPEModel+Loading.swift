@@ -32,6 +32,16 @@ extension BPEModel {
             }
             unkID = id
         }
+        self.init(vocab: vocab, merges: merges, byteLevel: byteLevel, unkID: unkID,
+                  byteFallback: try node["byte_fallback"].bool(default: false),
+                  fuseUnk: try node["fuse_unk"].bool(default: false),
+                  ignoreMerges: try node["ignore_merges"].bool(default: false))
+    }
+
+    /// A model from its vocabulary and merge table (`left << 32 | right` → `rank << 32 | merged`), building the
+    /// byte and character lookups. `byteFallback` takes effect only when all 256 `<0xNN>` tokens exist.
+    init(vocab: [String: Int32], merges: PairTable, byteLevel: Bool, unkID: Int32?, byteFallback: Bool, fuseUnk: Bool,
+         ignoreMerges: Bool) {
         var tokenBytes = ByteSliceMap(capacity: vocab.count)
         for (token, id) in vocab {
             if byteLevel {
@@ -45,14 +55,13 @@ extension BPEModel {
         }
         let asciiIDs: [Int32] = (0..<128).map { vocab[String(Character(Unicode.Scalar(UInt8($0))))] ?? -1 }
         var byteFallbackIDs: [Int32]? = nil
-        if try node["byte_fallback"].bool(default: false) {
+        if byteFallback {
             let ids = (0..<256).map { vocab[String(format: "<0x%02X>", $0)] }
             if ids.allSatisfy({ $0 != nil }) { byteFallbackIDs = ids.map { $0 ?? -1 } }
         }
         self.init(vocab: vocab, tokenBytes: tokenBytes, merges: merges, byteLevel: byteLevel, byteIDs: byteIDs,
-                  asciiIDs: asciiIDs, byteFallbackIDs: byteFallbackIDs, unkID: unkID,
-                  fuseUnk: try node["fuse_unk"].bool(default: false),
-                  ignoreMerges: try node["ignore_merges"].bool(default: false))
+                  asciiIDs: asciiIDs, byteFallbackIDs: byteFallbackIDs, unkID: unkID, fuseUnk: fuseUnk,
+                  ignoreMerges: ignoreMerges)
     }
 
     private static func parseVocab(_ node: JSONCursor) throws -> [String: Int32] {
