@@ -60,7 +60,7 @@ let package = Package(
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
-            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub"]
         ),
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(

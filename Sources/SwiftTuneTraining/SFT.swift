@@ -3,6 +3,7 @@ import SwiftTuneAdapters
 import SwiftTuneChat
 import SwiftTuneCheckpoint
 import SwiftTuneData
+import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneTensor
@@ -12,7 +13,7 @@ import SwiftTuneTokenizers
 public struct SFTOptions: Sendable {
     public enum TrainType: String, Sendable, CaseIterable { case lora, full }
 
-    /// A local HF model folder (`config.json`, safetensors, `tokenizer.json`).
+    /// A local model: an HF folder (`config.json`, safetensors, `tokenizer.json`) or a GGUF file.
     public var model: URL
     public var trainType: TrainType = .lora
     public var lora = LoRAConfiguration()
@@ -53,9 +54,14 @@ public enum SFT {
         // Check everything cheap before the long work.
         try options.training.validate()
         let manager = FileManager.default
-        guard manager.fileExists(atPath: options.model.appendingPathComponent("config.json").path) else {
+        let source: LocalModel.Source
+        do { source = try LocalModel.resolve(path: options.model) } catch {
             throw TrainingError.invalidArgument(flag: "model", value: options.model.path,
-                                                expected: "a model folder with config.json (HF layout)")
+                                                expected: "an HF model folder (config.json, safetensors, tokenizer.json) or a GGUF file: \(error)")
+        }
+        if options.trainType == .full, case .gguf = source {
+            throw TrainingError.invalidArgument(flag: "train_type", value: "full",
+                                                expected: "lora with a GGUF base (full fine-tuning writes HF checkpoints and needs an HF folder)")
         }
         if let resume = options.training.resumeFromCheckpoint, !manager.fileExists(atPath: resume) {
             throw TrainingError.invalidArgument(flag: "resume_from_checkpoint", value: resume, expected: "an existing checkpoint-N folder")
@@ -66,10 +72,10 @@ public enum SFT {
         let outputDirectory = URL(fileURLWithPath: options.training.outputDir)
         try checkWritable(outputDirectory)
 
-        let tokenizer = try Tokenizer(contentsOf: options.model)
-        let model = try DecoderModel.load(directory: options.model, backend: backend)
+        let loaded = try LocalModel.load(path: options.model, backend: backend)
+        let (tokenizer, model) = (loaded.tokenizer, loaded.model)
         let hints = TemplateRegistry.ModelHints(modelType: model.config.modelType.rawValue,
-                                                modelName: options.model.lastPathComponent, tokenizer: tokenizer)
+                                                modelName: loaded.name, tokenizer: tokenizer)
         let templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
         let template = try TemplateRegistry.template(named: templateName)
         message("model: \(options.model.path) (\(model.config.modelType.rawValue), \(model.config.numHiddenLayers) layers, "
