@@ -38,29 +38,31 @@ let package = Package(
             dependencies: ["SwiftTuneTensor"],
             resources: [.embedInCode("Kernels/kernels.cu")]
         ),
-        // L0: one JSON value type and parser for every file format (ordered keys, duplicate-key checks, offsets).
+        // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
+        // checks, offsets); any target may use it.
         .target(name: "SwiftTuneJSON"),
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
-        .target(name: "SwiftTuneTokenizers"),
+        .target(name: "SwiftTuneTokenizers", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
-        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor"]),
-        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers"]),
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON"]),
+        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON"]),
         // L2: layers with forward and backward, losses.
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
         .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
         .target(
             name: "SwiftTuneData",
-            dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers"],
+            dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneJSON"],
             resources: [.embedInCode("Resources/self_cognition.jsonl")]
         ),
-        .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint"]),
+        .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneJSON"]),
         // L3: one loader for every model source (an HF folder or a GGUF file): model, tokenizer, chat template.
         .target(name: "SwiftTuneHub", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers"]),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
-            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
+                           "SwiftTuneJSON"]
         ),
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
@@ -91,8 +93,8 @@ let package = Package(
         .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
-        .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat"]),
-        .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData"]),
+        .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat", "SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData", "SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
         .testTarget(

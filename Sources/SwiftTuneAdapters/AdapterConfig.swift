@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneCheckpoint
+import SwiftTuneJSON
 import SwiftTuneModels
 
 /// A PEFT LoRA `adapter_config.json` (https://huggingface.co/docs/peft, `LoraConfig`), read from what PEFT or
@@ -96,76 +97,36 @@ public struct AdapterConfig: Sendable, Equatable {
     /// The file's text. `allLinear` is written as ms-swift writes its expansion: the sorted module suffixes of the
     /// modules it selected (`moduleSuffixes`), so PEFT selects the same modules when it loads the adapter.
     public func json(moduleSuffixes: [String]) -> String {
-        func selector(_ selector: ModuleSelector?) -> PythonJSON {
+        func selector(_ selector: ModuleSelector?) -> JSONValue {
             switch selector {
             case nil: .null
-            case .allLinear?: .array(moduleSuffixes.sorted().map(PythonJSON.string))
-            case let .names(names)?: .array(names.sorted().map(PythonJSON.string))
+            case .allLinear?: .array(moduleSuffixes.sorted().map(JSONValue.string))
+            case let .names(names)?: .array(names.sorted().map(JSONValue.string))
             case let .regex(pattern)?: .string(pattern)
             }
         }
-        let alpha: PythonJSON = lora.alpha.rounded() == lora.alpha && abs(lora.alpha) < 1e15
-            ? .integer(Int(lora.alpha)) : .float(lora.alpha)
-        let fields: [String: PythonJSON] = [
-            "alora_invocation_tokens": .null, "alpha_pattern": .object([:]), "arrow_config": .null,
-            "auto_mapping": .null, "base_model_name_or_path": baseModelNameOrPath.map(PythonJSON.string) ?? .null,
+        let alpha = lora.alpha.rounded() == lora.alpha && abs(lora.alpha) < 1e15
+            ? JSONNumber(Int(lora.alpha)) : JSONNumber(lora.alpha)
+        let fields: JSONValue = [
+            "alora_invocation_tokens": .null, "alpha_pattern": [:], "arrow_config": .null,
+            "auto_mapping": .null, "base_model_name_or_path": baseModelNameOrPath.map(JSONValue.string) ?? .null,
             "bias": .string("none"), "corda_config": .null, "ensure_weight_tying": .bool(lora.ensureWeightTying),
             "eva_config": .null, "exclude_modules": selector(lora.excludeModules), "fan_in_fan_out": .bool(false),
             "inference_mode": .bool(true), "init_lora_weights": .bool(true), "kasa_config": .null,
             "layer_replication": .null,
-            "layers_pattern": lora.layersPattern.map { .array($0.map(PythonJSON.string)) } ?? .null,
-            "layers_to_transform": lora.layersToTransform.map { .array($0.map(PythonJSON.integer)) } ?? .null,
-            "loftq_config": .object([:]), "lora_alpha": alpha, "lora_bias": .bool(false),
-            "lora_dropout": .float(lora.dropout), "lora_ga_config": .null, "megatron_config": .null,
+            "layers_pattern": lora.layersPattern.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "layers_to_transform": lora.layersToTransform.map { .array($0.map { .number(JSONNumber($0)) }) } ?? .null,
+            "loftq_config": [:], "lora_alpha": .number(alpha), "lora_bias": .bool(false),
+            "lora_dropout": .number(JSONNumber(lora.dropout)), "lora_ga_config": .null, "megatron_config": .null,
             "megatron_core": .string("megatron.core"),
-            "modules_to_save": lora.modulesToSave.isEmpty ? .null : .array(lora.modulesToSave.map(PythonJSON.string)),
+            "modules_to_save": lora.modulesToSave.isEmpty ? .null : .array(lora.modulesToSave.map(JSONValue.string)),
             "monteclora_config": .null, "peft_type": .string("LORA"), "peft_version": .string(Self.peftVersion),
-            "qalora_group_size": .integer(16), "r": .integer(lora.rank), "rank_pattern": .object([:]),
-            "revision": revision.map(PythonJSON.string) ?? .null, "target_modules": selector(lora.targets),
+            "qalora_group_size": 16, "r": .number(JSONNumber(lora.rank)), "rank_pattern": [:],
+            "revision": revision.map(JSONValue.string) ?? .null, "target_modules": selector(lora.targets),
             "target_parameters": .null, "task_type": .string("CAUSAL_LM"), "trainable_token_indices": .null,
             "use_bdlora": .null, "use_dora": .bool(false), "use_qalora": .bool(false),
             "use_rslora": .bool(lora.useRSLoRA), "velora_config": .null,
         ]
-        return PythonJSON.object(fields).rendered(indent: 0)
-    }
-}
-
-/// A JSON value rendered as Python's `json.dumps(value, indent=2, sort_keys=True)` renders it: keys sorted,
-/// `": "` after keys, empty containers as `[]` and `{}`, non-ASCII escaped, floats in Python's repr.
-enum PythonJSON: Sendable {
-    case null
-    case bool(Bool)
-    case integer(Int)
-    case float(Double)
-    case string(String)
-    case array([PythonJSON])
-    case object([String: PythonJSON])
-
-    func rendered(indent: Int) -> String {
-        let inner = String(repeating: " ", count: indent + 2), outer = String(repeating: " ", count: indent)
-        switch self {
-        case .null: return "null"
-        case let .bool(value): return value ? "true" : "false"
-        case let .integer(value): return String(value)
-        case let .float(value): return Self.pythonRepr(value)
-        case let .string(text): return JSONText.quoted(text, asciiOnly: true)
-        case let .array(items):
-            guard !items.isEmpty else { return "[]" }
-            return "[\n" + items.map { inner + $0.rendered(indent: indent + 2) }.joined(separator: ",\n") + "\n\(outer)]"
-        case let .object(fields):
-            guard !fields.isEmpty else { return "{}" }
-            let keys = fields.keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
-            return "{\n" + keys.map { key in
-                inner + JSONText.quoted(key, asciiOnly: true) + ": " + (fields[key] ?? .null).rendered(indent: indent + 2)
-            }.joined(separator: ",\n") + "\n\(outer)}"
-        }
-    }
-
-    /// Python's `repr(float)`: the shortest round-trip digits, with `.0` on integral values (`0.0`, `32.0`) and
-    /// an exponent from 1e16 up or below 1e-4 (`1e-05`), which is also how Swift prints in that range.
-    static func pythonRepr(_ value: Double) -> String {
-        guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "Infinity" : "-Infinity") }
-        if value.rounded() == value, abs(value) < 1e16 { return String(format: "%.1f", value) }
-        return "\(value)"
+        return fields.pythonJSONString(indent: 2, sortKeys: true, asciiOnly: true)
     }
 }

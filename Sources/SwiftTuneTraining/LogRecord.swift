@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneJSON
 
 /// One line of `logging.jsonl`, with its keys in the order ms-swift writes them.
 public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
@@ -37,9 +38,10 @@ public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// One JSON object on one line.
+    /// One JSON object on one line, as Python's `json.dumps` writes it (floats in `repr` form; a non-finite
+    /// number as `null`).
     public var json: String {
-        "{" + entries.map { "\(Self.quote($0.key)): \(Self.render($0.value))" }.joined(separator: ", ") + "}"
+        "{" + entries.map { "\(JSONText.quoted($0.key)): \(Self.render($0.value))" }.joined(separator: ", ") + "}"
     }
 
     public var description: String { json }
@@ -47,26 +49,9 @@ public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
     static func render(_ value: Value) -> String {
         switch value {
         case let .integer(n): String(n)
-        case let .text(s): quote(s)
-        case let .number(x):
-            if !x.isFinite { "null" } else if x == x.rounded(), abs(x) < 1e15 { String(format: "%.1f", x) } else { "\(x)" }
+        case let .text(s): JSONText.quoted(s)
+        case let .number(x): x.isFinite ? JSONText.pythonFloat(x) : "null"
         }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// ms-swift's duration format: `3s`, `18m 42s`, `9h 30m 16s`, `2d 3h 4m 5s`.

@@ -171,15 +171,4 @@ let threeRounds = Conversation(messages: [.user("q1"), .assistant("a1"), .user("
         #expect(trainedRuns(e.chosen, tok) == ["good<|eot_id|>"])
         #expect(trainedRuns(try #require(e.rejected), tok) == ["bad<|eot_id|>"])
     }
-
-    @Test func jsonParserKeepsOrderAndReportsOffsets() throws {
-        let v = try JSONParser.parse(#"{"b": 1, "a": [true, null, 2.5, "\u00e9\n"], "c": {"z": -3e2}}"#)
-        #expect(v.objectMembers?.map(\.key) == ["b", "a", "c"])
-        #expect(v.pythonJSONString() == #"{"b": 1, "a": [true, null, 2.5, "é\n"], "c": {"z": -300.0}}"#)
-        do { _ = try JSONParser.parse(#"{"a": }"#); Issue.record("expected an error") } catch { #expect(error.offset == 6) }
-        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse("[1, 2") }
-        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(String(repeating: "[", count: 600)) }
-        let items = try JSONParser.parseTopLevelArray(Array("[\n {\"a\":1},\n {\"b\":2}\n]".utf8))
-        #expect(items.map(\.offset) == [3, 13])
-    }
 }

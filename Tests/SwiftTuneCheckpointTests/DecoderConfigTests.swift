@@ -246,6 +246,21 @@ import Testing
         guard case .wrongType("config.json", "(file)", _, _)? = notObject else { Issue.record("got \(String(describing: notObject))"); return }
     }
 
+    /// config.json is read as Python's `json` reads it: a repeated key takes the last value and `NaN` is a number
+    /// (refused where a finite one is needed); a syntax error names the line and column.
+    @Test func readAsPythonReadsIt() throws {
+        let base = #""intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 10"#
+        let repeated = try parse(#"{"model_type": "llama", "hidden_size": 64, \#(base), "hidden_size": 128}"#)
+        #expect(repeated.hiddenSize == 128)
+        let nan = parseError(#"{"model_type": "llama", "hidden_size": 64, \#(base), "rms_norm_eps": NaN}"#)
+        guard case .wrongType("config.json", "rms_norm_eps", "a number", "NaN")? = nan else {
+            Issue.record("got \(String(describing: nan))")
+            return
+        }
+        let broken = parseError("{\n  \"model_type\": \"llama\",\n  \"hidden_size\" 64\n}")
+        expectMessage(broken, mentions: ["config.json", "is not valid JSON", "expected ':' after a key, got '6'", "line 3, column 17"])
+    }
+
     @Test func loadReadsAFileOrADirectory() throws {
         let directory = try TemporaryDirectory()
         let json = #"{"model_type": "mistral", "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 10}"#

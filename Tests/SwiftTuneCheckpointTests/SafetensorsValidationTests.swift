@@ -109,6 +109,16 @@ import Testing
         expectMessage(error, mentions: [path, "\"w\"", "more than once"])
     }
 
+    /// The JSON parser refuses repeated keys anywhere in the header; below the top level the message says where.
+    @Test func duplicateKeyInsideAnEntryOrTheMetadata() throws {
+        let entry = #"{"w":{"dtype":"U8","shape":[1],"dtype":"U8","data_offsets":[0,1]}}"#
+        let (error, path) = try openError(header: entry, data: [0])
+        guard case .invalidHeader(_, "header JSON", _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        expectMessage(error, mentions: [path, "header byte 31", #"duplicate key "dtype""#, "in w"])
+        let (metadata, _) = try openError(header: #"{"__metadata__":{"k":"a","k":"b"}}"#)
+        expectMessage(metadata, mentions: [#"duplicate key "k""#, "in __metadata__"])
+    }
+
     @Test func entryMissingAField() throws {
         let header = #"{"w":{"dtype":"U8","data_offsets":[0,1]}}"#
         let (error, path) = try openError(header: header, data: [0])

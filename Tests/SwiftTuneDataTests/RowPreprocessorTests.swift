@@ -2,9 +2,10 @@ import Foundation
 import Testing
 @testable import SwiftTuneData
 import SwiftTuneChat
+import SwiftTuneJSON
 
 func row(_ json: String, columns: [(from: String, to: String)] = []) throws -> DatasetRow {
-    let fields = try #require(try JSONParser.parse(json).objectMembers)
+    let fields = try #require(try JSONParser.parse(json, options: .python).objectMembers)
     return try RowPreprocessor(columns: columns).convert(fields, at: RowLocation(file: "t.jsonl", line: 7))
 }
 
@@ -17,7 +18,7 @@ func rowError(_ json: String) -> DataError? {
         let r = try row(#"{"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}"#)
         #expect(r.conversation.system == "S" && r.conversation.messages == [.user("q"), .assistant("a")])
         let tools = try row(#"{"messages": [{"role": "user", "content": "w?"}, {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{\"x\": 1}"}}]}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "done"}], "tools": "[{\"name\": \"f\"}]"}"#)
-        #expect(tools.conversation.messages[1].toolCalls == [ToolCall(name: "f", arguments: .object([(key: "x", value: .int(1))]))])
+        #expect(tools.conversation.messages[1].toolCalls == [ToolCall(name: "f", arguments: ["x": 1])])
         #expect(tools.conversation.messages[2].role == .tool)
         #expect(tools.conversation.tools?.count == 1)
     }

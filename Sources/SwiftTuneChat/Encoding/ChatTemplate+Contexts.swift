@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneJSON
 import SwiftTuneTokenizers
 
 /// Rendering a conversation into template contexts, following ms-swift's `Template._swift_encode`
@@ -271,7 +272,7 @@ extension ChatTemplate {
 
     /// A hermes tool call: `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>`.
     static func hermesToolCall(_ call: ToolCall) -> String {
-        let object = JSONValue.object([(key: "name", value: .string(call.name)), (key: "arguments", value: call.arguments)])
+        let object: JSONValue = ["name": .string(call.name), "arguments": call.arguments]
         return "<tool_call>\n\(object.pythonJSONString())\n</tool_call>"
     }
 
@@ -283,7 +284,7 @@ extension ChatTemplate {
                 throw .invalidTool(index: i, reason: "expected a JSON object, got \(tool.typeDescription)")
             }
             let wrapped: JSONValue = (tool["type"] == nil && tool["function"] == nil)
-                ? .object([(key: "type", value: .string("function")), (key: "function", value: .object(members))])
+                ? ["type": "function", "function": .object(members)]
                 : tool
             descriptions.append(wrapped.pythonJSONString())
         }

@@ -1,3 +1,5 @@
+import SwiftTuneJSON
+
 /// A conversation to render: an optional system prompt, the turns, and optional tool definitions.
 ///
 /// `system` set here (a dataset row's system) wins over `--system` and over the template's default system.

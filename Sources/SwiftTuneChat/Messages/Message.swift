@@ -1,3 +1,5 @@
+import SwiftTuneJSON
+
 /// Who wrote a message. ms-swift's `tool_call` / `tool_response` roles map to an assistant message with
 /// ``Message/toolCalls`` and to ``tool``.
 public enum Role: String, Codable, Sendable, CaseIterable {

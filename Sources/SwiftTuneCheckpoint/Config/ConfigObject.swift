@@ -1,14 +1,17 @@
 import Foundation
+import SwiftTuneJSON
 
 /// Typed access to one JSON object of a config file, with errors that name the file and the dotted key
 /// (`config.json: "rope_scaling.factor" must be a number, got "8"`).
 ///
-/// `null` reads as absent, as it does for Hugging Face configs. A repeated key takes the last value, as
-/// Python's `json` does. Integers may be written as floats (`1.0e4`), since some exporters do.
+/// The file is read as Python's `json` reads it (``JSONParser/Options/python``). `null` reads as absent, as it
+/// does for Hugging Face configs. A repeated key takes the last value, as in Python, but stays in `members`,
+/// where a caller may refuse it. Integers may be written as floats (`1.0e4`), since some exporters do.
 public struct ConfigObject: Sendable {
     public let path: String
     /// Prefix for keys in messages: "" at the top level, "rope_scaling." inside that object.
     public let prefix: String
+    /// Every member in file order, repeated keys included.
     public let members: [JSONMember]
     private let fields: [String: JSONValue]
 
@@ -19,22 +22,25 @@ public struct ConfigObject: Sendable {
         fields = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
+    /// How config files are parsed: Python's `json`, but repeated keys kept for ``members``.
+    static let parserOptions: JSONParser.Options = {
+        var options = JSONParser.Options.python
+        options.duplicateKeys = .keepAll
+        return options
+    }()
+
     /// Parses `data` as a JSON document whose top level must be an object.
     public static func root(_ data: Data, path: String) throws(CheckpointError) -> ConfigObject {
-        let parsed: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { bytes in
-            guard String(validating: bytes, as: UTF8.self) != nil else {
-                return .failure(JSONParseError(offset: 0, message: "the file is not valid UTF-8"))
-            }
-            return Result { () throws(JSONParseError) in try JSONParser.parse(bytes) }
+        let parsed: JSONValue
+        do {
+            parsed = try JSONParser.parse(data, options: parserOptions)
+        } catch {
+            throw .invalidValue(path: path, key: "(file)", reason: "is not valid JSON: \(error)")
         }
-        switch parsed {
-        case let .failure(error):
-            throw .invalidValue(path: path, key: "(file)", reason: "is not valid JSON: byte \(error.offset): \(error.message)")
-        case let .success(.object(members)):
-            return ConfigObject(members: members, path: path, prefix: "")
-        case let .success(other):
-            throw .wrongType(path: path, key: "(file)", expected: "a JSON object", got: other.summary)
+        guard case let .object(members) = parsed else {
+            throw .wrongType(path: path, key: "(file)", expected: "a JSON object", got: parsed.summary)
         }
+        return ConfigObject(members: members, path: path, prefix: "")
     }
 
     /// The full key for messages.
@@ -56,7 +62,7 @@ public struct ConfigObject: Sendable {
 
     public func int(_ name: String) throws(CheckpointError) -> Int? {
         guard let value = value(name) else { return nil }
-        guard let number = value.flexibleInteger else {
+        guard let number = value.integralValue else {
             throw .wrongType(path: path, key: key(name), expected: "an integer", got: value.summary)
         }
         return number
@@ -64,7 +70,7 @@ public struct ConfigObject: Sendable {
 
     public func double(_ name: String) throws(CheckpointError) -> Double? {
         guard let value = value(name) else { return nil }
-        guard let number = value.double, number.isFinite else {
+        guard let number = value.doubleValue, number.isFinite else {
             throw .wrongType(path: path, key: key(name), expected: "a number", got: value.summary)
         }
         return number
@@ -97,13 +103,13 @@ public struct ConfigObject: Sendable {
     /// An integer or a list of integers (as `eos_token_id` may be), always returned as a list.
     public func intList(_ name: String) throws(CheckpointError) -> [Int]? {
         guard let value = value(name) else { return nil }
-        if let single = value.flexibleInteger { return [single] }
+        if let single = value.integralValue { return [single] }
         guard case let .array(items) = value else {
             throw .wrongType(path: path, key: key(name), expected: "an integer or a list of integers", got: value.summary)
         }
         var result: [Int] = []
         for (position, item) in items.enumerated() {
-            guard let number = item.flexibleInteger else {
+            guard let number = item.integralValue else {
                 throw .wrongType(path: path, key: "\(key(name))[\(position)]", expected: "an integer", got: item.summary)
             }
             result.append(number)

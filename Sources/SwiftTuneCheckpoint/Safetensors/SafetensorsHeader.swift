@@ -1,3 +1,5 @@
+import SwiftTuneJSON
+
 /// Where one tensor lives in a safetensors file.
 public struct SafetensorsTensorInfo: Sendable, Equatable {
     /// The tensor's key in the header.
@@ -21,7 +23,7 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
 ///
 /// Layout: `u64 LE N`, `N` bytes of UTF-8 JSON starting with `{`, then the data buffer. Validation follows the
 /// reference reader and is strict: known dtypes, `begin ≤ end`, byte size = shape product × dtype size,
-/// offsets inside the buffer, no duplicate keys, no overlaps, and the tensors cover the buffer without holes.
+/// offsets inside the buffer, no duplicate keys (``JSONParser/Options/strict``), no overlaps, and the tensors cover the buffer without holes.
 struct SafetensorsHeader {
     /// The reference reader's limit on `N`.
     static let maxHeaderLength = 100_000_000
@@ -57,15 +59,17 @@ struct SafetensorsHeader {
             let got = json.first.map { "byte 0x" + String($0, radix: 16) } ?? "an empty header"
             throw .invalidHeader(path: path, field: "header JSON", reason: "expected an object starting with '{', got \(got)")
         }
-        guard String(validating: json, as: UTF8.self) != nil else {
-            throw .invalidHeader(path: path, field: "header JSON", reason: "the header is not valid UTF-8")
-        }
         let root: JSONValue
         do {
-            root = try JSONParser.parse(json)
+            root = try JSONParser.parse(json, options: .strict)
         } catch {
-            throw .invalidHeader(path: path, field: "header JSON",
-                                 reason: "not valid JSON at header byte \(error.offset): \(error.message)")
+            if case let .duplicateKey(key) = error.reason, error.path.isEmpty { throw .duplicateKey(path: path, key: key) }
+            // The parser checks UTF-8 inside strings; a stray byte elsewhere is also a UTF-8 problem to the user.
+            if error.reason == .invalidUTF8 || String(validating: json, as: UTF8.self) == nil {
+                throw .invalidHeader(path: path, field: "header JSON", reason: "the header is not valid UTF-8")
+            }
+            throw .invalidHeader(path: path, field: "header JSON", reason: "not valid JSON at header byte \(error.offset): "
+                                     + error.message + (error.path.isEmpty ? "" : " in \(error.path)"))
         }
         guard case let .object(members) = root else {
             throw .invalidHeader(path: path, field: "header JSON", reason: "expected an object, got \(root.summary)")
@@ -73,12 +77,10 @@ struct SafetensorsHeader {
         dataStart = 8 + headerLength
         let bufferSize = file.count - dataStart
 
-        var seen = Set<String>()
         var metadata: [String: String]?
         var tensors: [SafetensorsTensorInfo] = []
         tensors.reserveCapacity(members.count)
         for member in members {
-            guard seen.insert(member.key).inserted else { throw .duplicateKey(path: path, key: member.key) }
             if member.key == Self.metadataKey {
                 metadata = try Self.parseMetadata(member.value, path: path)
             } else {
@@ -100,9 +102,7 @@ struct SafetensorsHeader {
             guard case let .string(text) = member.value else {
                 throw .invalidEntry(path: path, key: metadataKey, field: member.key, expected: "a string", got: member.value.summary)
             }
-            guard result.updateValue(text, forKey: member.key) == nil else {
-                throw .duplicateKey(path: path, key: "\(metadataKey).\(member.key)")
-            }
+            result[member.key] = text
         }
         return result
     }
@@ -110,12 +110,12 @@ struct SafetensorsHeader {
     private static func parseEntry(_ member: JSONMember, path: String, dataStart: Int,
                                    bufferSize: Int) throws(CheckpointError) -> SafetensorsTensorInfo {
         let key = member.key
-        guard case let .object(fields) = member.value else {
+        guard case .object = member.value else {
             throw .invalidEntry(path: path, key: key, field: "", expected: "an object with dtype, shape and data_offsets",
                                 got: member.value.summary)
         }
         func field(_ name: String) throws(CheckpointError) -> JSONValue {
-            guard let value = fields.last(where: { $0.key == name })?.value else {
+            guard let value = member.value[name] else {
                 throw .invalidEntry(path: path, key: key, field: name, expected: "a value", got: "nothing (missing)")
             }
             return value
@@ -127,7 +127,7 @@ struct SafetensorsHeader {
             }
             var result: [Int] = []
             for item in items {
-                guard let number = item.exactInteger, number >= 0 else {
+                guard let number = item.intValue, number >= 0 else {
                     throw .invalidEntry(path: path, key: key, field: name, expected: expected, got: "an element \(item.summary)")
                 }
                 result.append(number)

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneJSON
 import SwiftTuneTensor
 
 /// Writes safetensors files byte-for-byte as the reference writer does (https://github.com/huggingface/safetensors).

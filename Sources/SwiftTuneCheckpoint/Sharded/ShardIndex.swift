@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneJSON
 
 /// `model.safetensors.index.json`: which shard holds each tensor.
 ///

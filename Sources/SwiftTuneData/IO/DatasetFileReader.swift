@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneChat
+import SwiftTuneJSON
 
 /// Reads dataset files record by record: JSON arrays, JSON Lines (`.jsonl`, or a `.json` that is not an array),
 /// CSV with a header row (RFC 4180 quoting, embedded newlines), or a folder of such files.
@@ -58,34 +59,39 @@ public struct DatasetFileReader: Sendable {
         }
     }
 
-    /// Fields of one parsed JSON record (must be an object).
-    static func objectFields(_ bytes: ArraySlice<UInt8>, location: RowLocation) -> Result<[(key: String, value: JSONValue)], DataError> {
-        guard String(validating: bytes, as: UTF8.self) != nil else {
-            var offset = bytes.startIndex
-            // Find the first offending byte for the message.
-            var iterator = bytes.makeIterator()
-            var decoder = UTF8()
-            var consumed = 0
-            loop: while true {
-                switch decoder.decode(&iterator) {
-                case let .scalarValue(s): consumed += UTF8.width(s)
-                case .emptyInput: break loop
-                case .error: offset = consumed; break loop
-                }
-            }
-            return .failure(.badRow(location: location, problem: .invalidUTF8, key: nil,
-                                    detail: "invalid UTF-8 at byte \(offset). Hint: re-encode the file as UTF-8."))
-        }
+    /// Fields of one parsed JSON record (must be an object), read as Python's `json.loads` reads it.
+    static func objectFields(_ bytes: ArraySlice<UInt8>, location: RowLocation) -> Result<[JSONMember], DataError> {
+        let value: JSONValue
         do {
-            let value = try JSONParser.parse(bytes)
-            guard let members = value.objectMembers else {
-                return .failure(.badRow(location: location, problem: .noUsableFields, key: nil,
-                                        detail: "expected a JSON object, got \(value.typeDescription)"))
-            }
-            return .success(members)
+            value = try JSONParser.parse(bytes, options: .python)
         } catch {
+            // The parser checks UTF-8 inside strings; a bad byte elsewhere is reported as bad UTF-8 too.
+            if let offset = error.reason == .invalidUTF8 ? error.offset : firstInvalidUTF8(bytes) {
+                return .failure(.badRow(location: location, problem: .invalidUTF8, key: nil,
+                                        detail: "invalid UTF-8 at byte \(offset). Hint: re-encode the file as UTF-8."))
+            }
             return .failure(.badRow(location: location, problem: .malformedJSON, key: nil,
                                     detail: "\(error). Hint: each line must be one complete JSON object."))
+        }
+        guard let members = value.objectMembers else {
+            return .failure(.badRow(location: location, problem: .noUsableFields, key: nil,
+                                    detail: "expected a JSON object, got \(value.typeDescription)"))
+        }
+        return .success(members)
+    }
+
+    /// The offset of the first byte that is not well-formed UTF-8 (from the start of `bytes`), nil if all are.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard String(validating: bytes, as: UTF8.self) == nil else { return nil }
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var consumed = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case let .scalarValue(scalar): consumed += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return consumed
+            }
         }
     }
 
@@ -146,9 +152,8 @@ public struct DatasetFileReader: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadableFile(path: path, reason: "cannot read") }
         let bytes = [UInt8](data)
         let elements: [(offset: Int, value: JSONValue)]
-        do { elements = try JSONParser.parseTopLevelArray(bytes) } catch {
-            let line = bytes[..<min(error.offset, bytes.count)].reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
-            throw .badRow(location: RowLocation(file: path, line: line), problem: .malformedJSON, key: nil,
+        do { elements = try JSONParser.parseTopLevelArray(bytes, options: .python) } catch {
+            throw .badRow(location: RowLocation(file: path, line: error.line), problem: .malformedJSON, key: nil,
                           detail: "\(error); the whole JSON array is unusable. Hint: validate the file with `python3 -m json.tool`.")
         }
         var line = 1, scanned = 0
@@ -182,7 +187,7 @@ public struct DatasetFileReader: Sendable {
                     detail: "CSV record has \(fields.count) fields, the header has \(names.count). Hint: quote fields that contain commas."))))
                 return
             }
-            try body(RawRecord(location: location, fields: .success(zip(names, fields).map { (key: $0, value: .string($1)) })))
+            try body(RawRecord(location: location, fields: .success(zip(names, fields).map { JSONMember(key: $0, value: .string($1)) })))
         }
     }
 }

@@ -1,8 +1,9 @@
 import SwiftTuneChat
+import SwiftTuneJSON
 
 /// Typed access to a raw record's fields that reports the file, line and key of a wrong value.
 struct FieldReader {
-    let fields: [(key: String, value: JSONValue)]
+    let fields: [JSONMember]
     let location: RowLocation
 
     func has(_ key: String) -> Bool { fields.contains { $0.key == key } }
@@ -29,7 +30,7 @@ struct FieldReader {
     func messageList(_ key: String) throws(DataError) -> [JSONValue] {
         guard let v = value(key) else { throw problem(.noUsableFields, key: key, "missing") }
         if let list = v.arrayValue { return list }
-        if let s = v.stringValue, let parsed = try? JSONParser.parse(s), let list = parsed.arrayValue { return list }
+        if let s = v.stringValue, let parsed = try? JSONParser.parse(s, options: .python), let list = parsed.arrayValue { return list }
         throw problem(.wrongType, key: key, "expected a list of messages, got \(v.typeDescription)")
     }
 
@@ -37,8 +38,7 @@ struct FieldReader {
     func bool(_ value: JSONValue, key: String) throws(DataError) -> Bool {
         switch value {
         case let .bool(b): return b
-        case let .int(i) where i == 0 || i == 1: return i == 1
-        case let .double(d) where d == 0 || d == 1: return d == 1
+        case let .number(n) where n.doubleValue == 0 || n.doubleValue == 1: return n.doubleValue == 1
         case let .string(s) where ["true", "1", "false", "0"].contains(s.lowercased()): return s.lowercased() == "true" || s == "1"
         default: throw problem(.wrongType, key: key, "expected true/false, got \(value.pythonJSONString().prefix(40))")
         }
@@ -48,14 +48,14 @@ struct FieldReader {
     func tools(_ value: JSONValue) throws(DataError) -> [JSONValue] {
         var v = value
         if let s = value.stringValue {
-            guard let parsed = try? JSONParser.parse(s) else { throw problem(.wrongType, key: "tools", "a string that is not JSON") }
+            guard let parsed = try? JSONParser.parse(s, options: .python) else { throw problem(.wrongType, key: "tools", "a string that is not JSON") }
             v = parsed
         }
         let list = v.arrayValue ?? [v]
         var out: [JSONValue] = []
         for (i, item) in list.enumerated() {
             var tool = item
-            if let s = item.stringValue, let parsed = try? JSONParser.parse(s) { tool = parsed }
+            if let s = item.stringValue, let parsed = try? JSONParser.parse(s, options: .python) { tool = parsed }
             guard tool.objectMembers != nil else { throw problem(.wrongType, key: "tools[\(i)]", "expected an object, got \(tool.typeDescription)") }
             out.append(tool)
         }
@@ -67,13 +67,13 @@ struct FieldReader {
     func toolCall(_ value: JSONValue, key: String) throws(DataError) -> ToolCall {
         var v = value
         if let s = value.stringValue {
-            guard let parsed = try? JSONParser.parse(s) else { throw problem(.wrongType, key: key, "function call is not JSON") }
+            guard let parsed = try? JSONParser.parse(s, options: .python) else { throw problem(.wrongType, key: key, "function call is not JSON") }
             v = parsed
         }
         if let f = v["function"] { v = f }
         guard let name = v["name"]?.stringValue else { throw problem(.invalidMessages, key: key, "function call has no name") }
         var arguments = v["arguments"] ?? v["parameters"] ?? .object([])
-        if let s = arguments.stringValue, let parsed = try? JSONParser.parse(s) { arguments = parsed }
+        if let s = arguments.stringValue, let parsed = try? JSONParser.parse(s, options: .python) { arguments = parsed }
         return ToolCall(name: name, arguments: arguments)
     }
 }

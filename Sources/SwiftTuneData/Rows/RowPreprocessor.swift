@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneChat
+import SwiftTuneJSON
 
 /// Turns one raw record into a ``DatasetRow``, as ms-swift's `AutoPreprocessor` does: `--columns` renames first,
 /// then automatic column mapping, then the messages / Alpaca / query-response preprocessor.
@@ -23,7 +24,7 @@ public struct RowPreprocessor: Sendable {
     /// Parses `--columns` (a JSON object of strings, e.g. `{"prompt": "query"}`).
     public static func parseColumns(_ text: String) throws(DataError) -> [(from: String, to: String)] {
         let value: JSONValue
-        do { value = try JSONParser.parse(text) } catch { throw .invalidColumns(text, reason: "\(error)") }
+        do { value = try JSONParser.parse(text, options: .python) } catch { throw .invalidColumns(text, reason: "\(error)") }
         guard let members = value.objectMembers else { throw .invalidColumns(text, reason: "expected an object, got \(value.typeDescription)") }
         var out: [(from: String, to: String)] = []
         for m in members {
@@ -39,7 +40,7 @@ public struct RowPreprocessor: Sendable {
     static let responseKeys = ["response", "answer", "output", "targets", "target", "answer_key", "answers", "solution",
                                "text", "completion", "content"]
 
-    typealias Fields = [(key: String, value: JSONValue)]
+    typealias Fields = [JSONMember]
 
     /// ms-swift `safe_rename_columns`: keys matched case-insensitively; when two keys map to one target neither
     /// is renamed; a key already named as its target stays.
@@ -55,13 +56,13 @@ public struct RowPreprocessor: Sendable {
         var out: Fields = []
         for f in fields {
             let key = renames[f.key] ?? f.key
-            if let i = out.firstIndex(where: { $0.key == key }) { out[i].value = f.value } else { out.append((key, f.value)) }
+            if let i = out.firstIndex(where: { $0.key == key }) { out[i].value = f.value } else { out.append(JSONMember(key: key, value: f.value)) }
         }
         return out
     }
 
     /// The row for `fields`, or why it cannot be used.
-    public func convert(_ rawFields: [(key: String, value: JSONValue)], at location: RowLocation) throws(DataError) -> DatasetRow {
+    public func convert(_ rawFields: [JSONMember], at location: RowLocation) throws(DataError) -> DatasetRow {
         var fields = Self.rename(rawFields, columns)
         let keys = Set(fields.map { $0.key.lowercased() })
         let isMessages = Self.messageKeys.contains { keys.contains($0) }
@@ -194,7 +195,7 @@ public struct RowPreprocessor: Sendable {
         var messages: [Message] = []
         if let history = reader.value("history"), !history.isNull {
             var h = history
-            if let s = history.stringValue { h = (try? JSONParser.parse(s)) ?? .null }
+            if let s = history.stringValue { h = (try? JSONParser.parse(s, options: .python)) ?? .null }
             guard let pairs = h.arrayValue else { throw reader.problem(.wrongType, key: "history", "expected a list of [query, response] pairs, got \(history.typeDescription)") }
             for (i, pair) in pairs.enumerated() {
                 guard let p = pair.arrayValue, p.count == 2 else {
@@ -221,7 +222,8 @@ public struct RowPreprocessor: Sendable {
             return try reader.string(v, key: key)
         }
         if let c = chosen.arrayValue, let r = rejected.arrayValue {
-            var tmp = FieldReader(fields: [("messages", .array(c)), ("rejected_messages", .array(r))], location: reader.location)
+            let fields = [JSONMember(key: "messages", value: .array(c)), JSONMember(key: "rejected_messages", value: .array(r))]
+            var tmp = FieldReader(fields: fields, location: reader.location)
             let conv = try messagesConversation(&tmp, key: "messages")
             let rej = try messagesConversation(&tmp, key: "rejected_messages")
             return DatasetRow(conversation: conv, rejectedMessages: rej.messages)

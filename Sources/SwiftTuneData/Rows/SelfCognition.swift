@@ -1,4 +1,5 @@
 import SwiftTuneChat
+import SwiftTuneJSON
 
 /// The built-in `self-cognition` dataset (ms-swift's `swift/self-cognition`): 100 Chinese and 100 English
 /// questions about the model's identity, written for this project, with `{{NAME}}` and `{{AUTHOR}}` placeholders.
@@ -32,7 +33,7 @@ public enum SelfCognition {
         var lineNumber = 0
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            guard !line.isEmpty, let value = try? JSONParser.parse(line),
+            guard !line.isEmpty, let value = try? JSONParser.parse(line, options: .python),
                   var query = value["query"]?.stringValue, var response = value["response"]?.stringValue else { continue }
             let isChinese = value["tag"]?.stringValue == "zh"
             for (placeholder, identity) in [("{{NAME}}", name), ("{{AUTHOR}}", author)] {

@@ -1,18 +1,19 @@
 import Foundation
+import SwiftTuneJSON
 
 extension BPEModel {
     /// Reads `model` from tokenizer.json. `byteLevel`: the pre-tokenizer has a ByteLevel step, so the vocabulary
     /// is spelled in the byte-level alphabet and words are merged from bytes.
     init(_ node: JSONCursor, byteLevel: Bool) throws {
-        let object = try node.object()
-        let type = try node["type"].optionalString() ?? (object["merges"] != nil ? "BPE" : "unknown")
+        _ = try node.object()
+        let type = try node["type"].optionalString() ?? (node["merges"].value != nil ? "BPE" : "unknown")
         guard type == "BPE" else {
             throw TokenizerError.unsupported(
                 file: node.file, path: "\(node.path).type", got: "model \(String(reflecting: type))",
                 supported: "BPE (byte-level like Llama 3/Qwen/SmolLM2, or SentencePiece-style with byte_fallback)",
                 hint: "Unigram (T5, Gemma's SentencePiece) and WordPiece/WordLevel (BERT) vocabularies are not implemented")
         }
-        if let dropout = node["dropout"].value as? NSNumber, dropout.doubleValue > 0 {
+        if let dropout = node["dropout"].value?.numberValue, dropout.doubleValue > 0 {
             throw TokenizerError.unsupported(file: node.file, path: "\(node.path).dropout", got: "BPE dropout \(dropout)",
                                              supported: "dropout null or 0", hint: "dropout is a training-time option; set it to null")
         }
@@ -65,14 +66,14 @@ extension BPEModel {
     }
 
     private static func parseVocab(_ node: JSONCursor) throws -> [String: Int32] {
-        let object = try node.object()
+        let members = try node.object()
         var vocab: [String: Int32] = [:]
-        vocab.reserveCapacity(object.count)
-        for (token, value) in object {
-            guard let number = value as? NSNumber, let id = Int32(exactly: number.doubleValue), id >= 0 else {
-                throw node[token].mismatch("a token id in 0..<2^31")
+        vocab.reserveCapacity(members.count)
+        for member in members {  // a repeated token takes its last id
+            guard let number = member.value.integralValue, let id = Int32(exactly: number), id >= 0 else {
+                throw node[member.key].mismatch("a token id in 0..<2^31")
             }
-            vocab[token] = id
+            vocab[member.key] = id
         }
         return vocab
     }
@@ -80,7 +81,7 @@ extension BPEModel {
     /// `["a b", …]` (split on the first space) or `[["a", "b"], …]`; rank = index. A pair listed twice keeps its
     /// last rank, as HF's map does.
     private static func parseMerges(_ node: JSONCursor, vocab: [String: Int32]) throws -> PairTable {
-        guard let list = node.value as? [Any] else {
+        guard let list = node.value?.arrayValue else {
             if node.isNull { return PairTable(capacity: 0) }
             throw node.mismatch("an array of merges")
         }
@@ -88,14 +89,14 @@ extension BPEModel {
         for (rank, entry) in list.enumerated() {
             let left: Substring
             let right: Substring
-            if let line = entry as? String {
+            if let line = entry.stringValue {
                 guard let space = line.firstIndex(of: " ") else {
                     throw TokenizerError.invalidValue(file: node.file, path: "\(node.path)[\(rank)]",
                                                       expected: "\"left right\"", got: String(reflecting: line))
                 }
                 left = line[..<space]
                 right = line[line.index(after: space)...]
-            } else if let pair = entry as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
+            } else if let pair = entry.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
                 left = Substring(a)
                 right = Substring(b)
             } else {

@@ -1,41 +1,49 @@
 import Foundation
+import SwiftTuneJSON
 
-/// A position in a parsed JSON document (from `JSONSerialization`) that remembers its file and key path, so
-/// every type mismatch or missing key becomes a `TokenizerError` naming both.
+/// A position in a parsed JSON document that remembers its file and key path, so every type mismatch or missing
+/// key becomes a `TokenizerError` naming both.
 struct JSONCursor {
     let file: String
     let path: String
-    /// The value here; nil when the key is absent. JSON null is `NSNull`.
-    let value: Any?
+    /// The value here; nil when the key is absent.
+    let value: JSONValue?
+
+    /// How tokenizer files are parsed: Python's `json` (tokenizer_config.json comes from Python), with repeated
+    /// keys left in place; lookups and the vocabulary take the last, as before.
+    static let parserOptions: JSONParser.Options = {
+        var options = JSONParser.Options.python
+        options.duplicateKeys = .keepAll  // a 150k-entry vocabulary needs no index of its keys
+        return options
+    }()
 
     /// Parses `data` (the contents of `file`).
     static func parse(_ data: Data, file: String) throws -> JSONCursor {
         do {
-            let root = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return JSONCursor(file: file, path: "$", value: root)
+            return JSONCursor(file: file, path: "$", value: try JSONParser.parse(data, options: parserOptions))
         } catch {
-            throw TokenizerError.invalidJSON(file: file, detail: (error as NSError).localizedDescription)
+            throw TokenizerError.invalidJSON(file: file, detail: error.description)
         }
     }
 
     subscript(key: String) -> JSONCursor {
         let child = path == "$" ? key : "\(path).\(key)"
-        return JSONCursor(file: file, path: child, value: (value as? [String: Any])?[key])
+        return JSONCursor(file: file, path: child, value: value?[key])
     }
 
     /// Absent or JSON null.
-    var isNull: Bool { value == nil || value is NSNull }
+    var isNull: Bool { value?.isNull ?? true }
 
     /// A short description of the JSON type of the value, for errors.
     var typeName: String {
         switch value {
-        case nil: return "nothing (key absent)"
-        case is NSNull: return "null"
-        case let string as String: return "string \(String(reflecting: String(string.prefix(60))))"
-        case let number as NSNumber: return isBool(number) ? "boolean \(number.boolValue)" : "number \(number)"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        default: return "\(type(of: value!))"
+        case nil: "nothing (key absent)"
+        case .null?: "null"
+        case let .string(string)?: "string \(String(reflecting: String(string.prefix(60))))"
+        case let .number(number)?: "number \(number)"
+        case let .bool(flag)?: "boolean \(flag)"
+        case .array?: "an array"
+        case .object?: "an object"
         }
     }
 
@@ -49,17 +57,16 @@ struct JSONCursor {
 
     func string() throws -> String {
         if value == nil { throw missing() }
-        guard let string = value as? String else { throw mismatch("a string") }
+        guard let string = value?.stringValue else { throw mismatch("a string") }
         return string
     }
 
     func optionalString() throws -> String? { isNull ? nil : try string() }
 
+    /// An integer, also when written as a float (`3.0`).
     func int() throws -> Int {
         if value == nil { throw missing() }
-        guard let number = value as? NSNumber, !isBool(number), let int = Int(exactly: number.doubleValue) else {
-            throw mismatch("an integer")
-        }
+        guard let int = value?.integralValue else { throw mismatch("an integer") }
         return int
     }
 
@@ -67,24 +74,20 @@ struct JSONCursor {
 
     func bool(default defaultValue: Bool) throws -> Bool {
         if isNull { return defaultValue }
-        guard let number = value as? NSNumber, isBool(number) else { throw mismatch("a boolean") }
-        return number.boolValue
+        guard let flag = value?.boolValue else { throw mismatch("a boolean") }
+        return flag
     }
 
     func array() throws -> [JSONCursor] {
         if value == nil { throw missing() }
-        guard let array = value as? [Any] else { throw mismatch("an array") }
+        guard let array = value?.arrayValue else { throw mismatch("an array") }
         return array.enumerated().map { JSONCursor(file: file, path: "\(path)[\($0.offset)]", value: $0.element) }
     }
 
-    func object() throws -> [String: Any] {
+    /// The members in file order (a repeated key appears each time; the last one counts).
+    func object() throws -> [JSONMember] {
         if value == nil { throw missing() }
-        guard let object = value as? [String: Any] else { throw mismatch("an object") }
-        return object
-    }
-
-    private func isBool(_ number: NSNumber) -> Bool {
-        // JSONSerialization gives booleans as NSNumber of ObjC type "c" (char), on Linux as on Darwin.
-        String(cString: number.objCType) == "c"
+        guard let members = value?.objectMembers else { throw mismatch("an object") }
+        return members
     }
 }

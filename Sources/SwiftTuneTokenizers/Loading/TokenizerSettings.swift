@@ -15,7 +15,7 @@ struct TokenizerSettings {
                 let node = root[key]
                 if node.isNull { continue }
                 // A token is a string or an AddedToken object {"content": …}.
-                let content = node.value is String ? try node.string() : try node["content"].string()
+                let content = node.value?.stringValue != nil ? try node.string() : try node["content"].string()
                 guard let id = lookup[content] else {
                     throw TokenizerError.unknownToken(file: node.file, path: node.path, token: content)
                 }
@@ -31,7 +31,7 @@ struct TokenizerSettings {
         if !configRoot["add_bos_token"].isNull { addBOSToken = try configRoot["add_bos_token"].bool(default: false) }
         if !configRoot["add_eos_token"].isNull { addEOSToken = try configRoot["add_eos_token"].bool(default: false) }
         let template = configRoot["chat_template"]
-        if template.value is String {
+        if template.value?.stringValue != nil {
             ids.chatTemplate = try template.string()
         } else if !template.isNull {
             // A list of named templates: [{"name": "default", "template": …}, {"name": "tool_use", …}].
