@@ -21,8 +21,8 @@ public struct DownloadCommand: AsyncParsableCommand {
     @Option(name: flag("dataset"), help: "A dataset id [hf::|ms::]ORG/NAME.")
     var dataset: String?
 
-    @Option(name: flag("use_hf"), help: "Download from the HF hub instead of ModelScope: true or false.")
-    var useHF: Bool = false
+    @Option(name: flag("use_hf"), help: "Download from the HF hub instead of ModelScope: true or false (default: USE_HF).")
+    var useHF: Bool?
 
     @Option(name: flag("revision"), help: "Branch, tag or commit (default: main on HF, master on ModelScope).")
     var revision: String?
@@ -48,7 +48,7 @@ public struct DownloadCommand: AsyncParsableCommand {
 
     public func run() async throws {
         var options = HubOptions()
-        options.useHF = useHF
+        if let useHF { options.useHF = useHF }
         options.revision = revision
         options.token = hubToken
         options.ggufFile = ggufFile

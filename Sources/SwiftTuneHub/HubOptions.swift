@@ -1,11 +1,11 @@
 import Foundation
 
 /// How `--model` / `--dataset` ids are resolved and downloaded: ms-swift's `--use_hf`, `--hub_token`, `--revision`,
-/// plus the environment the hubs' own clients read (`HF_ENDPOINT`, `HF_HOME`, `HF_HUB_CACHE`, `HF_TOKEN`,
+/// plus the environment ms-swift and the hubs' own clients read (`USE_HF`, `HF_ENDPOINT`, `HF_HOME`, `HF_HUB_CACHE`, `HF_TOKEN`,
 /// `HF_HUB_OFFLINE`, `MODELSCOPE_DOMAIN`, `MODELSCOPE_CACHE`, `MODELSCOPE_API_TOKEN`).
 public struct HubOptions: Sendable {
-    /// Download from the HF hub instead of ModelScope (`--use_hf true`).
-    public var useHF: Bool = false
+    /// Download from the HF hub instead of ModelScope (`--use_hf true`; ms-swift's `USE_HF=1` sets the default).
+    public var useHF: Bool
     /// Branch, tag or commit (`--revision`); nil means `main` on HF, `master` on ModelScope.
     public var revision: String?
     /// `--hub_token`: sent as `Authorization: Bearer` to whichever hub is used; overrides the environment's.
@@ -18,8 +18,12 @@ public struct HubOptions: Sendable {
     public var modelScopeEndpoint: String
     /// The HF cache: `HF_HUB_CACHE`, else `HF_HOME/hub`, else `XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
     public var hfCache: URL
-    /// The ModelScope cache: `MODELSCOPE_CACHE`, else `~/.cache/modelscope/hub`.
+    /// The ModelScope cache of modelscope ≤ 1.37 (`models/org/name/`), which every modelscope version reads and
+    /// downloads go to: `MODELSCOPE_CACHE`, else `~/.cache/modelscope/hub`.
     public var modelScopeCache: URL
+    /// The cache root of modelscope ≥ 1.38 (modelscope-hub: `models/org--name/snapshots/<revision>/`), looked in
+    /// too: `MODELSCOPE_CACHE`, else `~/.cache/modelscope`.
+    public var modelScopeSnapshotCache: URL
     /// The HF token from the environment: `HF_TOKEN`, else the file `HF_TOKEN_PATH` or `HF_HOME/token`.
     public var hfEnvironmentToken: String?
     /// The ModelScope token from the environment: `MODELSCOPE_API_TOKEN`.
@@ -61,6 +65,8 @@ public struct HubOptions: Sendable {
             ?? hfHome.appendingPathComponent("hub", isDirectory: true)
         modelScopeCache = value("MODELSCOPE_CACHE").map(path)
             ?? home.appendingPathComponent(".cache/modelscope/hub", isDirectory: true)
+        modelScopeSnapshotCache = value("MODELSCOPE_CACHE").map(path)
+            ?? home.appendingPathComponent(".cache/modelscope", isDirectory: true)
 
         hfEndpoint = Self.trimmedEndpoint(value("HF_ENDPOINT") ?? "https://huggingface.co")
         let domain = value("MODELSCOPE_DOMAIN") ?? "www.modelscope.cn"
@@ -72,9 +78,10 @@ public struct HubOptions: Sendable {
                 .hubNonEmpty
         modelScopeEnvironmentToken = value("MODELSCOPE_API_TOKEN")
 
-        offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"].contains { key in
-            ["1", "on", "yes", "true"].contains(value(key)?.lowercased() ?? "")
-        }
+        // Python's strtobool, as ms-swift and huggingface_hub read these
+        func isTrue(_ key: String) -> Bool { ["1", "y", "yes", "t", "true", "on"].contains(value(key)?.lowercased() ?? "") }
+        offline = isTrue("HF_HUB_OFFLINE") || isTrue("TRANSFORMERS_OFFLINE")
+        useHF = isTrue("USE_HF")
     }
 
     /// The hub that downloads go to (`hf::` / `ms::` dataset prefixes override `useHF`).

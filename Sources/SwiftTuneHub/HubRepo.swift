@@ -60,12 +60,15 @@ public struct HubRemoteFile: Sendable, Equatable {
     public var sha256: String?
     /// HF's git blob id (the ETag of a non-LFS file, and its blob's name in the HF cache).
     public var blobID: String?
+    /// ModelScope's commit of the file (recorded in its cache index).
+    public var revision: String?
 
-    public init(path: String, size: Int64? = nil, sha256: String? = nil, blobID: String? = nil) {
+    public init(path: String, size: Int64? = nil, sha256: String? = nil, blobID: String? = nil, revision: String? = nil) {
         self.path = path
         self.size = size
         self.sha256 = sha256
         self.blobID = blobID
+        self.revision = revision
     }
 }
 

@@ -54,7 +54,7 @@ public enum HubResolver {
         return [primary, primary == .huggingFace ? .modelScope : .huggingFace].map { hub in
             let repo = HubRepo(hub: hub, kind: kind, id: id, revision: options.revision)
             return hub == .huggingFace ? HubHFCache(repo: repo, cache: options.hfCache)
-                : HubModelScopeCache(repo: repo, cache: options.modelScopeCache)
+                : HubModelScopeCache(repo: repo, cache: options.modelScopeCache, snapshotCache: options.modelScopeSnapshotCache)
         }
     }
 

@@ -21,6 +21,9 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: url.appendingPathComponent("README.md").path))
             #expect(try String(contentsOf: url.appendingPathComponent(".mv"), encoding: .utf8) == "Revision:master")
             #expect(symlinkTarget(models.appendingPathComponent("tiny-model-0.5B")) == "tiny-model-0___5B")
+            let index = try Data(contentsOf: url.appendingPathComponent(".msc"))
+            #expect(index == HubModelScopeCache.pickle(["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors",
+                                                         "1_Pooling/config.json"].map { ["Path": $0, "Revision": repo.commit] }))
             let temp = folder.msCache.appendingPathComponent("models/._____temp")
             #expect(HubFiles.files(under: temp).isEmpty)
 

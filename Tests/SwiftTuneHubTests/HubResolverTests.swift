@@ -87,6 +87,16 @@ import Testing
         try Data("Revision:v1.0,CreatedAt:1700000000".utf8).write(to: masked.appendingPathComponent(".mv"))
         #expect(try await HubResolver.resolveModel("Qwen/Qwen2.5-0.5B", options: options).path == masked.path)
 
+        // modelscope ≥ 1.38's layout
+        let snapshot = folder.msCache.appendingPathComponent("models/Qwen--Qwen3-0.6B/snapshots/master")
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: snapshot.appendingPathComponent("config.json"))
+        options.revision = nil
+        let partial = await hubError { _ = try await HubResolver.resolveModel("Qwen/Qwen3-0.6B", options: options) }
+        #expect(partial != nil)  // no weights yet
+        try Data([0]).write(to: snapshot.appendingPathComponent("model.safetensors"))
+        #expect(try await HubResolver.resolveModel("Qwen/Qwen3-0.6B", options: options).path == snapshot.path)
+
         let dataset = folder.msCache.appendingPathComponent("datasets/swift/self-cognition")
         try FileManager.default.createDirectory(at: dataset, withIntermediateDirectories: true)
         try Data("{}\n".utf8).write(to: dataset.appendingPathComponent("train.jsonl"))
@@ -128,7 +138,7 @@ import Testing
             Issue.record("expected notAvailable, got \(String(describing: error))")
             return
         }
-        #expect(repo.hub == .huggingFace && lookedIn.count == 3)
+        #expect(repo.hub == .huggingFace && lookedIn.count == 4)
         #expect(duration < .seconds(3))  // a refused connection is not retried
         #expect(reason.contains("cannot be reached at http://127.0.0.1:9/api/models/fake-org/tiny-model/revision/main"))
     }
@@ -161,13 +171,15 @@ import Testing
         let plain = HubOptions(environment: ["HOME": "/home/u"])
         #expect(plain.hfCache.path == "/home/u/.cache/huggingface/hub")
         #expect(plain.modelScopeCache.path == "/home/u/.cache/modelscope/hub")
+        #expect(plain.modelScopeSnapshotCache.path == "/home/u/.cache/modelscope")
         #expect(plain.hfEndpoint == "https://huggingface.co" && plain.modelScopeEndpoint == "https://www.modelscope.cn")
         #expect(!plain.offline && !plain.useHF && plain.hub() == .modelScope)
 
         let set = HubOptions(environment: [
             "HOME": "/home/u", "XDG_CACHE_HOME": "/xdg", "MODELSCOPE_CACHE": "~/ms", "HF_ENDPOINT": "https://mirror.example/",
-            "MODELSCOPE_DOMAIN": "www.modelscope.ai", "TRANSFORMERS_OFFLINE": "1",
+            "MODELSCOPE_DOMAIN": "www.modelscope.ai", "TRANSFORMERS_OFFLINE": "1", "USE_HF": "True",
         ])
+        #expect(set.useHF && set.hub() == .huggingFace && set.hub(prefer: false) == .modelScope)
         #expect(set.hfCache.path == "/xdg/huggingface/hub" && set.modelScopeCache.path == "/home/u/ms")
         #expect(set.hfEndpoint == "https://mirror.example" && set.modelScopeEndpoint == "https://www.modelscope.ai")
         #expect(set.offline)
@@ -187,6 +199,19 @@ import Testing
         #expect(HubRepo.isValidID("Qwen/Qwen2.5-0.5B-Instruct") && !HubRepo.isValidID("./a") && !HubRepo.isValidID("a/b/c"))
         #expect(HubFiles.isSafeRelativePath("a/b.json") && !HubFiles.isSafeRelativePath("../x") && !HubFiles.isSafeRelativePath("/x"))
         #expect(HubDownloader.rangeStart("bytes 100-199/200") == 100)
+    }
+
+    /// Bytes that Python's `pickle.loads` reads as [{'Path': 'config.json', 'Revision': 'abc'}, {'Path': 'é.bin',
+    /// 'Revision': 'd'}] (checked with CPython 3.11), as modelscope's `.msc` cache index.
+    @Test func modelScopeIndexIsAPythonPickle() {
+        let bytes: [UInt8] = [128, 2, 93, 40, 125, 40, 88, 4, 0, 0, 0, 80, 97, 116, 104, 88, 11, 0, 0, 0, 99, 111, 110, 102,
+                              105, 103, 46, 106, 115, 111, 110, 88, 8, 0, 0, 0, 82, 101, 118, 105, 115, 105, 111, 110, 88, 3,
+                              0, 0, 0, 97, 98, 99, 117, 125, 40, 88, 4, 0, 0, 0, 80, 97, 116, 104, 88, 6, 0, 0, 0, 195, 169,
+                              46, 98, 105, 110, 88, 8, 0, 0, 0, 82, 101, 118, 105, 115, 105, 111, 110, 88, 1, 0, 0, 0, 100,
+                              117, 101, 46]
+        let data = HubModelScopeCache.pickle([["Path": "config.json", "Revision": "abc"], ["Revision": "d", "Path": "é.bin"]])
+        #expect(Array(data) == bytes)
+        #expect(Array(HubModelScopeCache.pickle([])) == [128, 2, 93, 40, 101, 46])
     }
 
     @Test func sha256OfFiles() throws {

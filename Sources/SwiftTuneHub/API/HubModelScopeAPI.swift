@@ -49,7 +49,9 @@ struct HubModelScopeAPI: HubAPI {
         let commits = Set(blobs.compactMap(\.Revision))
         return HubListing(
             commit: commits.count == 1 ? commits.first : nil,
-            files: blobs.map { HubRemoteFile(path: $0.Path, size: $0.Size, sha256: $0.Sha256?.lowercased().hubNonEmpty) })
+            files: blobs.map {
+                HubRemoteFile(path: $0.Path, size: $0.Size, sha256: $0.Sha256?.lowercased().hubNonEmpty, revision: $0.Revision)
+            })
     }
 
     private func fetch<T: Decodable & Sendable>(_ type: T.Type, url: String, repo: HubRepo, http: HubHTTP,

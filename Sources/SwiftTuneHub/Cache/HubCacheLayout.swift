@@ -20,8 +20,8 @@ protocol HubCacheLayout: Sendable {
     func storedURL(for file: HubRemoteFile, sha256: String) -> URL
     /// Makes a stored file appear at its path in the snapshot of `commit` (HF: a relative symlink to the blob).
     func place(_ file: HubRemoteFile, stored: URL, commit: String?) throws
-    /// Records that the revision is downloaded (HF: `refs/<revision>`; ModelScope: `.mv`).
-    func finish(commit: String?) throws
+    /// Records that `files` of the revision are downloaded (HF: `refs/<revision>`; ModelScope: `.msc`, `.mv`).
+    func finish(commit: String?, files: [HubRemoteFile]) throws
 }
 
 /// Small file-system helpers that throw ``HubError/fileSystem(path:reason:)``.

@@ -72,7 +72,7 @@ struct HubHFCache: HubCacheLayout {
         try HubFiles.symlink(snapshotFolder(commit: commit).appendingPathComponent(file.path), to: target)
     }
 
-    func finish(commit: String?) throws {
+    func finish(commit: String?, files: [HubRemoteFile]) throws {
         guard let commit, commit != repo.revision else { return }
         try HubFiles.writeAtomically(commit, to: root.appendingPathComponent("refs").appendingPathComponent(repo.revision))
     }

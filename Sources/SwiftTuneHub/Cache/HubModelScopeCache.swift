@@ -6,18 +6,27 @@ import Foundation
 ///     models/org/name/<path>                 the files themselves ('.' in the name becomes '___': Qwen2___5-0___5B,
 ///                                            with a symlink from the dotted name)
 ///     models/org/name/.mv                    the revision downloaded ("Revision:master,…" or "master")
+///     models/org/name/.msc                   a Python pickle of [{"Path": …, "Revision": <commit>}, …]: the files
+///                                            modelscope need not download again
 ///     models/._____temp/org/name/<path>      files while they download
 ///     datasets/…                             the same for datasets
 ///     org/name/                              older modelscope versions' model folders (read only)
+///
+/// modelscope ≥ 1.38 (through modelscope-hub) keeps new downloads in `models/org--name/snapshots/<revision>/`
+/// under `MODELSCOPE_CACHE` or `~/.cache/modelscope`, and still reuses a non-empty folder of the layout above;
+/// so downloads go to the layout above (which every version reads) and the new one is looked in too.
 struct HubModelScopeCache: HubCacheLayout {
     var repo: HubRepo
     var cache: URL
+    var snapshotCache: URL
     static let temporaryFolderName = "._____temp"
     static let versionFileName = ".mv"
+    static let indexFileName = ".msc"
 
-    init(repo: HubRepo, cache: URL) {
+    init(repo: HubRepo, cache: URL, snapshotCache: URL? = nil) {
         self.repo = repo
         self.cache = cache
+        self.snapshotCache = snapshotCache ?? cache
     }
 
     var kindRoot: URL { cache.appendingPathComponent(repo.kind == .model ? "models" : "datasets", isDirectory: true) }
@@ -36,7 +45,14 @@ struct HubModelScopeCache: HubCacheLayout {
         return list.filter { seen.insert($0.path).inserted }
     }
 
-    var searchedPaths: [String] { candidates.map { "\($0.path) (ModelScope cache)" } }
+    /// modelscope ≥ 1.38's folder for the revision (named by revision, not commit; no marker when finished).
+    var snapshotFolder: URL {
+        snapshotCache.appendingPathComponent(repo.kind == .model ? "models" : "datasets")
+            .appendingPathComponent(repo.id.replacingOccurrences(of: "/", with: "--"))
+            .appendingPathComponent("snapshots").appendingPathComponent(repo.revision, isDirectory: true)
+    }
+
+    var searchedPaths: [String] { (candidates + [snapshotFolder]).map { "\($0.path) (ModelScope cache)" } }
 
     /// The revision recorded in a folder's `.mv`: "Revision:v1.0,CreatedAt:…" or a bare "master".
     static func recordedRevision(in folder: URL) -> String? {
@@ -52,13 +68,14 @@ struct HubModelScopeCache: HubCacheLayout {
     /// (older versions' `org/name` folders have none and count as they are). For the default revision any
     /// recorded one will do (modelscope records the tag that `master` resolved to); another must match.
     func cachedSnapshot() -> URL? {
-        candidates.first { candidate in
+        let legacy = candidates.first { candidate in
             guard HubFiles.isDirectory(candidate) else { return false }
             guard let recorded = Self.recordedRevision(in: candidate) else {
                 return !candidate.path.hasPrefix(kindRoot.path + "/") && repo.revision == repo.hub.defaultRevision
             }
             return repo.revision == repo.hub.defaultRevision || recorded == repo.revision
         }
+        return legacy ?? (HubFiles.isDirectory(snapshotFolder) ? snapshotFolder : nil)
     }
 
     func prepare() throws {
@@ -82,12 +99,41 @@ struct HubModelScopeCache: HubCacheLayout {
 
     func place(_ file: HubRemoteFile, stored: URL, commit: String?) throws {}
 
-    func finish(commit: String?) throws {
+    func finish(commit: String?, files: [HubRemoteFile]) throws {
+        let index = files.map { ["Path": $0.path, "Revision": $0.revision ?? commit ?? repo.revision] }
+        do {
+            try Self.pickle(index).write(to: folder.appendingPathComponent(Self.indexFileName), options: .atomic)
+        } catch {
+            throw HubError.fileSystem(path: folder.appendingPathComponent(Self.indexFileName).path, reason: "\(error)")
+        }
         let record = repo.kind == .model ? "Revision:\(repo.revision)" : repo.revision
         try HubFiles.writeAtomically(record, to: folder.appendingPathComponent(Self.versionFileName))
         let dotted = kindRoot.appendingPathComponent(repo.owner).appendingPathComponent(repo.name)
         if dotted.path != folder.path, !FileManager.default.fileExists(atPath: dotted.path) {
             try HubFiles.symlink(dotted, to: maskedName)
         }
+    }
+
+    /// `entries` as a Python pickle (protocol 2: PROTO, EMPTY_LIST, MARK, per dict EMPTY_DICT MARK
+    /// BINUNICODE… SETITEMS, APPENDS, STOP), which `pickle.load` reads as a list of str→str dicts.
+    /// https://github.com/python/cpython/blob/main/Lib/pickletools.py documents the opcodes.
+    static func pickle(_ entries: [[String: String]]) -> Data {
+        var out = Data([0x80, 0x02, UInt8(ascii: "]"), UInt8(ascii: "(")])
+        func unicode(_ text: String) {
+            let bytes = Array(text.utf8)
+            out.append(UInt8(ascii: "X"))
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(contentsOf: bytes)
+        }
+        for entry in entries {
+            out.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "(")])
+            for key in entry.keys.sorted() {
+                unicode(key)
+                unicode(entry[key] ?? "")
+            }
+            out.append(UInt8(ascii: "u"))
+        }
+        out.append(contentsOf: [UInt8(ascii: "e"), UInt8(ascii: ".")])
+        return out
     }
 }

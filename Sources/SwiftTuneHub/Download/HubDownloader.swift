@@ -31,7 +31,7 @@ struct HubDownloader: Sendable {
                 }
             }
         }
-        try layout.finish(commit: commit)
+        try layout.finish(commit: commit, files: files)
     }
 
     /// One file: reuse the cached copy, or download (resuming), check, and move it into the cache. A file
