@@ -62,8 +62,9 @@ public enum HubResolver {
     static func resolve(id: String, kind: HubRepoKind, useHF: Bool?, options: HubOptions) async throws -> URL {
         let candidates = layouts(id: id, kind: kind, useHF: useHF, options: options)
         for layout in candidates {
-            guard let snapshot = layout.cachedSnapshot() else { continue }
-            if let found = try usable(snapshot, repo: layout.repo, options: options) { return found }
+            for snapshot in layout.cachedSnapshots() {
+                if let found = try usable(snapshot, repo: layout.repo, options: options) { return found }
+            }
         }
         let layout = candidates[0]
         let lookedIn = candidates.flatMap(\.searchedPaths)

@@ -43,6 +43,7 @@ struct HubFakeRepo: Sendable {
             HubFakeFile(path: "tokenizer_config.json", data: Data(#"{"eos_token": "</s>"}"#.utf8), lfs: false),
             HubFakeFile(path: "model.safetensors", data: bytes(300_000, seed: 7), lfs: true),
             HubFakeFile(path: "1_Pooling/config.json", data: Data(#"{"pooling": "mean"}"#.utf8), lfs: false),
+            HubFakeFile(path: "2_Dense/config.json", data: Data(#"{"pooling": "mean"}"#.utf8), lfs: false),  // same blob
             HubFakeFile(path: "README.md", data: Data("# tiny".utf8), lfs: false),
             HubFakeFile(path: "pytorch_model.bin", data: bytes(50_000, seed: 9), lfs: true),
         ])

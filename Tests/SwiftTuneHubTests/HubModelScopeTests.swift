@@ -23,7 +23,7 @@ import Testing
             #expect(symlinkTarget(models.appendingPathComponent("tiny-model-0.5B")) == "tiny-model-0___5B")
             let index = try Data(contentsOf: url.appendingPathComponent(".msc"))
             #expect(index == HubModelScopeCache.pickle(["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors",
-                                                         "1_Pooling/config.json"].map { ["Path": $0, "Revision": repo.commit] }))
+                                                         "1_Pooling/config.json", "2_Dense/config.json"].map { ["Path": $0, "Revision": repo.commit] }))
             let temp = folder.msCache.appendingPathComponent("models/._____temp")
             #expect(HubFiles.files(under: temp).isEmpty)
 

@@ -6,8 +6,8 @@ protocol HubCacheLayout: Sendable {
     var repo: HubRepo { get }
     /// What a lookup reads, for the error that says where the repository was looked for.
     var searchedPaths: [String] { get }
-    /// The cached copy of the repository at `repo.revision`, if there is one (it may still be incomplete).
-    func cachedSnapshot() -> URL?
+    /// Folders that may hold the repository at `repo.revision`, best first (each may still be incomplete).
+    func cachedSnapshots() -> [URL]
     /// Called before any file is fetched: a folder being downloaded must not look finished.
     func prepare() throws
     /// The folder that holds the files of the listed commit once downloaded.

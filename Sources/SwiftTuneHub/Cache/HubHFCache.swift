@@ -33,10 +33,10 @@ struct HubHFCache: HubCacheLayout {
         return commit.isEmpty ? nil : commit
     }
 
-    func cachedSnapshot() -> URL? {
-        guard let commit = cachedCommit() else { return nil }
+    func cachedSnapshots() -> [URL] {
+        guard let commit = cachedCommit() else { return [] }
         let folder = snapshotFolder(commit: commit)
-        return HubFiles.isDirectory(folder) ? folder : nil
+        return HubFiles.isDirectory(folder) ? [folder] : []
     }
 
     /// Nothing to do: `refs/<revision>` is written by ``finish(commit:)``, and a lookup goes through it.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The ModelScope cache, as the modelscope package (1.2x) writes it (`MODELSCOPE_CACHE`, by default
+/// The ModelScope cache, as the modelscope package (up to 1.37) writes it (`MODELSCOPE_CACHE`, by default
 /// `~/.cache/modelscope/hub`):
 ///
 ///     models/org/name/<path>                 the files themselves ('.' in the name becomes '___': Qwen2___5-0___5B,
@@ -67,15 +67,15 @@ struct HubModelScopeCache: HubCacheLayout {
     /// modelscope writes `.mv` once every file is in place, so a folder without one is a download cut short
     /// (older versions' `org/name` folders have none and count as they are). For the default revision any
     /// recorded one will do (modelscope records the tag that `master` resolved to); another must match.
-    func cachedSnapshot() -> URL? {
-        let legacy = candidates.first { candidate in
+    func cachedSnapshots() -> [URL] {
+        let legacy = candidates.filter { candidate in
             guard HubFiles.isDirectory(candidate) else { return false }
             guard let recorded = Self.recordedRevision(in: candidate) else {
                 return !candidate.path.hasPrefix(kindRoot.path + "/") && repo.revision == repo.hub.defaultRevision
             }
             return repo.revision == repo.hub.defaultRevision || recorded == repo.revision
         }
-        return legacy ?? (HubFiles.isDirectory(snapshotFolder) ? snapshotFolder : nil)
+        return legacy + (HubFiles.isDirectory(snapshotFolder) ? [snapshotFolder] : [])
     }
 
     func prepare() throws {

@@ -19,8 +19,14 @@ struct HubDownloader: Sendable {
     func download(_ files: [HubRemoteFile], commit: String?) async throws {
         let tracker = HubProgressTracker(files: files, report: options.progress)
         try layout.prepare()
+        // Files with the same content share a partial file and a blob in the HF cache: fetch the first of them
+        // with the other files, and the rest afterwards, when they find the blob in place.
+        var seen = Set<String>()
+        let (first, repeats) = files.reduce(into: ([HubRemoteFile](), [HubRemoteFile]())) { lists, file in
+            if seen.insert(layout.partialURL(for: file).path).inserted { lists.0.append(file) } else { lists.1.append(file) }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = files.makeIterator()
+            var pending = first.makeIterator()
             for _ in 0..<max(1, options.maxParallelFiles) {
                 guard let file = pending.next() else { break }
                 group.addTask { try await fetch(file, commit: commit, tracker: tracker) }
@@ -31,6 +37,7 @@ struct HubDownloader: Sendable {
                 }
             }
         }
+        for file in repeats { try await fetch(file, commit: commit, tracker: tracker) }
         try layout.finish(commit: commit, files: files)
     }
 
