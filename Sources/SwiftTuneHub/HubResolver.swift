@@ -97,7 +97,7 @@ public enum HubResolver {
                 listing = try await api.listFiles(repo, http: http, auth: auth)
             } catch HubError.network(let url, _, let underlying) {
                 throw HubError.notAvailable(repo: repo, lookedIn: lookedIn,
-                                            reason: "\(repo.hub) cannot be reached at \(url) (\(underlying))")
+                                            reason: "\(repo.hub) cannot be reached at \(url): \(underlying)")
             }
             if let bad = listing.files.first(where: { !HubFiles.isSafeRelativePath($0.path) }) {
                 throw HubError.invalidListing(url: endpoint, reason: "unsafe file path '\(bad.path)'")
