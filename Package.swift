@@ -28,6 +28,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // L0: tensors, the Backend protocol, and the two backends.
@@ -56,8 +59,19 @@ let package = Package(
             resources: [.embedInCode("Resources/self_cognition.jsonl")]
         ),
         .target(name: "SwiftTuneAdapters", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneJSON"]),
-        // L3: one loader for every model source (an HF folder or a GGUF file): model, tokenizer, chat template.
-        .target(name: "SwiftTuneHub", dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers"]),
+        // L3: models and datasets by path or hub id: local HF folders and GGUF files, the HF and ModelScope caches,
+        // resumable checked downloads.
+        .target(
+            name: "SwiftTuneHub",
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
@@ -76,7 +90,7 @@ let package = Package(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers", "SwiftTuneGeneration",
+                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -104,7 +118,16 @@ let package = Package(
         .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
-        .testTarget(name: "SwiftTuneHubTests", dependencies: ["SwiftTuneHub", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneHubTests",
+            dependencies: [
+                "SwiftTuneHub", "SwiftTuneCPU",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(

@@ -41,7 +41,7 @@ public enum LocalModel {
         let found = ((try? manager.contentsOfDirectory(atPath: path.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         let ggufFiles = found.filter { $0.lowercased().hasSuffix(".gguf") }
         if !found.contains(configFile), !ggufFiles.isEmpty {
-            guard ggufFiles.count == 1 else { throw HubError.ambiguousGGUF(path: path.path, files: ggufFiles) }
+            guard ggufFiles.count == 1 else { throw HubError.ambiguousLocalGGUF(path: path.path, files: ggufFiles) }
             return .gguf(path.appendingPathComponent(ggufFiles[0]))
         }
         var missing: [String] = []

