@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `swift-tune` root command. Subcommands follow ms-swift's (`sft`, `pt`, `infer`, `export`, `deploy`, …)
 /// and arrive with their issues; each is a thin layer over the library.
-public struct SwiftTuneCommand: ParsableCommand {
+public struct SwiftTuneCommand: AsyncParsableCommand {
     public static let version = "0.1.0"
 
     public static let configuration = CommandConfiguration(
@@ -13,7 +13,7 @@ public struct SwiftTuneCommand: ParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: [SFTCommand.self, PTCommand.self, TokenizeCommand.self, CheckBackendCommand.self]
+        subcommands: [SFTCommand.self, PTCommand.self, TokenizeCommand.self, DownloadCommand.self, CheckBackendCommand.self]
     )
 
     public init() {}

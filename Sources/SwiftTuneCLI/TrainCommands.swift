@@ -6,7 +6,7 @@ import SwiftTuneTensor
 import SwiftTuneTraining
 
 /// `swift-tune sft`: supervised fine-tuning (LoRA or full) with ms-swift's flags.
-struct SFTCommand: ParsableCommand {
+struct SFTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sft",
         abstract: "Supervised fine-tuning, LoRA or full, with ms-swift's flags.",
@@ -16,42 +16,50 @@ struct SFTCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var hub: HubFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var tuner: TunerOptions
     @OptionGroup var training: TrainingOptions
 
-    func run() throws {
-        try TrainCommandRunner(model: model, data: data, tuner: tuner, training: training, pretraining: false).run()
+    func run() async throws {
+        try await TrainCommandRunner(model: model, hub: hub, data: data, tuner: tuner, training: training,
+                                     pretraining: false).run()
     }
 }
 
 /// `swift-tune pt`: continued pre-training: `sft` with `--use_chat_template false --loss_scale all` by default.
-struct PTCommand: ParsableCommand {
+struct PTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pt",
         abstract: "Pre-training on plain text: sft with --use_chat_template false --loss_scale all.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var hub: HubFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var tuner: TunerOptions
     @OptionGroup var training: TrainingOptions
 
-    func run() throws {
-        try TrainCommandRunner(model: model, data: data, tuner: tuner, training: training, pretraining: true).run()
+    func run() async throws {
+        try await TrainCommandRunner(model: model, hub: hub, data: data, tuner: tuner, training: training,
+                                     pretraining: true).run()
     }
 }
 
 /// The shared body of `sft` and `pt`: flags → `SFTOptions`, pick the backend, run, render.
 struct TrainCommandRunner {
     let model: ModelOptions
+    let hub: HubFlags
     let data: DataOptions
     let tuner: TunerOptions
     let training: TrainingOptions
     let pretraining: Bool
 
-    func run() throws {
-        guard let modelPath = model.model else { throw ValidationError("--model is required (a local HF model folder)") }
-        var options = SFTOptions(model: URL(fileURLWithPath: modelPath), datasets: try data.datasetSpecs())
+    func run() async throws {
+        guard let modelSpec = model.model else {
+            throw ValidationError("--model is required (an HF model folder, a .gguf file or a hub id ORG/NAME)")
+        }
+        let modelPath = try await hub.resolveModel(modelSpec)
+        var options = SFTOptions(model: modelPath, datasets: try await hub.resolveDatasets(data.datasetSpecs()))
         options.trainType = tuner.resolvedTrainType
         options.lora = tuner.loraConfiguration
         options.adapters = tuner.adapters.first.map { URL(fileURLWithPath: $0) }

@@ -3,7 +3,7 @@ import SwiftTuneCLI
 
 @main
 struct SwiftTuneMain {
-    static func main() {
+    static func main() async {
         setvbuf(stdout, nil, _IOLBF, 0)  // log lines appear in order with the progress bar on stderr
         let arguments: [String]
         do {
@@ -12,6 +12,6 @@ struct SwiftTuneMain {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             exit(2)
         }
-        SwiftTuneCommand.main(arguments)
+        await SwiftTuneCommand.main(arguments)
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The model, template and device flags shared by `sft`, `pt`, `infer`, `export` and `deploy`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: flag("model"), help: "A local HF model folder (config.json, *.safetensors, tokenizer.json).")
+    @Option(name: flag("model"), help: "An HF model folder, a .gguf file, or a hub id ORG/NAME (from the caches or downloaded).")
     var model: String?
 
     @Option(name: flag("template"), help: "Chat template: chatml, qwen, qwen2_5, qwen3, llama3, llama3_2, llama, mistral, default (default: from the model).")
