@@ -93,7 +93,11 @@ let package = Package(
             name: "SwiftTuneTrainingTests",
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
-        .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneGenerationTests",
+            dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
+                           "SwiftTuneTokenizers", "SwiftTuneCPU"]
+        ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
