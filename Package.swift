@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // L0: tensors, the Backend protocol, and the two backends.
@@ -83,14 +86,24 @@ let package = Package(
             name: "SwiftTuneGeneration",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
         ),
-        // L5: the OpenAI-compatible server.
-        .target(name: "SwiftTuneServer", dependencies: ["SwiftTuneGeneration"]),
+        // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
+        .target(
+            name: "SwiftTuneServer",
+            dependencies: [
+                "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneChat", "SwiftTuneModels", "SwiftTuneAdapters",
+                "SwiftTuneTokenizers", "SwiftTuneTensor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub",
+                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -121,7 +134,13 @@ let package = Package(
                            "SwiftTuneTokenizers", "SwiftTuneCPU"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
-        .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
+        .testTarget(
+            name: "SwiftTuneServerTests",
+            dependencies: [
+                "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneCPU",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "SwiftTuneHubTests",
             dependencies: [

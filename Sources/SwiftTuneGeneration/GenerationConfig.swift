@@ -30,6 +30,12 @@ public struct GenerationConfig: Sendable, Equatable {
     public var topLogprobs: Int
     /// What to do with a prompt that leaves no room in the context.
     public var truncation: PromptTruncation
+    /// OpenAI's `presence_penalty`: subtracted once from the score of every id already in the answer; in [-2, 2]
+    /// (0: off).
+    public var presencePenalty: Double = 0
+    /// OpenAI's `frequency_penalty`: subtracted from an id's score once per time it is already in the answer; in
+    /// [-2, 2] (0: off).
+    public var frequencyPenalty: Double = 0
 
     public init(maxNewTokens: Int? = nil, temperature: Double = 0, topK: Int = 0, topP: Double = 1, minP: Double = 0,
                 repetitionPenalty: Double = 1, seed: UInt64 = 42, stopTokenIDs: Set<Int32> = [],
@@ -76,6 +82,10 @@ public struct GenerationConfig: Sendable, Equatable {
         }
         if topLogprobs > 0, !logprobs {
             throw .invalidSetting(flag: "top_logprobs", value: "\(topLogprobs)", expected: "0 unless --logprobs true")
+        }
+        for (flag, value) in [("presence_penalty", presencePenalty), ("frequency_penalty", frequencyPenalty)]
+        where !(value.isFinite && (-2...2).contains(value)) {
+            throw .invalidSetting(flag: flag, value: "\(value)", expected: "a number in [-2, 2] (0 is off)")
         }
         if let empty = stopStrings.firstIndex(of: "") {
             throw .invalidSetting(flag: "stop_words", value: "\"\" (entry \(empty))", expected: "non-empty strings")

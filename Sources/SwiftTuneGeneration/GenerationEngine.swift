@@ -59,7 +59,8 @@ public final class GenerationEngine: @unchecked Sendable {
     private var activeAdapter: String?
     /// The model's own unmerged adapter while a registered one is attached instead.
     private var ownAdapter: LoRASet?
-    private let lock = NSLock()
+    /// Held while the engine runs (`generate`, or one step of a `BatchScheduler`).
+    let lock = NSLock()
 
     public init(model: DecoderModel, tokenizer: Tokenizer, options: EngineOptions = EngineOptions()) throws {
         let context = options.maxModelLength ?? model.config.maxPositionEmbeddings
@@ -183,7 +184,7 @@ public final class GenerationEngine: @unchecked Sendable {
 
     /// One forward pass for `group` (each sequence feeds its next prompt chunk or its last token), then a token
     /// for every sequence whose prompt is all in the cache.
-    private func step(_ group: [ActiveSequence], onEvent: (GenerationEvent) throws -> Void) throws {
+    func step(_ group: [ActiveSequence], onEvent: (GenerationEvent) throws -> Void) throws {
         let entries = group.map { sequence in
             let count = min(sequence.tokens.count - sequence.cachedLength, prefillChunk)
             return KVCacheBatch.Entry(tokens: Array(sequence.tokens[sequence.cachedLength..<(sequence.cachedLength + count)]),
@@ -197,8 +198,8 @@ public final class GenerationEngine: @unchecked Sendable {
             guard sequence.cachedLength == sequence.tokens.count else { continue }  // still prefilling
             let choice = logits.withUnsafeBufferPointer { all in
                 TokenSampler.choose(UnsafeBufferPointer(rebasing: all[(row * vocabulary)..<((row + 1) * vocabulary)]),
-                                    history: sequence.tokens, config: sequence.request.config,
-                                    generator: &sequence.generator)
+                                    history: sequence.tokens, answerStart: sequence.promptCount,
+                                    config: sequence.request.config, generator: &sequence.generator)
             }
             if let delta = sequence.accept(choice, tokenizer: tokenizer), !delta.isEmpty {
                 try onEvent(.delta(request: sequence.index, text: delta))
@@ -207,7 +208,7 @@ public final class GenerationEngine: @unchecked Sendable {
     }
 
     /// Validates a request and sizes it: prompt (left-truncated if asked), and the tokens it may hold.
-    private func prepare(_ request: GenerationRequest, index: Int) throws -> ActiveSequence {
+    func prepare(_ request: GenerationRequest, index: Int) throws -> ActiveSequence {
         try request.config.validate()
         guard !request.promptIDs.isEmpty else { throw GenerationError.invalidPrompt(request: index, reason: "the prompt is empty") }
         let vocabulary = model.config.vocabSize
@@ -240,7 +241,7 @@ public final class GenerationEngine: @unchecked Sendable {
     // MARK: Adapters
 
     /// Attaches registered adapter `name` (nil: the model's own), detaching the one attached now.
-    private func activate(_ name: String?) throws {
+    func activate(_ name: String?) throws {
         guard name != activeAdapter else { return }
         if let current = activeAdapter {
             adapters[current] = try model.detachLoRA()

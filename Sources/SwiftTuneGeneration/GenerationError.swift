@@ -16,6 +16,10 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
     case badRunFile(path: String, reason: String, hint: String)
     /// The KV cache cannot hold even one request.
     case cacheTooSmall(request: Int, tokens: Int, capacity: Int)
+    /// `BatchScheduler`: `limit` requests are already waiting for a place in the batch.
+    case queueFull(limit: Int)
+    /// `BatchScheduler`: not taking requests, or a request was stopped, because the scheduler is shutting down.
+    case shuttingDown(reason: String)
 
     public var description: String {
         switch self {
@@ -36,6 +40,10 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
         case let .cacheTooSmall(request, tokens, capacity):
             "request \(request) needs \(tokens) cache slots, but the KV cache holds \(capacity) "
                 + "(hint: a larger --max_model_len or cache)"
+        case let .queueFull(limit):
+            "the request queue is full (\(limit) waiting) (hint: retry later, or raise the queue limit)"
+        case let .shuttingDown(reason):
+            "the generation scheduler is shutting down: \(reason)"
         }
     }
 }

@@ -16,13 +16,20 @@ struct TokenProbability: Sendable, Equatable {
 }
 
 /// Picks the next token from one row of logits on the host, with HF transformers' logits processors in
-/// `generate`'s order: repetition penalty, then (sampling only) temperature, top-k, top-p, min-p, then a draw from
-/// the request's seeded generator; greedy takes the first largest score (`torch.argmax`).
+/// `generate`'s order: repetition penalty, then OpenAI's presence and frequency penalties on the answer so far,
+/// then (sampling only) temperature, top-k, top-p, min-p, then a draw from the request's seeded generator; greedy
+/// takes the first largest score (`torch.argmax`).
 enum TokenSampler {
-    static func choose(_ logits: UnsafeBufferPointer<Float>, history: [Int32], config: GenerationConfig,
-                       generator: inout SeededGenerator) -> TokenChoice {
+    /// `history` is the prompt and the answer so far; the answer starts at `answerStart` (the presence and
+    /// frequency penalties count only its tokens, as vLLM does; nil: no answer yet).
+    static func choose(_ logits: UnsafeBufferPointer<Float>, history: [Int32], answerStart: Int? = nil,
+                       config: GenerationConfig, generator: inout SeededGenerator) -> TokenChoice {
         var scores = Array(logits)
         if config.repetitionPenalty != 1 { penalize(&scores, history: history, penalty: Float(config.repetitionPenalty)) }
+        if config.presencePenalty != 0 || config.frequencyPenalty != 0 {
+            let answer = history[min(answerStart ?? history.count, history.count)...]
+            penalizeOccurrences(&scores, answer: answer, presence: config.presencePenalty, frequency: config.frequencyPenalty)
+        }
         let token: Int
         if config.isSampling {
             let candidates = filtered(&scores, config: config)
@@ -46,6 +53,16 @@ enum TokenSampler {
         for id in Set(history) where id >= 0 && Int(id) < scores.count {
             let s = scores[Int(id)]
             scores[Int(id)] = s < 0 ? s * penalty : s / penalty
+        }
+    }
+
+    /// OpenAI's penalties (https://platform.openai.com/docs/advanced-usage, "frequency and presence penalties"):
+    /// `score[j] −= c[j] · frequency + (c[j] > 0 ? presence : 0)`, where `c[j]` counts id j in the answer so far.
+    static func penalizeOccurrences(_ scores: inout [Float], answer: ArraySlice<Int32>, presence: Double, frequency: Double) {
+        var counts: [Int32: Int] = [:]
+        for id in answer where id >= 0 && Int(id) < scores.count { counts[id, default: 0] += 1 }
+        for (id, count) in counts {
+            scores[Int(id)] -= Float(Double(count) * frequency + presence)
         }
     }
 

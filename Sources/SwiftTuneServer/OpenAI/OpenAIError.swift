@@ -7,6 +7,15 @@ public struct OpenAIError: Error, Sendable, Equatable, Codable, CustomStringConv
         public var type: String
         public var param: String?
         public var code: String?
+
+        /// Every key is written, `param` and `code` as null when absent, as OpenAI writes them.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message, forKey: .message)
+            try container.encode(type, forKey: .type)
+            try container.encode(param, forKey: .param)
+            try container.encode(code, forKey: .code)
+        }
     }
 
     public var error: Body

@@ -1,0 +1,405 @@
+import Foundation
+
+/// Continuous batching over a `GenerationEngine`: requests arrive at any time from any thread or task, join the
+/// running batch between two decode steps and leave it as soon as they end, each streaming its tokens back.
+///
+/// One thread owns the engine (model compute is synchronous) and loops: take new requests (validated by the engine,
+/// so a bad one fails its `submit` at once), drop cancelled ones, fill the batch from the queue up to
+/// `maxBatchSize` and the KV cache's free blocks, then run one step for one adapter group (groups take turns, as
+/// in `GenerationEngine.generate`). Requests waiting for a place are bounded by `SchedulerOptions.queueLimit`;
+/// past it `submit` throws `GenerationError.queueFull`. A request stops when its consumer stops listening (the
+/// stream is cancelled or dropped): its cache blocks go back to the pool at the next step.
+///
+/// With greedy decoding (or a fixed seed) a request gets the same tokens whether it runs alone or joins a batch
+/// mid-run: every sequence has its own cache blocks and sampler.
+///
+/// ```swift
+/// let scheduler = BatchScheduler(engine: engine, options: SchedulerOptions(queueLimit: 64))
+/// let stream = try await scheduler.submit(GenerationRequest(promptIDs: ids, config: GenerationConfig(maxNewTokens: 32)))
+/// for await update in stream { if case let .delta(text, _, _) = update { print(text, terminator: "") } }
+/// await scheduler.shutdown(gracePeriod: .seconds(10))
+/// ```
+///
+/// The scheduler owns the engine from `init` on: do not call `engine.generate` or `registerAdapter` meanwhile.
+public final class BatchScheduler: @unchecked Sendable {
+    public let engine: GenerationEngine
+    public let options: SchedulerOptions
+    /// The engine's registered adapters when the scheduler started.
+    public let adapterNames: [String]
+
+    /// Guards everything below it up to `// Scheduler thread only`; the thread sleeps on it when idle.
+    private let condition = NSCondition()
+    private var incoming: [Submission] = []
+    private var cancelled: Set<Int> = []
+    private var phase = Phase.running
+    private var nextID = 0
+    private var statistics = SchedulerStatistics()
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+
+    // Scheduler thread only.
+    private var waiting: [Job] = []
+    private var active: [Job] = []
+    private var turn = 0
+
+    private enum Phase {
+        case running
+        /// Not taking requests; those in flight run until `deadline`, then are stopped.
+        case draining(deadline: ContinuousClock.Instant)
+        case stopped
+    }
+
+    /// A request handed to `submit`, waiting for the thread to validate it.
+    private struct Submission {
+        let id: Int
+        let request: GenerationRequest
+        let accept: CheckedContinuation<GenerationStream, any Error>
+    }
+
+    /// A request the thread has accepted: its sequence and where its updates go.
+    private final class Job {
+        let sequence: ActiveSequence
+        let continuation: AsyncStream<GenerationUpdate>.Continuation
+        /// Tokens and log-probabilities already reported.
+        var reportedTokens: Int
+        var reportedLogprobs = 0
+
+        init(sequence: ActiveSequence, continuation: AsyncStream<GenerationUpdate>.Continuation) {
+            self.sequence = sequence
+            self.continuation = continuation
+            reportedTokens = sequence.promptCount
+        }
+
+        var id: Int { sequence.index }
+    }
+
+    /// Starts the scheduler thread over `engine`.
+    public init(engine: GenerationEngine, options: SchedulerOptions = SchedulerOptions()) {
+        self.engine = engine
+        self.options = options
+        adapterNames = engine.adapterNames
+        let thread = Thread { [self] in loop() }
+        thread.name = "swift-tune generation scheduler"
+        thread.start()
+    }
+
+    // MARK: Submitting
+
+    /// Queues `request` and returns its stream of updates once the engine has accepted it. Throws
+    /// `GenerationError.queueFull` when `queueLimit` requests already wait, `.shuttingDown` after `shutdown`, and
+    /// the engine's own errors for a request it refuses (a bad setting, a prompt too long, an unknown adapter).
+    public func submit(_ request: GenerationRequest) async throws -> GenerationStream {
+        try await withCheckedThrowingContinuation { (accept: CheckedContinuation<GenerationStream, any Error>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard case .running = phase else {
+                statistics.rejected += 1
+                accept.resume(throwing: GenerationError.shuttingDown(reason: "it takes no new requests"))
+                return
+            }
+            guard incoming.count + statistics.waiting < options.queueLimit else {
+                statistics.rejected += 1
+                accept.resume(throwing: GenerationError.queueFull(limit: options.queueLimit))
+                return
+            }
+            incoming.append(Submission(id: nextID, request: request, accept: accept))
+            nextID += 1
+            condition.signal()
+        }
+    }
+
+    /// Stops request `id` (a `GenerationStream.id`); its blocks are freed at the next step. Its stream ends
+    /// without a `.finished` update.
+    public func cancel(_ id: Int) {
+        condition.lock()
+        cancelled.insert(id)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Counters since the start, and the batch and queue now.
+    public var currentStatistics: SchedulerStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return statistics
+    }
+
+    /// Whether `submit` takes requests (false once shutting down).
+    public var isAccepting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if case .running = phase { return true }
+        return false
+    }
+
+    // MARK: Shutting down
+
+    /// Stops taking requests; those in flight (running or queued) may finish within `gracePeriod`, then the rest
+    /// are stopped, their streams ending with `.failed(GenerationError.shuttingDown)`. Returns at once.
+    public func beginShutdown(gracePeriod: Duration) {
+        condition.lock()
+        if case .running = phase { phase = .draining(deadline: .now + gracePeriod) }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// `beginShutdown`, then waits until every request has ended and the thread has stopped.
+    public func shutdown(gracePeriod: Duration) async {
+        beginShutdown(gracePeriod: gracePeriod)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            defer { condition.unlock() }
+            if case .stopped = phase { done.resume() } else { stopWaiters.append(done) }
+        }
+    }
+
+    // MARK: The scheduler thread
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while incoming.isEmpty, cancelled.isEmpty, waiting.isEmpty, active.isEmpty, case .running = phase {
+                condition.wait()
+            }
+            let submissions = incoming, cancelledIDs = cancelled
+            incoming = []
+            cancelled = []
+            var deadlinePassed = false
+            var stopping = false
+            if case let .draining(deadline) = phase {
+                stopping = true
+                deadlinePassed = ContinuousClock.now >= deadline
+            }
+            condition.unlock()
+
+            var counts = StepCounts()
+            engine.lock.withLock {
+                let accepted = accept(submissions)
+                drop(cancelledIDs, counts: &counts)
+                if deadlinePassed { stopAll(counts: &counts) }
+                fillBatch()
+                // The queue's length is known before `submit` returns, so the limit holds exactly.
+                condition.lock()
+                statistics.running = active.count
+                statistics.waiting = waiting.count
+                condition.unlock()
+                for (submission, stream) in accepted { submission.accept.resume(returning: stream) }
+                if !active.isEmpty { step(counts: &counts) }
+                if stopping, active.isEmpty, waiting.isEmpty { try? engine.activate(nil) }
+            }
+
+            condition.lock()
+            statistics.add(counts)
+            statistics.running = active.count
+            statistics.waiting = waiting.count
+            let finished = stopping && active.isEmpty && waiting.isEmpty && incoming.isEmpty
+            var waiters: [CheckedContinuation<Void, Never>] = []
+            if finished {
+                phase = .stopped
+                waiters = stopWaiters
+                stopWaiters = []
+            }
+            condition.unlock()
+            if finished {
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+        }
+    }
+
+    /// Validates new requests with the engine: refused ones fail their `submit`, accepted ones queue up and are
+    /// returned with their stream (for `submit` to return once the queue's length is recorded).
+    private func accept(_ submissions: [Submission]) -> [(Submission, GenerationStream)] {
+        var accepted: [(Submission, GenerationStream)] = []
+        for submission in submissions {
+            let sequence: ActiveSequence
+            do {
+                sequence = try engine.prepare(submission.request, index: submission.id)
+            } catch {
+                submission.accept.resume(throwing: error)
+                continue
+            }
+            let (stream, continuation) = AsyncStream<GenerationUpdate>.makeStream()
+            let id = submission.id
+            continuation.onTermination = { [weak self] termination in
+                if case .cancelled = termination { self?.cancel(id) }
+            }
+            waiting.append(Job(sequence: sequence, continuation: continuation))
+            accepted.append((submission, GenerationStream(id: id, promptTokenCount: sequence.promptCount, updates: stream,
+                                                          scheduler: self)))
+        }
+        return accepted
+    }
+
+    /// Removes cancelled requests, running or queued, and frees their blocks.
+    private func drop(_ ids: Set<Int>, counts: inout StepCounts) {
+        guard !ids.isEmpty else { return }
+        for job in active + waiting where ids.contains(job.id) {
+            release(job)
+            job.continuation.finish()
+            counts.cancelled += 1
+        }
+        active.removeAll { ids.contains($0.id) }
+        waiting.removeAll { ids.contains($0.id) }
+    }
+
+    /// Ends every request at the end of the grace period.
+    private func stopAll(counts: inout StepCounts) {
+        for job in active + waiting {
+            release(job)
+            job.continuation.yield(.failed(GenerationError.shuttingDown(reason: "the request was stopped")))
+            job.continuation.finish()
+            counts.cancelled += 1
+        }
+        active = []
+        waiting = []
+    }
+
+    /// Moves queued requests into the batch, oldest first, while the batch and the cache have room.
+    private func fillBatch() {
+        while active.count < engine.maxBatchSize, let job = waiting.first {
+            let blocks = engine.cache.blocksNeeded(forTokens: job.sequence.budget)
+            guard blocks <= engine.cache.freeBlockCount, let allocated = try? engine.cache.allocateBlocks(blocks) else { break }
+            job.sequence.blocks = allocated
+            active.append(job)
+            waiting.removeFirst()
+        }
+    }
+
+    /// One engine step for the next adapter group, then each request's update.
+    private func step(counts: inout StepCounts) {
+        var groups: [String?] = []
+        for job in active where !groups.contains(job.sequence.request.adapter) {
+            groups.append(job.sequence.request.adapter)
+        }
+        let adapter = groups[turn % groups.count]
+        turn += 1
+        let group = active.filter { $0.sequence.request.adapter == adapter }
+        // Prompt tokens this step puts into the cache (a decode step feeds the last sampled token instead).
+        let prefilled = group.reduce(0) { total, job in
+            let sequence = job.sequence
+            return total + max(0, min(sequence.promptCount - sequence.cachedLength, engine.prefillChunk))
+        }
+        var deltas: [Int: String] = [:]
+        do {
+            try engine.activate(adapter)
+            try engine.step(group.map(\.sequence)) { event in
+                if case let .delta(id, text) = event { deltas[id, default: ""] += text }
+            }
+        } catch {
+            for job in group {
+                release(job)
+                job.continuation.yield(.failed(error))
+                job.continuation.finish()
+                counts.failed += 1
+            }
+            let failed = Set(group.map(\.id))
+            active.removeAll { failed.contains($0.id) }
+            return
+        }
+        counts.steps += 1
+        for job in group {
+            let sequence = job.sequence
+            let newTokens = sequence.tokens.count - job.reportedTokens
+            counts.generatedTokens += newTokens
+            let logprobs = Array(sequence.logprobs[job.reportedLogprobs...])
+            let text = deltas[job.id] ?? ""
+            if newTokens > 0 || !text.isEmpty {
+                job.continuation.yield(.delta(text: text, tokenCount: newTokens, logprobs: logprobs))
+            }
+            job.reportedTokens = sequence.tokens.count
+            job.reportedLogprobs = sequence.logprobs.count
+            if let result = sequence.result {
+                release(job)
+                job.continuation.yield(.finished(result))
+                job.continuation.finish()
+                counts.finished += 1
+            }
+        }
+        counts.promptTokens += prefilled
+        active.removeAll { $0.sequence.result != nil }
+    }
+
+    private func release(_ job: Job) {
+        engine.cache.release(job.sequence.blocks)
+        job.sequence.blocks = []
+    }
+}
+
+/// What `BatchScheduler` does when asked; the queue limit bounds memory under load.
+public struct SchedulerOptions: Sendable, Equatable {
+    /// Requests that may wait for a place in the batch (accepted, not yet running); one more is refused with
+    /// `GenerationError.queueFull` (HTTP 429).
+    public var queueLimit: Int
+
+    public init(queueLimit: Int = 256) {
+        self.queueLimit = queueLimit
+    }
+}
+
+/// One request's news, in order: deltas, then `.finished` (or `.failed`); the stream ends after it.
+public enum GenerationUpdate: Sendable {
+    /// New answer text (empty when the step's token added none yet: part of a character, a possible stop-string
+    /// start, a stop token), the number of tokens sampled since the last update, and their log-probabilities when
+    /// the request asked for them.
+    case delta(text: String, tokenCount: Int, logprobs: [TokenLogprob])
+    /// The request ended normally (a stop or the length limit).
+    case finished(GenerationResult)
+    /// The engine failed, or the scheduler stopped the request at shutdown.
+    case failed(any Error)
+}
+
+/// One accepted request's updates. Iterate it to receive them; cancelling the iterating task, or dropping the
+/// stream, cancels the request.
+public struct GenerationStream: AsyncSequence, Sendable {
+    public typealias Element = GenerationUpdate
+    /// The scheduler's id of the request (`BatchScheduler.cancel`).
+    public let id: Int
+    /// Prompt tokens used (after left-truncation, if any).
+    public let promptTokenCount: Int
+    let updates: AsyncStream<GenerationUpdate>
+    let scheduler: BatchScheduler
+
+    public func makeAsyncIterator() -> AsyncStream<GenerationUpdate>.Iterator {
+        updates.makeAsyncIterator()
+    }
+
+    /// Stops the request (same as cancelling the consumer).
+    public func cancel() {
+        scheduler.cancel(id)
+    }
+}
+
+/// Counters of a `BatchScheduler` since it started.
+public struct SchedulerStatistics: Sendable, Equatable {
+    /// Requests in the batch now.
+    public var running = 0
+    /// Requests queued for a place in the batch now.
+    public var waiting = 0
+    /// Engine steps run.
+    public var steps = 0
+    /// Prompt tokens put into the KV cache.
+    public var promptTokens = 0
+    /// Tokens sampled.
+    public var generatedTokens = 0
+    public var finished = 0
+    public var cancelled = 0
+    public var failed = 0
+    /// Submissions refused (queue full or shutting down).
+    public var rejected = 0
+
+    public init() {}
+
+    mutating func add(_ counts: StepCounts) {
+        steps += counts.steps
+        promptTokens += counts.promptTokens
+        generatedTokens += counts.generatedTokens
+        finished += counts.finished
+        cancelled += counts.cancelled
+        failed += counts.failed
+    }
+}
+
+/// What one pass of the scheduler loop did.
+struct StepCounts {
+    var steps = 0, promptTokens = 0, generatedTokens = 0, finished = 0, cancelled = 0, failed = 0
+}
