@@ -70,8 +70,9 @@ struct BatchSchedulerTests {
     /// Requests that join a running batch between decode steps, greedy or seeded, with different adapters, get
     /// exactly the tokens they get alone, and every cache block is back in the pool afterwards.
     @Test func requestsJoiningMidRunGetTheSameTokensAsAlone() async throws {
+        // The first request runs long enough (800 tokens) that every other one joins while it runs.
         let requests = [
-            GenerationRequest(promptIDs: prompts[0], config: GenerationConfig(maxNewTokens: 40)),
+            GenerationRequest(promptIDs: prompts[0], config: GenerationConfig(maxNewTokens: 800)),
             GenerationRequest(promptIDs: prompts[1], config: GenerationConfig(maxNewTokens: 12)),
             GenerationRequest(promptIDs: prompts[2], config: GenerationConfig(maxNewTokens: 16, temperature: 0.9, topK: 30,
                                                                               seed: 5, logprobs: true, topLogprobs: 2)),
@@ -79,11 +80,11 @@ struct BatchSchedulerTests {
             GenerationRequest(promptIDs: prompts[1], config: penalized(GenerationConfig(maxNewTokens: 10), presence: 1.5,
                                                                        frequency: 0.7)),
         ]
-        let reference = try makeEngine()
+        let reference = try makeLongEngine(maxBatchSize: 1)
         try reference.registerAdapter(name: "sw", directory: swiftAdapter)
         let alone = try requests.map { try reference.generate([$0])[0] }
 
-        let engine = try makeEngine(options: EngineOptions(maxBatchSize: 3, maxModelLength: 128))
+        let engine = try makeLongEngine(maxBatchSize: 3)
         try engine.registerAdapter(name: "sw", directory: swiftAdapter)
         let scheduler = BatchScheduler(engine: engine)
         let first = await startedCollecting(try await scheduler.submit(requests[0]))

@@ -15,7 +15,7 @@ struct LoopbackSocket {
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(descriptor >= 0, "socket: errno \(errno)")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)  // no read waits longer
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)  // no read waits longer
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -67,7 +67,12 @@ struct ServerDisconnectTests {
         var finished: GenerationResult?
         for await update in reference { if case let .finished(result) = update { finished = result } }
         try #require(finished?.finishReason == .length, "the prompt must run to max_tokens for this test")
-        let before = model.scheduler.currentStatistics
+        var settled = model.scheduler.currentStatistics
+        while settled.finished < 1 || settled.running > 0 {  // the counters follow the stream's end closely
+            try await Task.sleep(for: .milliseconds(5))
+            settled = model.scheduler.currentStatistics
+        }
+        let before = settled
 
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, logInterval: 0)
         try await withServer(model, configuration: configuration, setup: .live) { client in

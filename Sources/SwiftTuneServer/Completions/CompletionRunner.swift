@@ -27,17 +27,20 @@ enum CompletionRunner {
     ) async throws(OpenAIError) -> Response {
         let streams = try await plan.submit()
         let canceller = Canceller(streams)
-        context.onDisconnect { [weak canceller] in canceller?.cancel() }
+        let watch = context.onDisconnect { canceller.cancel() }
         let promptTokens = plan.promptTokenCount
         guard stream else {
-            defer { withExtendedLifetime(canceller) {} }
+            defer { watch.remove() }
             let results = try await collect(streams)
             let usage = Usage(promptTokens: promptTokens, completionTokens: results.reduce(0) { $0 + $1.tokenIDs.count })
             return .json(format.response(results: results, usage: usage))
         }
         let body = ResponseBody { writer in
             var completed = false
-            defer { if !completed { canceller.cancel() } }
+            defer {
+                watch.remove()
+                if !completed { canceller.cancel() }
+            }
             for chunk in format.openingChunks(choiceCount: streams.count) {
                 try await writer.write(ByteBuffer(bytes: ServerSentEvents.event(chunk)))
             }
@@ -87,8 +90,7 @@ enum CompletionRunner {
     }
 }
 
-/// Cancels a request's choices when its client disconnects; held only while the request runs, so the callback a
-/// keep-alive connection keeps for each request it carried holds nothing afterwards.
+/// Cancels a request's choices (when its client disconnects, or its stream stops early).
 final class Canceller: Sendable {
     let streams: [GenerationStream]
     init(_ streams: [GenerationStream]) { self.streams = streams }

@@ -8,7 +8,8 @@ import SwiftTuneTensor
 public final class ServedModel: Sendable {
     public let inference: Inference
     public let scheduler: BatchScheduler
-    /// The `model` of requests for the base model (with `--adapters PATH`, if given, applied).
+    /// The `model` of requests for the base model (with `--adapters PATH`, if given, applied): `--served_model_name`,
+    /// else the model folder's name or the GGUF file's name without `.gguf`.
     public let name: String
     /// The named adapters, each also a `model` (sorted).
     public let adapterNames: [String]
@@ -47,7 +48,9 @@ public final class ServedModel: Sendable {
         let inference = try Inference.assemble(model: loaded.model, tokenizer: loaded.tokenizer, modelName: loaded.name,
                                                source: loaded.source, defaults: defaults, runArguments: run,
                                                options: options.inference)
-        let name = options.servedModelName ?? loaded.name
+        // Clients name the model by its folder or file (`general.name` of a GGUF file may hold spaces).
+        let name = options.servedModelName
+            ?? (loaded.format == .gguf ? loaded.source.deletingPathExtension().lastPathComponent : loaded.source.lastPathComponent)
         let adapters = options.inference.namedAdapters.keys.sorted()
         message("model: \(loaded.source.path) (\(loaded.format.rawValue), \(loaded.model.config.modelType.rawValue), "
             + "\(loaded.model.config.numHiddenLayers) layers) served as \"\(name)\""
