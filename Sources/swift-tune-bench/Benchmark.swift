@@ -24,6 +24,8 @@ struct Benchmark: ParsableCommand {
     var gemmOnly = false
     @Flag(help: "Run the LoRA training benchmark instead (SmolLM2-135M shape, one 512-token sequence per step).")
     var lora = false
+    @Option(help: "Time GEMMs of these shapes instead, e.g. '440x8x576,440x1536x8' (M×N×K; BLAS and portable).")
+    var gemmShapes: String?
     @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json.")
     var tokenizer: String?
     @Argument(help: "With --tokenizer: the text files to encode (alpaca .json, .jsonl or plain text).")
@@ -49,6 +51,18 @@ struct Benchmark: ParsableCommand {
             let reference = i < numpy.count ? numpy[i] : nil
             let ratio = reference.map { String(format: "%.2f×", ours / $0) } ?? "n/a"
             print("| \(m)×\(n)×\(k) | \(format(ours)) | \(format(fallback)) | \(reference.map(format) ?? "n/a") | \(ratio) |")
+        }
+        if let gemmShapes {
+            for shape in gemmShapes.split(separator: ",") {
+                let d = shape.split(separator: "x").compactMap { Int($0) }
+                guard d.count == 3 else { throw ValidationError("--gemm-shapes: expected MxNxK, got \(shape)") }
+                let blas = try gemmGFLOPs(cpu, m: d[0], n: d[1], k: d[2], repeats: 50)
+                let swift = try gemmGFLOPs(CPUBackend(useBLAS: false), m: d[0], n: d[1], k: d[2], repeats: 50)
+                let micro = { (g: Double) in 2 * Double(d[0] * d[1] * d[2]) / g / 1e3 }
+                print(String(format: "%@: BLAS %.1f GFLOP/s (%.0f µs), portable %.1f GFLOP/s (%.0f µs)",
+                             String(shape), blas, micro(blas), swift, micro(swift)))
+            }
+            return
         }
         if lora {
             try loraBenchmark(cpu, gemm: try gemmGFLOPs(cpu, m: 512, n: 1536, k: 576))
