@@ -13,7 +13,7 @@ public struct SwiftTuneCommand: ParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: [SFTCommand.self, PTCommand.self, TokenizeCommand.self, CheckBackendCommand.self]
+        subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, TokenizeCommand.self, CheckBackendCommand.self]
     )
 
     public init() {}

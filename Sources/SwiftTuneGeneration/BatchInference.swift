@@ -16,6 +16,15 @@ public struct InferenceRecord: Sendable, Equatable, Codable {
 
     public struct Logprobs: Sendable, Equatable, Codable {
         public var content: [TokenLogprob]
+
+        public init(content: [TokenLogprob]) { self.content = content }
+    }
+
+    public init(response: String, labels: String?, messages: [Message], logprobs: Logprobs?) {
+        self.response = response
+        self.labels = labels
+        self.messages = messages
+        self.logprobs = logprobs
     }
 }
 
@@ -68,14 +77,53 @@ public enum BatchInference {
         }
     }
 
-    /// Writes the records as JSON lines (keys sorted), replacing `url`, creating its folder.
+    /// Writes the records as JSON lines (keys sorted), replacing `url` (atomically when it is a regular file or
+    /// new; a device such as `/dev/stdout` is written in place, never replaced), creating its folder.
     public static func write(_ records: [InferenceRecord], to url: URL) throws {
+        let data = try jsonLines(records)
+        if isSpecialFile(url) {
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: data)
+            return
+        }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url, options: .atomic)
+    }
+
+    /// Appends the records to `url` as JSON lines, creating the file (and its folder) if needed: the interactive
+    /// session's log, one line per answer.
+    public static func append(_ records: [InferenceRecord], to url: URL) throws {
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: url.path) {
+            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard manager.createFile(atPath: url.path, contents: nil) else {
+                throw GenerationError.badRunFile(path: url.path, reason: "cannot be created", hint: "check --result_path")
+            }
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        if !isSpecialFile(url) { try handle.seekToEnd() }
+        try handle.write(contentsOf: try jsonLines(records))
+    }
+
+    static func jsonLines(_ records: [InferenceRecord]) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var text = ""
-        for record in records { text += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n" }
-        try Data(text.utf8).write(to: url, options: .atomic)
+        var data = Data()
+        for record in records {
+            data.append(try encoder.encode(record))
+            data.append(0x0A)
+        }
+        return data
+    }
+
+    /// Whether `url` exists and is not a regular file (a device, a pipe).
+    static func isSpecialFile(_ url: URL) -> Bool {
+        guard let type = try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType else {
+            return false
+        }
+        return type != .typeRegular && type != .typeDirectory
     }
 }
 
