@@ -115,7 +115,11 @@ let package = Package(
             name: "SwiftTuneTrainingTests",
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
-        .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneGenerationTests",
+            dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
+                           "SwiftTuneTokenizers", "SwiftTuneCPU"]
+        ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
         .testTarget(
