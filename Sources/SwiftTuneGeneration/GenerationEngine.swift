@@ -137,6 +137,10 @@ public final class GenerationEngine: @unchecked Sendable {
                     active.append(sequence)
                     next += 1
                 }
+                guard !active.isEmpty else {  // cannot happen: prepare() checked that each request fits the empty cache
+                    throw GenerationError.cacheTooSmall(request: next, tokens: prepared[next].budget,
+                                                        capacity: cache.tokenCapacity)
+                }
                 // One adapter group per step, taking turns.
                 var groups: [String?] = []
                 for sequence in active where !groups.contains(sequence.request.adapter) {
