@@ -245,12 +245,16 @@ enum InferCheckpoint {
         _ = try run(["send-keys", "-t", "infer", "Who are you?", "Enter"])
         let answered = try waitFor({ prompts($0) == 3 }, "the answer and the next prompt")
         _ = try run(["send-keys", "-t", "infer", "quit", "Enter"])
-        let ended = try waitFor({ _ in (try? run(["display-message", "-p", "-t", "infer", "#{pane_dead}"]))?.hasPrefix("1") == true },
-                                "the session to end")
+        // The pane is dead once the process exits; its exit status is recorded with it.
+        func exitStatus() -> String? {
+            let fields = ((try? run(["display-message", "-p", "-t", "infer", "#{pane_dead} #{pane_dead_status}"])) ?? "")
+                .split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return fields.count == 2 && fields[0] == "1" && !fields[1].isEmpty ? fields[1] : nil
+        }
+        let ended = try waitFor({ _ in exitStatus() != nil }, "the session to end")
         #expect(answered.contains("Input `clear` to clear the history.") && answered.contains("<<< clear")
                 && answered.contains("<<< Who are you?"), "\(answered)")
         #expect(ended.contains("<<< quit"), "\(ended)")
-        let status = try run(["display-message", "-p", "-t", "infer", "#{pane_dead_status}"])
-        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "exit status \(status)")
+        #expect(exitStatus() == "0", "exit status \(exitStatus() ?? "unknown")")
     }
 }
