@@ -220,14 +220,15 @@ enum InferCheckpoint {
         }
         func screen() throws -> String { try run(["capture-pane", "-p", "-t", "infer"]) }
         func waitFor(_ condition: (String) -> Bool, _ what: String) throws -> String {
-            let deadline = Date().addingTimeInterval(60)
+            let deadline = Date().addingTimeInterval(120)  // generous: CI machines are shared
             var text = ""
             while Date() < deadline {
                 text = try screen()
                 if condition(text) { return text }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            Issue.record("timed out waiting for \(what); the screen:\n\(text)")
+            let pane = (try? run(["display-message", "-p", "-t", "infer", "dead #{pane_dead} status #{pane_dead_status} pid #{pane_pid}"])) ?? "no tmux server"
+            Issue.record("timed out waiting for \(what) (pane: \(pane.trimmingCharacters(in: .whitespacesAndNewlines))); the screen:\n\(text)")
             return text
         }
         func prompts(_ text: String) -> Int { text.components(separatedBy: "<<<").count - 1 }
