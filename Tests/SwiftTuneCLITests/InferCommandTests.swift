@@ -81,6 +81,18 @@ enum InferCheckpoint {
         let logprobs = try #require((first["logprobs"] as? [String: Any])?["content"] as? [Any])
         #expect(logprobs.count == 5)
 
+        // --merge_lora true: the adapter added into the weights gives the same greedy answers.
+        let mergedPath = folder.appendingPathComponent("merged.jsonl").path
+        let merged = try CLI.run(["infer", "--adapters", checkpoint, "--max_new_tokens", "5", "--val_dataset",
+                                  "self-cognition#3", "--merge_lora", "true", "--result_path", mergedPath])
+        #expect(merged.status == 0 && merged.error.contains("(merged)"), "\(merged.error)")
+        func responses(_ path: String) throws -> [String] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["response"] as? String ?? "?"
+            }
+        }
+        #expect(try responses(mergedPath) == responses(resultPath))
+
         // --load_data_args: the run's held-out rows (2 of 8).
         let split = try CLI.run(["infer", "--adapters", checkpoint, "--max_new_tokens", "3", "--load_data_args", "true",
                                  "--metric", "acc", "--result_path", resultPath])
