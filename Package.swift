@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

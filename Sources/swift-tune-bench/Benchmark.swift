@@ -6,7 +6,8 @@ import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneTensor
 
-/// Benchmarks (not tests): CPU GEMM against numpy in the same run, and decoder forward throughput.
+/// Benchmarks (not tests): CPU GEMM against numpy in the same run, decoder forward throughput, LoRA training,
+/// generation (`--generate`), tokenizers.
 /// Results go to docs/benchmarks.md by hand, with the date, machine and command.
 @main
 struct Benchmark: ParsableCommand {
@@ -26,12 +27,30 @@ struct Benchmark: ParsableCommand {
     var lora = false
     @Option(help: "Time GEMMs of these shapes instead, e.g. '440x8x576,440x1536x8' (M×N×K; BLAS and portable).")
     var gemmShapes: String?
-    @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json.")
+    @Flag(help: "Run the generation benchmark instead: prefill and decode tokens/s through the engine, batch 1 and 8.")
+    var generate = false
+    @Option(help: "With --generate: new tokens decoded per request after the first.")
+    var decodeTokens = 32
+    @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json (with --generate: the tokenizer for the answers' text).")
     var tokenizer: String?
     @Argument(help: "With --tokenizer: the text files to encode (alpaca .json, .jsonl or plain text).")
     var files: [String] = []
 
     func run() throws {
+        if generate {
+            // The real SmolLM2 tokenizer when scripts/fetch_test_tokenizers.sh has fetched it, else the fixture's.
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let smol = root.appendingPathComponent(".cache/tokenizers/smollm2")
+            let directory = tokenizer.map { URL(fileURLWithPath: $0) }
+                ?? (FileManager.default.fileExists(atPath: smol.appendingPathComponent("tokenizer.json").path)
+                    ? smol : root.appendingPathComponent("Tests/Fixtures/golden/qwen2"))
+            let cpu = CPUBackend()
+            print("CPU backend: \(cpu.threadCount) threads, BLAS: \(cpu.blas?.libraryName ?? "none (portable Swift GEMM)")")
+            try runGenerateBenchmark(cpu, config: Self.smolLM2Shape, promptLength: sequenceLength, decodeTokens: decodeTokens,
+                                     batchSizes: [1, 8], repeats: max(1, min(repeats, 3)), tokenizerDirectory: directory)
+            return
+        }
         if let tokenizer {
             try runTokenizerBenchmark(tokenizerDirectory: URL(fileURLWithPath: tokenizer),
                                       files: files.map { URL(fileURLWithPath: $0) })

@@ -81,6 +81,18 @@ enum InferCheckpoint {
         let logprobs = try #require((first["logprobs"] as? [String: Any])?["content"] as? [Any])
         #expect(logprobs.count == 5)
 
+        // --merge_lora true: the adapter added into the weights gives the same greedy answers.
+        let mergedPath = folder.appendingPathComponent("merged.jsonl").path
+        let merged = try CLI.run(["infer", "--adapters", checkpoint, "--max_new_tokens", "5", "--val_dataset",
+                                  "self-cognition#3", "--merge_lora", "true", "--result_path", mergedPath])
+        #expect(merged.status == 0 && merged.error.contains("(merged)"), "\(merged.error)")
+        func responses(_ path: String) throws -> [String] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["response"] as? String ?? "?"
+            }
+        }
+        #expect(try responses(mergedPath) == responses(resultPath))
+
         // --load_data_args: the run's held-out rows (2 of 8).
         let split = try CLI.run(["infer", "--adapters", checkpoint, "--max_new_tokens", "3", "--load_data_args", "true",
                                  "--metric", "acc", "--result_path", resultPath])
@@ -220,14 +232,15 @@ enum InferCheckpoint {
         }
         func screen() throws -> String { try run(["capture-pane", "-p", "-t", "infer"]) }
         func waitFor(_ condition: (String) -> Bool, _ what: String) throws -> String {
-            let deadline = Date().addingTimeInterval(60)
+            let deadline = Date().addingTimeInterval(120)  // generous: CI machines are shared
             var text = ""
             while Date() < deadline {
                 text = try screen()
                 if condition(text) { return text }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            Issue.record("timed out waiting for \(what); the screen:\n\(text)")
+            let pane = (try? run(["display-message", "-p", "-t", "infer", "dead #{pane_dead} status #{pane_dead_status} pid #{pane_pid}"])) ?? "no tmux server"
+            Issue.record("timed out waiting for \(what) (pane: \(pane.trimmingCharacters(in: .whitespacesAndNewlines))); the screen:\n\(text)")
             return text
         }
         func prompts(_ text: String) -> Int { text.components(separatedBy: "<<<").count - 1 }
@@ -245,12 +258,16 @@ enum InferCheckpoint {
         _ = try run(["send-keys", "-t", "infer", "Who are you?", "Enter"])
         let answered = try waitFor({ prompts($0) == 3 }, "the answer and the next prompt")
         _ = try run(["send-keys", "-t", "infer", "quit", "Enter"])
-        let ended = try waitFor({ _ in (try? run(["display-message", "-p", "-t", "infer", "#{pane_dead}"]))?.hasPrefix("1") == true },
-                                "the session to end")
+        // The pane is dead once the process exits; its exit status is recorded with it.
+        func exitStatus() -> String? {
+            let fields = ((try? run(["display-message", "-p", "-t", "infer", "#{pane_dead} #{pane_dead_status}"])) ?? "")
+                .split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return fields.count == 2 && fields[0] == "1" && !fields[1].isEmpty ? fields[1] : nil
+        }
+        let ended = try waitFor({ _ in exitStatus() != nil }, "the session to end")
         #expect(answered.contains("Input `clear` to clear the history.") && answered.contains("<<< clear")
                 && answered.contains("<<< Who are you?"), "\(answered)")
         #expect(ended.contains("<<< quit"), "\(ended)")
-        let status = try run(["display-message", "-p", "-t", "infer", "#{pane_dead_status}"])
-        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "exit status \(status)")
+        #expect(exitStatus() == "0", "exit status \(exitStatus() ?? "unknown")")
     }
 }
