@@ -81,7 +81,9 @@ let package = Package(
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
             name: "SwiftTuneGeneration",
-            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
+            ]
         ),
         // L5: the OpenAI-compatible server.
         .target(name: "SwiftTuneServer", dependencies: ["SwiftTuneGeneration"]),
