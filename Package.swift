@@ -84,7 +84,9 @@ let package = Package(
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
             name: "SwiftTuneGeneration",
-            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
+            ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
         .target(
@@ -112,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,23 +2,6 @@ import Foundation
 import SwiftTuneChat
 import SwiftTuneData
 
-/// One line of `--result_path`: ms-swift's `infer` result row.
-public struct InferenceRecord: Sendable, Equatable, Codable {
-    /// The generated answer.
-    public var response: String
-    /// The dataset's answer (its last assistant message), when it had one.
-    public var labels: String?
-    /// The conversation the model answered: a system message first when there is one, then the turns (the
-    /// dataset's answer removed).
-    public var messages: [Message]
-    /// OpenAI's `logprobs` object (`{"content": [...]}`), with `--logprobs true`.
-    public var logprobs: Logprobs?
-
-    public struct Logprobs: Sendable, Equatable, Codable {
-        public var content: [TokenLogprob]
-    }
-}
-
 /// `infer --val_dataset` / `--load_data_args`: every row answered, batched by the engine.
 public enum BatchInference {
     /// A dataset row as a prompt and its label: the last message, when it is the assistant's, is the label.
@@ -68,54 +51,52 @@ public enum BatchInference {
         }
     }
 
-    /// Writes the records as JSON lines (keys sorted), replacing `url`, creating its folder.
+    /// Writes the records as JSON lines (keys sorted), replacing `url` (atomically when it is a regular file or
+    /// new; a device such as `/dev/stdout` is written in place, never replaced), creating its folder.
     public static func write(_ records: [InferenceRecord], to url: URL) throws {
+        let data = try jsonLines(records)
+        if isSpecialFile(url) {
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: data)
+            return
+        }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url, options: .atomic)
+    }
+
+    /// Appends the records to `url` as JSON lines, creating the file (and its folder) if needed: the interactive
+    /// session's log, one line per answer.
+    public static func append(_ records: [InferenceRecord], to url: URL) throws {
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: url.path) {
+            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard manager.createFile(atPath: url.path, contents: nil) else {
+                throw GenerationError.badRunFile(path: url.path, reason: "cannot be created", hint: "check --result_path")
+            }
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        if !isSpecialFile(url) { try handle.seekToEnd() }
+        try handle.write(contentsOf: try jsonLines(records))
+    }
+
+    static func jsonLines(_ records: [InferenceRecord]) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var text = ""
-        for record in records { text += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n" }
-        try Data(text.utf8).write(to: url, options: .atomic)
-    }
-}
-
-/// `--metric`: a score of the responses against the labels, over the rows that have labels.
-public enum InferenceMetric: String, Sendable, CaseIterable {
-    /// Exact match after trimming surrounding whitespace: the fraction of rows whose response equals the label.
-    case acc
-    /// ROUGE-L F1 (Lin 2004, https://aclanthology.org/W04-1013/) on whitespace-separated tokens, β = 1, averaged
-    /// over rows: `F = 2·P·R / (P + R)` with `P = LCS / response tokens`, `R = LCS / label tokens`.
-    case rouge
-
-    /// The mean score over `pairs` that have a label (nil when none has).
-    public func score(_ pairs: [(response: String, labels: String?)]) -> Double? {
-        let scored = pairs.compactMap { pair in pair.labels.map { (pair.response, $0) } }
-        guard !scored.isEmpty else { return nil }
-        let total = scored.reduce(0.0) { sum, pair in
-            switch self {
-            case .acc: sum + (pair.0.trimmingSpaces() == pair.1.trimmingSpaces() ? 1 : 0)
-            case .rouge: sum + Self.rougeL(pair.0, pair.1)
-            }
+        var data = Data()
+        for record in records {
+            data.append(try encoder.encode(record))
+            data.append(0x0A)
         }
-        return total / Double(scored.count)
+        return data
     }
 
-    /// ROUGE-L F1 of two texts split on whitespace (1 when both are empty).
-    public static func rougeL(_ candidate: String, _ reference: String) -> Double {
-        let c = candidate.split(whereSeparator: \.isWhitespace), r = reference.split(whereSeparator: \.isWhitespace)
-        if c.isEmpty || r.isEmpty { return c.isEmpty && r.isEmpty ? 1 : 0 }
-        // Longest common subsequence, one row at a time.
-        var previous = [Int](repeating: 0, count: r.count + 1)
-        for token in c {
-            var current = [Int](repeating: 0, count: r.count + 1)
-            for (j, other) in r.enumerated() {
-                current[j + 1] = token == other ? previous[j] + 1 : max(previous[j + 1], current[j])
-            }
-            previous = current
+    /// Whether `url` exists and is not a regular file (a device, a pipe).
+    static func isSpecialFile(_ url: URL) -> Bool {
+        guard let type = try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType else {
+            return false
         }
-        let lcs = Double(previous[r.count])
-        guard lcs > 0 else { return 0 }
-        let precision = lcs / Double(c.count), recall = lcs / Double(r.count)
-        return 2 * precision * recall / (precision + recall)
+        return type != .typeRegular && type != .typeDirectory
     }
 }

@@ -26,6 +26,8 @@ public final class BatchScheduler: @unchecked Sendable {
     public let options: SchedulerOptions
     /// The engine's registered adapters when the scheduler started.
     public let adapterNames: [String]
+    /// Tests only: passed before each pass of the loop.
+    let gate: StepGate?
 
     /// Guards everything below it up to `// Scheduler thread only`; the thread sleeps on it when idle.
     private let condition = NSCondition()
@@ -73,9 +75,15 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// Starts the scheduler thread over `engine`.
-    public init(engine: GenerationEngine, options: SchedulerOptions = SchedulerOptions()) {
+    public convenience init(engine: GenerationEngine, options: SchedulerOptions = SchedulerOptions()) {
+        self.init(engine: engine, options: options, gate: nil)
+    }
+
+    /// `gate`: tests hold the loop with it.
+    init(engine: GenerationEngine, options: SchedulerOptions, gate: StepGate?) {
         self.engine = engine
         self.options = options
+        self.gate = gate
         adapterNames = engine.adapterNames
         let thread = Thread { [self] in loop() }
         thread.name = "swift-tune generation scheduler"
@@ -123,6 +131,13 @@ public final class BatchScheduler: @unchecked Sendable {
         return statistics
     }
 
+    /// Submissions the thread has not taken in yet (tests wait for one before opening their gate).
+    var incomingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return incoming.count
+    }
+
     /// Whether `submit` takes requests (false once shutting down).
     public var isAccepting: Bool {
         condition.lock()
@@ -159,6 +174,11 @@ public final class BatchScheduler: @unchecked Sendable {
             condition.lock()
             while incoming.isEmpty, cancelled.isEmpty, waiting.isEmpty, active.isEmpty, case .running = phase {
                 condition.wait()
+            }
+            if let gate {
+                condition.unlock()
+                gate.pass()
+                condition.lock()
             }
             let submissions = incoming, cancelledIDs = cancelled
             incoming = []

@@ -4,30 +4,6 @@ import SwiftTuneModels
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
-/// The engine's sizes: how many sequences step together, the context, and the KV cache.
-public struct EngineOptions: Sendable, Equatable {
-    /// Sequences decoded together (ms-swift's `--max_batch_size`); more requests wait and join as others finish.
-    public var maxBatchSize: Int
-    /// Tokens a sequence may hold, prompt and answer (`--max_model_len`); nil: the model's
-    /// `max_position_embeddings`.
-    public var maxModelLength: Int?
-    /// Tokens per KV cache block.
-    public var blockSize: Int
-    /// Tokens the KV cache holds in all; nil: `maxBatchSize × maxModelLength`, so every admitted request fits.
-    public var cacheTokens: Int?
-    /// Prompt tokens a sequence feeds per step (longer prompts are prefilled in chunks).
-    public var prefillChunk: Int
-
-    public init(maxBatchSize: Int = 1, maxModelLength: Int? = nil, blockSize: Int = 16, cacheTokens: Int? = nil,
-                prefillChunk: Int = 2048) {
-        self.maxBatchSize = maxBatchSize
-        self.maxModelLength = maxModelLength
-        self.blockSize = blockSize
-        self.cacheTokens = cacheTokens
-        self.prefillChunk = prefillChunk
-    }
-}
-
 /// Generation with a paged KV cache: batched requests of different lengths step together (prefill and decode in
 /// one forward pass), tokens are picked on the host from the logits of each sequence's last token, text streams
 /// out as it is decoded.
@@ -137,6 +113,10 @@ public final class GenerationEngine: @unchecked Sendable {
                     sequence.blocks = try cache.allocateBlocks(blocks)
                     active.append(sequence)
                     next += 1
+                }
+                guard !active.isEmpty else {  // cannot happen: prepare() checked that each request fits the empty cache
+                    throw GenerationError.cacheTooSmall(request: next, tokens: prepared[next].budget,
+                                                        capacity: cache.tokenCapacity)
                 }
                 // One adapter group per step, taking turns.
                 var groups: [String?] = []
@@ -268,68 +248,5 @@ public final class GenerationEngine: @unchecked Sendable {
             return nil
         }
         return try model.detachLoRA()
-    }
-}
-
-/// A request while it runs: its tokens, cache blocks, sampler and answer so far.
-final class ActiveSequence {
-    let index: Int
-    let request: GenerationRequest
-    let promptCount: Int
-    /// Tokens the sequence may hold in all (prompt and answer).
-    let budget: Int
-    /// Prompt and the ids generated so far.
-    var tokens: [Int32]
-    /// Tokens already in the KV cache.
-    var cachedLength = 0
-    var blocks: [Int32] = []
-    var generator: SeededGenerator
-    var response: ResponseText
-    var logprobs: [TokenLogprob] = []
-    /// Set when the sequence is done.
-    var result: GenerationResult?
-
-    init(index: Int, request: GenerationRequest, prompt: [Int32], budget: Int, tokenizer: Tokenizer) {
-        self.index = index
-        self.request = request
-        promptCount = prompt.count
-        self.budget = budget
-        tokens = prompt
-        generator = SeededGenerator(seed: request.config.seed)
-        response = ResponseText(tokenizer: tokenizer, stopStrings: request.config.stopStrings)
-    }
-
-    /// Takes a sampled token; returns the text it adds and sets `result` when the answer ends.
-    func accept(_ choice: TokenChoice, tokenizer: Tokenizer) -> String? {
-        tokens.append(choice.token)
-        let config = request.config
-        if let logprob = choice.logprob {
-            func entry(_ id: Int32) -> (String, [UInt8]) {
-                let text = tokenizer.decode([id], skipSpecialTokens: false)
-                return (text, Array(text.utf8))
-            }
-            let (token, bytes) = entry(choice.token)
-            logprobs.append(TokenLogprob(token: token, logprob: logprob, bytes: bytes, topLogprobs: choice.top.map {
-                let (text, bytes) = entry($0.id)
-                return TokenLogprob.TopLogprob(token: text, logprob: $0.logprob, bytes: bytes)
-            }))
-        }
-        var delta = ""
-        var reason: FinishReason?
-        if config.stopTokenIDs.contains(choice.token) {
-            reason = .stop
-        } else {
-            delta = response.append(choice.token)
-            if response.stopped { reason = .stop }
-        }
-        if reason == nil, tokens.count >= budget { reason = .length }
-        if var reason {
-            delta += response.finish()
-            if response.stopped { reason = .stop }  // a stop string in the text flushed at the end
-            result = GenerationResult(promptTokenCount: promptCount, tokenIDs: Array(tokens[promptCount...]),
-                                      text: response.text, finishReason: reason,
-                                      logprobs: config.logprobs ? logprobs : nil)
-        }
-        return delta
     }
 }

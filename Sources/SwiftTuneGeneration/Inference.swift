@@ -1,6 +1,7 @@
 import Foundation
 import SwiftTuneAdapters
 import SwiftTuneChat
+import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneTensor
 import SwiftTuneTokenizers
@@ -75,12 +76,12 @@ public final class Inference: @unchecked Sendable {
         } else {
             throw GenerationError.modelNotFound(reason: "no model given", hint: "pass --model, or --adapters with a checkpoint of a swift-tune run")
         }
-        guard FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent("config.json").path) else {
-            throw GenerationError.modelNotFound(reason: "\(modelFolder.path) has no config.json",
-                                                hint: "--model takes an HF model folder (config.json, *.safetensors, tokenizer.json)")
+        let loaded: LoadedModel
+        do { loaded = try LocalModel.load(path: modelFolder, backend: backend) } catch let error as HubError {
+            throw GenerationError.modelNotFound(reason: "\(error)",
+                                                hint: "--model takes an HF model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file")
         }
-        let tokenizer = try Tokenizer(contentsOf: modelFolder)
-        let model = try DecoderModel.load(directory: modelFolder, backend: backend)
+        let (tokenizer, model) = (loaded.tokenizer, loaded.model)
         if let adapter = options.adapter {
             try LoRAAdapter.load(from: adapter, into: model)
             if options.mergeLoRA { try model.mergeLoRA() }
@@ -88,7 +89,7 @@ public final class Inference: @unchecked Sendable {
             throw GenerationError.invalidSetting(flag: "merge_lora", value: "true", expected: "false without --adapters")
         }
         let hints = TemplateRegistry.ModelHints(modelType: model.config.modelType.rawValue,
-                                                modelName: modelFolder.lastPathComponent, tokenizer: tokenizer)
+                                                modelName: loaded.name, tokenizer: tokenizer)
         let templateName = TemplateRegistry.templateName(for: hints, override: options.templateName ?? run?.template)
         let template = try TemplateRegistry.template(named: templateName)
         let engine = try GenerationEngine(model: model, tokenizer: tokenizer, options: options.engine)
@@ -96,7 +97,8 @@ public final class Inference: @unchecked Sendable {
             try checkAdapterFolder(url)
             try engine.registerAdapter(name: name, directory: url)
         }
-        var config = try GenerationDefaults(directory: modelFolder).config(applying: options.sampling)
+        let configFolder = loaded.format == .gguf ? modelFolder.deletingLastPathComponent() : modelFolder
+        var config = try GenerationDefaults(directory: configFolder).config(applying: options.sampling)
         let eosText = tokenizer.eosTokenID.flatMap { tokenizer.token($0) }
         (config.stopTokenIDs, config.stopStrings) = stops(template.allStopWords(eosToken: eosText) + options.stopWords,
                                                           tokenizer: tokenizer)

@@ -98,6 +98,11 @@ public struct InteractiveChat: Sendable {
     public mutating func record(response: String) {
         messages.append(.assistant(response))
     }
+
+    /// Forgets the question of a `.generate` that failed (e.g. a prompt too long for the context).
+    public mutating func discardQuestion() {
+        if messages.last?.role == .user { messages.removeLast() }
+    }
 }
 
 extension String {

@@ -69,16 +69,16 @@ public struct RunArguments: Sendable, Equatable {
     /// The run's validation rows (`val_dataset.jsonl`, written when the run split its data).
     public var validationFile: URL { runFolder.appendingPathComponent("val_dataset.jsonl") }
 
-    /// The base model folder: `model` as written (absolute, or relative to the current folder).
+    /// The base model: `model` as written (an HF folder or a GGUF file; absolute, or relative to the current folder).
     public func modelFolder() throws -> URL {
         guard let model else {
             throw GenerationError.modelNotFound(reason: "\(file.path) names no model", hint: "pass --model")
         }
         let url = URL(fileURLWithPath: model)
-        guard FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else {
+        guard FileManager.default.fileExists(atPath: url.path) else {
             throw GenerationError.modelNotFound(
-                reason: "\(file.path) names the model \(model), which is not a model folder here",
-                hint: "pass --model with the base model's folder")
+                reason: "\(file.path) names the model \(model), which does not exist here",
+                hint: "pass --model with the base model (a folder or a .gguf file)")
         }
         return url
     }

@@ -27,37 +27,6 @@ func collect(_ stream: GenerationStream) async -> Collected {
     return collected
 }
 
-/// Waits for the first delta of `stream`, then hands the rest of it to a task.
-func startedCollecting(_ stream: GenerationStream) async -> Task<Collected, Never> {
-    var iterator = stream.makeAsyncIterator()
-    var first = Collected()
-    if case let .delta(text, count, logprobs) = await iterator.next() {
-        first.text = text
-        first.tokenCount = count
-        first.logprobs = logprobs
-    }
-    return Task { [first] in
-        var collected = first
-        while let update = await iterator.next() {
-            switch update {
-            case let .delta(text, count, logprobs):
-                collected.text += text
-                collected.tokenCount += count
-                collected.logprobs += logprobs
-            case let .finished(result): collected.result = result
-            case let .failed(error): collected.failure = error
-            }
-        }
-        return collected
-    }
-}
-
-/// An engine whose context (2048, past the fixture's 128 positions: the scheduler does not care) lets a request
-/// run for thousands of steps, so a test can act on it while it runs, however loaded the machine is.
-func makeLongEngine(maxBatchSize: Int) throws -> GenerationEngine {
-    try makeEngine(options: EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: 2048))
-}
-
 func penalized(_ config: GenerationConfig, presence: Double, frequency: Double) -> GenerationConfig {
     var config = config
     config.presencePenalty = presence
@@ -65,14 +34,31 @@ func penalized(_ config: GenerationConfig, presence: Double, frequency: Double) 
     return config
 }
 
+extension BatchScheduler {
+    /// Submits `request` and lets exactly one pass of the loop through `gate` once the thread can see it: the
+    /// request is taken in, and the batch (with it) steps once. Deterministic however loaded the machine is.
+    func submit(_ request: GenerationRequest, through gate: StepGate) async throws -> GenerationStream {
+        let before = incomingCount
+        let submission = Task { try await submit(request) }
+        while incomingCount == before { try await Task.sleep(for: .milliseconds(1)) }
+        gate.allow(1)
+        return try await submission.value
+    }
+
+    /// Waits (bounded) until the counters satisfy `condition`.
+    func waitFor(_ condition: (SchedulerStatistics) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition(currentStatistics), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+    }
+}
+
 @Suite("Batch scheduler: continuous batching")
 struct BatchSchedulerTests {
-    /// Requests that join a running batch between decode steps, greedy or seeded, with different adapters, get
-    /// exactly the tokens they get alone, and every cache block is back in the pool afterwards.
+    /// Requests that join a running batch between decode steps (one step apart, held by a gate), greedy or seeded,
+    /// with an adapter or penalties, get exactly the tokens they get alone; every cache block returns to the pool.
     @Test func requestsJoiningMidRunGetTheSameTokensAsAlone() async throws {
-        // The first request runs long enough (800 tokens) that every other one joins while it runs.
         let requests = [
-            GenerationRequest(promptIDs: prompts[0], config: GenerationConfig(maxNewTokens: 800)),
+            GenerationRequest(promptIDs: prompts[0], config: GenerationConfig(maxNewTokens: 40)),
             GenerationRequest(promptIDs: prompts[1], config: GenerationConfig(maxNewTokens: 12)),
             GenerationRequest(promptIDs: prompts[2], config: GenerationConfig(maxNewTokens: 16, temperature: 0.9, topK: 30,
                                                                               seed: 5, logprobs: true, topLogprobs: 2)),
@@ -80,26 +66,28 @@ struct BatchSchedulerTests {
             GenerationRequest(promptIDs: prompts[1], config: penalized(GenerationConfig(maxNewTokens: 10), presence: 1.5,
                                                                        frequency: 0.7)),
         ]
-        let reference = try makeLongEngine(maxBatchSize: 1)
+        let reference = try makeEngine()
         try reference.registerAdapter(name: "sw", directory: swiftAdapter)
         let alone = try requests.map { try reference.generate([$0])[0] }
 
-        let engine = try makeLongEngine(maxBatchSize: 3)
+        let engine = try makeEngine(options: EngineOptions(maxBatchSize: 3, maxModelLength: 128))
         try engine.registerAdapter(name: "sw", directory: swiftAdapter)
-        let scheduler = BatchScheduler(engine: engine)
-        let first = await startedCollecting(try await scheduler.submit(requests[0]))
-        var tasks = [first]
-        for request in requests.dropFirst() {  // each joins after the previous one has produced text
-            tasks.append(await startedCollecting(try await scheduler.submit(request)))
+        let gate = StepGate()
+        let scheduler = BatchScheduler(engine: engine, options: SchedulerOptions(), gate: gate)
+        var collectors: [Task<Collected, Never>] = []
+        for request in requests {  // request k joins when the first has k tokens (the last two queue for a place)
+            let stream = try await scheduler.submit(request, through: gate)
+            collectors.append(Task { await collect(stream) })
         }
-        for (index, task) in tasks.enumerated() {
-            let collected = await task.value
+        gate.open()
+        for (index, collector) in collectors.enumerated() {
+            let collected = await collector.value
             let result = try #require(collected.result, "request \(index) finished")
             expectSameTokens(result.tokenIDs, alone[index].tokenIDs, "request \(index)")
             #expect(result.text == alone[index].text && collected.text == result.text, "request \(index)")
             #expect(collected.tokenCount == result.tokenIDs.count, "request \(index): every token reported")
         }
-        let sampled = await tasks[2].value
+        let sampled = await collectors[2].value
         #expect(sampled.logprobs.count == alone[2].tokenIDs.count && sampled.logprobs.allSatisfy { $0.topLogprobs.count == 2 })
         await scheduler.shutdown(gracePeriod: .seconds(5))
         #expect(engine.cache.freeBlockCount == engine.cache.blockCount, "every block is back in the pool")
@@ -110,23 +98,34 @@ struct BatchSchedulerTests {
         #expect(statistics.promptTokens == requests.reduce(0) { $0 + $1.promptIDs.count })
     }
 
-    /// A consumer that goes away (its task cancelled, or `cancel()`) stops its request at the next step: the
-    /// slot and the cache blocks go to the next request.
+    /// A request whose stream is cancelled, or whose consumer task is, stops at the next pass: no further step
+    /// runs for it, and its slot and cache blocks go to the next request.
     @Test func cancellationFreesTheSlot() async throws {
-        let engine = try makeLongEngine(maxBatchSize: 1)
-        let scheduler = BatchScheduler(engine: engine)
-        let long = GenerationRequest(promptIDs: prompts[0])  // until the context is full: 2041 tokens
-        let consumer = await startedCollecting(try await scheduler.submit(long))
+        let engine = try makeEngine(options: EngineOptions(maxBatchSize: 1, maxModelLength: 128))
+        let gate = StepGate()
+        let scheduler = BatchScheduler(engine: engine, options: SchedulerOptions(), gate: gate)
+        let long = GenerationRequest(promptIDs: prompts[0])  // until the context is full: 121 tokens
+
+        let first = try await scheduler.submit(long, through: gate)
+        var iterator = first.makeAsyncIterator()
+        guard case let .delta(_, count, _) = await iterator.next() else { Issue.record("no first token"); return }
+        #expect(count == 1)
+        first.cancel()
+        gate.allow(1)  // the next pass drops it before stepping
+        var ended = false
+        while let update = await iterator.next() { if case .finished = update { ended = true } }
+        #expect(!ended, "a cancelled request does not finish")
+
+        let second = try await scheduler.submit(long, through: gate)
+        let consumer = Task {
+            var iterator = second.makeAsyncIterator()
+            while await iterator.next() != nil {}
+        }
         consumer.cancel()
-        let cancelled = await consumer.value
-        #expect(cancelled.result == nil && cancelled.tokenCount < 2048 - prompts[0].count)
+        await consumer.value  // the cancelled consumer has told the scheduler
+        gate.allow(1)
 
-        let second = try await scheduler.submit(long)
-        var iterator = second.makeAsyncIterator()
-        _ = await iterator.next()
-        second.cancel()
-        while await iterator.next() != nil {}
-
+        gate.open()
         let next = await collect(try await scheduler.submit(GenerationRequest(promptIDs: prompts[1],
                                                                               config: GenerationConfig(maxNewTokens: 4))))
         #expect(next.result?.tokenIDs.count == 4)
@@ -134,26 +133,24 @@ struct BatchSchedulerTests {
         #expect(engine.cache.freeBlockCount == engine.cache.blockCount)
         let statistics = scheduler.currentStatistics
         #expect(statistics.cancelled == 2 && statistics.finished == 1)
-        #expect(statistics.generatedTokens < 2048 - prompts[0].count, "the cancelled requests stopped early")
+        #expect(statistics.generatedTokens == 1 + 1 + 4, "one token each before the cancellations")
     }
 
     /// Requests past the queue limit are refused at once; the engine's own checks fail `submit` too.
     @Test func aFullQueueRefusesRequests() async throws {
-        let engine = try makeLongEngine(maxBatchSize: 1)
-        let scheduler = BatchScheduler(engine: engine, options: SchedulerOptions(queueLimit: 1))
-        let running = try await scheduler.submit(GenerationRequest(promptIDs: prompts[0]))
-        var iterator = running.makeAsyncIterator()
-        _ = await iterator.next()  // running now, so the queue is empty
-        let waiting = try await scheduler.submit(GenerationRequest(promptIDs: prompts[1]))
+        let engine = try makeEngine(options: EngineOptions(maxBatchSize: 1, maxModelLength: 128))
+        let gate = StepGate()
+        let scheduler = BatchScheduler(engine: engine, options: SchedulerOptions(queueLimit: 1), gate: gate)
+        let running = try await scheduler.submit(GenerationRequest(promptIDs: prompts[0]), through: gate)
+        let waiting = try await scheduler.submit(GenerationRequest(promptIDs: prompts[1]), through: gate)
+        #expect(scheduler.currentStatistics.running == 1 && scheduler.currentStatistics.waiting == 1)
         await #expect(throws: GenerationError.queueFull(limit: 1)) {
             _ = try await scheduler.submit(GenerationRequest(promptIDs: prompts[2]))
         }
         running.cancel()
         waiting.cancel()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while scheduler.currentStatistics.cancelled < 2, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        gate.open()
+        try await scheduler.waitFor { $0.cancelled == 2 }
         await #expect(throws: GenerationError.unknownAdapter(name: "missing", known: [])) {
             _ = try await scheduler.submit(GenerationRequest(promptIDs: prompts[1], adapter: "missing"))
         }
@@ -170,17 +167,21 @@ struct BatchSchedulerTests {
     @Test func shutdownFinishesOrStopsRequestsInFlight() async throws {
         let engine = try makeEngine(options: EngineOptions(maxBatchSize: 2, maxModelLength: 128))
         let scheduler = BatchScheduler(engine: engine)
-        let short = await startedCollecting(try await scheduler.submit(
-            GenerationRequest(promptIDs: prompts[1], config: GenerationConfig(maxNewTokens: 6))))
+        let short = Task { await collect(try await scheduler.submit(
+            GenerationRequest(promptIDs: prompts[1], config: GenerationConfig(maxNewTokens: 6)))) }
+        try await scheduler.waitFor { $0.running + $0.finished == 1 }
         await scheduler.shutdown(gracePeriod: .seconds(30))
-        #expect(await short.value.result?.tokenIDs.count == 6, "finished within the grace period")
+        #expect(try await short.value.result?.tokenIDs.count == 6, "finished within the grace period")
         await #expect(throws: GenerationError.self) { _ = try await scheduler.submit(GenerationRequest(promptIDs: prompts[0])) }
 
-        let other = BatchScheduler(engine: try makeLongEngine(maxBatchSize: 1))
-        let long = await startedCollecting(try await other.submit(GenerationRequest(promptIDs: prompts[0])))
+        let gate = StepGate()
+        let other = BatchScheduler(engine: try makeEngine(), options: SchedulerOptions(), gate: gate)
+        let long = try await other.submit(GenerationRequest(promptIDs: prompts[0]), through: gate)
+        other.beginShutdown(gracePeriod: .zero)
+        gate.open()
         await other.shutdown(gracePeriod: .zero)
-        let stopped = await long.value
-        #expect(stopped.result == nil)
+        let stopped = await collect(long)
+        #expect(stopped.result == nil && stopped.tokenCount < 128 - prompts[0].count)
         #expect((stopped.failure as? GenerationError).map { if case .shuttingDown = $0 { true } else { false } } == true)
         #expect(!other.isAccepting && other.currentStatistics.cancelled == 1)
     }

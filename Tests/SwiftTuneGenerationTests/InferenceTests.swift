@@ -110,6 +110,20 @@ struct InferenceTests {
         #expect(BatchInference.split(DatasetRow(conversation: Conversation(messages: [.user("q")]))).labels == nil)
     }
 
+    /// Regression: an atomic write renames a temporary file over the target, which must never happen to a device
+    /// such as `/dev/null` (`--result_path /dev/null` once replaced it with a regular file).
+    @Test func devicesAreWrittenInPlaceNeverReplaced() throws {
+        #expect(BatchInference.isSpecialFile(URL(fileURLWithPath: "/dev/null")))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("records-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(!BatchInference.isSpecialFile(file))
+        let record = InferenceRecord(response: "r", labels: nil, messages: [.user("q")], logprobs: nil)
+        try BatchInference.append([record], to: file)
+        try BatchInference.append([record], to: file)
+        #expect(try String(contentsOf: file, encoding: .utf8)
+            == String(repeating: #"{"messages":[{"content":"q","role":"user"}],"response":"r"}"# + "\n", count: 2))
+    }
+
     @Test func metricsAreExactMatchAndRougeLOnWhitespaceTokens() {
         #expect(InferenceMetric.acc.score([("a b ", "a b"), ("x", "y"), ("z", nil)]) == 0.5)
         // LCS("the cat sat", "the cat was here") = 2: P = 2/3, R = 2/4, F = 4/7.

@@ -246,7 +246,7 @@ struct ServerRouteTests {
         let options = ServeOptions(inference: inference)
         // Loading takes seconds in a debug build: on its own thread, as the server does, not blocking other tests.
         let model = try await ModelService.onThread { try ServedModel.load(options, backend: CPUBackend(threadCount: 2)) }
-        #expect(model.name == "SmolLM2-135M-Instruct.Q4_1" && model.inference.templateName == "chatml")
+        #expect(model.name == "SmolLM2-135M-Instruct.Q4_1" && model.inference.template.name == "chatml")
         try await withServer(model) { client in
             let response = try await client.post("/v1/chat/completions",
                                                  chatBody(#""max_tokens": 4, "temperature": 0"#, model: model.name))

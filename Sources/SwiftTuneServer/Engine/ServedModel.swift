@@ -1,6 +1,5 @@
 import Foundation
 import SwiftTuneGeneration
-import SwiftTuneHub
 import SwiftTuneTensor
 
 /// The model a server answers with: the loaded `Inference` (tokenizer, template, default config), the continuous
@@ -17,48 +16,35 @@ public final class ServedModel: Sendable {
     public let created: Int
 
     /// Serves `inference`, whose engine the scheduler takes over.
-    public init(inference: Inference, name: String, scheduler options: SchedulerOptions = SchedulerOptions()) {
+    public convenience init(inference: Inference, name: String, scheduler options: SchedulerOptions = SchedulerOptions()) {
+        self.init(inference: inference, name: name, scheduler: BatchScheduler(engine: inference.engine, options: options))
+    }
+
+    /// Serves `inference` with a scheduler already made over its engine (tests hold it with a gate).
+    init(inference: Inference, name: String, scheduler: BatchScheduler) {
         self.inference = inference
         self.name = name
-        scheduler = BatchScheduler(engine: inference.engine, options: options)
+        self.scheduler = scheduler
         adapterNames = scheduler.adapterNames
         created = Int(Date().timeIntervalSince1970)
     }
 
-    /// Loads the model of `options` on `backend`: `--model` (an HF folder or a GGUF file, through `LocalModel`),
-    /// or the base model named by the `args.json` of the run that `--adapters PATH` comes from.
+    /// Loads the model of `options` on `backend` as `infer` does (`Inference.load`: an HF folder or a GGUF file, or
+    /// the base model named by the `args.json` of the run that `--adapters PATH` comes from) and starts serving it.
+    /// `message` receives what was loaded.
     public static func load(_ options: ServeOptions, backend: any Backend,
                             message: (String) -> Void = { _ in }) throws -> ServedModel {
-        let run = try options.inference.adapter.flatMap { try Inference.runArguments(forAdapter: $0) }
-        let path: URL
-        if let model = options.inference.model {
-            path = model
-        } else if let run {
-            path = try run.modelFolder()
-        } else if let adapter = options.inference.adapter {
-            throw GenerationError.modelNotFound(
-                reason: "\(adapter.path) has no args.json (looked there and in its parent folder), so its base model is unknown",
-                hint: "pass --model with the base model")
-        } else {
-            throw GenerationError.modelNotFound(reason: "no model given",
-                                                hint: "pass --model, or --adapters with a checkpoint of a swift-tune run")
-        }
-        let loaded = try LocalModel.load(path: path, backend: backend)
-        let defaults = loaded.format == .huggingFace ? try GenerationDefaults(directory: loaded.source) : GenerationDefaults()
-        let inference = try Inference.assemble(model: loaded.model, tokenizer: loaded.tokenizer, modelName: loaded.name,
-                                               source: loaded.source, defaults: defaults, runArguments: run,
-                                               options: options.inference)
+        let inference = try Inference.load(options.inference, backend: backend, message: message)
         // Clients name the model by its folder or file (`general.name` of a GGUF file may hold spaces).
+        let source = inference.modelFolder
         let name = options.servedModelName
-            ?? (loaded.format == .gguf ? loaded.source.deletingPathExtension().lastPathComponent : loaded.source.lastPathComponent)
-        let adapters = options.inference.namedAdapters.keys.sorted()
-        message("model: \(loaded.source.path) (\(loaded.format.rawValue), \(loaded.model.config.modelType.rawValue), "
-            + "\(loaded.model.config.numHiddenLayers) layers) served as \"\(name)\""
-            + (options.inference.adapter.map { "; adapter for every request: \($0.path)" } ?? "")
-            + (adapters.isEmpty ? "" : "; adapters: \(adapters.joined(separator: ", "))")
-            + "; template: \(inference.templateName); context: \(inference.engine.maxModelLength) tokens; "
-            + "max batch: \(inference.engine.maxBatchSize); backend: \(backend.name)")
-        return ServedModel(inference: inference, name: name, scheduler: options.scheduler)
+            ?? (source.pathExtension.lowercased() == "gguf" ? source.deletingPathExtension().lastPathComponent
+                : source.lastPathComponent)
+        let model = ServedModel(inference: inference, name: name, scheduler: options.scheduler)
+        message("serving \(model.modelIDs.map { "\"\($0)\"" }.joined(separator: ", ")); context: "
+            + "\(inference.engine.maxModelLength) tokens; max batch: \(inference.engine.maxBatchSize); "
+            + "queue: \(options.scheduler.queueLimit)")
+        return model
     }
 
     /// Every `model` a request may name: the base model, then the adapters.
