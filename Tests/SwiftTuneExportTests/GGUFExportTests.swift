@@ -1,0 +1,174 @@
+import Crypto
+import Foundation
+import SwiftTuneAdapters
+import SwiftTuneCPU
+import SwiftTuneCheckpoint
+@testable import SwiftTuneExport
+import SwiftTuneJSON
+import SwiftTuneModels
+import SwiftTuneTensor
+import Testing
+
+/// `--to_gguf`: exported files reload in swift-tune with the merged logits (f32), carry llama.cpp's names, the llama
+/// q/k order and rope_freqs, and read back identically with gguf-py (scripts/export/check_gguf.py manifest).
+@Suite struct GGUFExportTests {
+    let backend = CPUBackend()
+
+    func export(_ checkpoint: URL, model: URL?, type: ExportOptions.GGUFType, into folder: URL) throws -> ExportResult {
+        var options = ExportOptions(adapters: checkpoint, model: model)
+        options.toGGUF = true
+        options.ggufType = type
+        options.outputDirectory = folder.appendingPathComponent("gguf-\(type)")
+        return try Exporter(backend: backend).run(options)
+    }
+
+    /// The exported f32 GGUF, loaded by swift-tune, gives the logits of the base with the adapter attached.
+    func checkLogits(family: String, checkpoint: URL, model: URL?, folder: URL) throws -> URL {
+        let result = try export(checkpoint, model: model, type: .f32, into: folder)
+        let file = try #require(result.ggufFile)
+        let sequences = try ExportFixtures.goldenSequences(family, backend: backend)
+        let base = try DecoderModel.load(directory: ExportFixtures.golden.appendingPathComponent(family), backend: backend)
+        try LoRAAdapter.load(from: checkpoint, into: base)
+        let expected = try ExportFixtures.logits(base, sequences, backend: backend)
+        let reloaded = try DecoderModel.load(gguf: file, backend: backend)
+        let logits = try ExportFixtures.logits(reloaded, sequences, backend: backend)
+        let (difference, index) = ExportFixtures.maxDifference(expected, logits)
+        #expect(difference <= 1e-4, "\(family) GGUF: logits differ by \(difference) at \(index): \(logits[index]) vs \(expected[index])")
+        #expect(result.fallbacks.isEmpty)
+        return file
+    }
+
+    @Test func qwen2ReloadsWithMergedLogits() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try checkLogits(family: "qwen2", checkpoint: ExportFixtures.swiftAdapter,
+                                   model: ExportFixtures.golden.appendingPathComponent("qwen2"), folder: folder)
+        let gguf = try GGUFFile(url: file)
+        #expect(gguf.architecture == "qwen2" && !gguf.contains("output.weight") && gguf.contains("blk.0.attn_q.bias"))
+        #expect(try gguf.string("tokenizer.ggml.pre") == "gpt-2" && gguf.string("tokenizer.ggml.model") == "gpt2")
+        #expect(try gguf.string("tokenizer.chat_template")?.contains("<|im_start|>") == true)
+        #expect(try gguf.int("tokenizer.ggml.eos_token_id") == 299)
+        try checkManifest(file)
+    }
+
+    @Test func llamaReloadsWithMergedLogitsThroughThePermutation() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The llama golden has no tokenizer: lend it the qwen2 golden's (320 embedding rows, 300 tokens: padded).
+        let base = folder.appendingPathComponent("llama-base")
+        try FileManager.default.copyItem(at: ExportFixtures.golden.appendingPathComponent("llama"), to: base)
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(at: ExportFixtures.golden.appendingPathComponent("qwen2/\(name)"),
+                                             to: base.appendingPathComponent(name))
+        }
+        let checkpoint = try ExportFixtures.llamaCheckpoint(in: folder, backend: backend)
+        let file = try checkLogits(family: "llama", checkpoint: checkpoint, model: base, folder: folder)
+        let gguf = try GGUFFile(url: file)
+        #expect(gguf.architecture == "llama" && gguf.contains("rope_freqs.weight") && gguf.contains("output.weight"))
+        #expect(try gguf.stringArray("tokenizer.ggml.tokens")?.last == "[PAD319]")
+        #expect(try gguf.intArray("tokenizer.ggml.token_type")?.last == 5)
+        // q rows are in ggml's interleaved order: row 1 of the file is HF row hd/2 of head 0.
+        let merged = try DecoderModel.load(gguf: file, backend: backend)
+        let hfQuery = try backend.floats(merged.layers[0].qProj.weight.value)
+        let fileQuery = try gguf.floats("blk.0.attn_q.weight")
+        #expect(Array(fileQuery[64 ..< 128]) == Array(hfQuery[8 * 64 ..< 9 * 64]))
+        try checkManifest(file)
+    }
+
+    /// K-quants on 64-wide rows fall back per tensor as llama.cpp does, and the fallbacks are reported.
+    @Test func kQuantsFallBackPerTensor() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try export(ExportFixtures.swiftAdapter, model: ExportFixtures.golden.appendingPathComponent("qwen2"),
+                                type: .q4K, into: folder)
+        let file = try GGUFFile(url: try #require(result.ggufFile))
+        #expect(try file.info("blk.0.ffn_up.weight").type == .q5_0)
+        #expect(try file.info("token_embd.weight").type == .q8_0)  // the tied output: rows not whole Q4_K blocks → Q8_0
+        #expect(try file.info("blk.0.attn_norm.weight").type == .f32 && file.info("blk.0.attn_q.bias").type == .f32)
+        #expect(try file.int("general.file_type") == 15)
+        let fallbacks = Dictionary(uniqueKeysWithValues: result.fallbacks.map { ($0.tensor, $0) })
+        #expect(fallbacks["blk.0.ffn_down.weight"]?.wanted == .q4K && fallbacks["blk.0.ffn_down.weight"]?.used == .q5_0)
+        // Layer 1 of 2 is one of Q4_K_M's more-bits layers: Q6_K → Q8_0.
+        #expect(fallbacks["blk.1.ffn_down.weight"]?.wanted == .q6K && fallbacks["blk.1.ffn_down.weight"]?.used == .q8_0)
+        #expect(fallbacks["token_embd.weight"] == nil)
+        #expect(result.fallbacks.count == 2 * 7, "\(result.fallbacks)")
+        #expect(result.fallbacks.first?.description.contains("not divisible by 256") == true)
+        _ = try DecoderModel.load(gguf: file.url, backend: backend)
+        try checkManifest(file.url)
+    }
+
+    /// llama.cpp's Q4_K_M mix on a 32-layer 4096-wide model, and what the other types keep in F32.
+    @Test func typePlanFollowsLlamaQuantize() {
+        var tensors: [(name: String, dimensions: [Int])] = [("output.weight", [4096, 32000]), ("output_norm.weight", [4096]),
+                                                           ("token_embd.weight", [4096, 32000])]
+        for layer in 0..<32 {
+            for (suffix, ne) in [("attn_norm.weight", [4096]), ("attn_q.weight", [4096, 4096]), ("attn_v.weight", [4096, 1024]),
+                                 ("ffn_down.weight", [14336, 4096])] {
+                tensors.append(("blk.\(layer).\(suffix)", ne))
+            }
+        }
+        let q4 = GGUFTensorTypePlan(tensors: tensors, type: .q4K, tiedEmbeddings: false)
+        #expect(q4.types["output.weight"] == .q6K && q4.types["token_embd.weight"] == .q4K)
+        let sixBit = (0..<32).filter { q4.types["blk.\($0).attn_v.weight"] == .q6K }
+        #expect(sixBit == [0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31])
+        #expect((0..<32).filter { q4.types["blk.\($0).ffn_down.weight"] == .q6K } == sixBit)
+        #expect(q4.types["blk.4.attn_q.weight"] == .q4K && q4.types["blk.4.attn_norm.weight"] == .f32 && q4.fallbacks.isEmpty)
+        let q8 = GGUFTensorTypePlan(tensors: tensors, type: .q8_0, tiedEmbeddings: false)
+        #expect(q8.types["output.weight"] == .q8_0 && q8.types["blk.0.attn_v.weight"] == .q8_0)
+        let half = GGUFTensorTypePlan(tensors: tensors, type: .f16, tiedEmbeddings: false)
+        #expect(half.types["output.weight"] == .f16 && half.types["output_norm.weight"] == .f32)
+        let tied = GGUFTensorTypePlan(tensors: Array(tensors.dropFirst()), type: .q4_0, tiedEmbeddings: true)
+        #expect(tied.types["token_embd.weight"] == .q6K && tied.types["blk.0.attn_q.weight"] == .q4_0)
+    }
+
+    /// gguf-py reads the same metadata (keys in order, types, values) and tensors (names, types, ne, bytes, and
+    /// dequantized values) as swift-tune's reader.
+    func checkManifest(_ url: URL) throws {
+        let text = try ExportFixtures.python(["manifest", url.path])
+        guard !text.isEmpty else { return }
+        let manifest = try JSONParser.parse(text)
+        let file = try GGUFFile(url: url)
+        let entries = manifest["metadata"]?.arrayValue ?? []
+        #expect(entries.compactMap { $0.arrayValue?.first?.stringValue } == file.metadataKeys, "metadata keys")
+        let pythonType: [String: String] = ["u8": "uint8", "i8": "int8", "u16": "uint16", "i16": "int16", "u32": "uint32",
+                                            "i32": "int32", "f32": "float32", "bool": "bool", "string": "string",
+                                            "u64": "uint64", "i64": "int64", "f64": "float64"]
+        for entry in entries {
+            guard let parts = entry.arrayValue, parts.count == 3, let key = parts[0].stringValue, let ours = file[key] else {
+                Issue.record("gguf-py has metadata \(entry.summary) that swift-tune does not")
+                continue
+            }
+            let expectedType = ours.typeName.hasPrefix("array[")
+                ? "array[" + (pythonType[String(ours.typeName.dropFirst(6).dropLast())] ?? "?") + "]"
+                : pythonType[ours.typeName] ?? "?"
+            #expect(parts[1].stringValue == expectedType, "\(key): gguf-py type \(parts[1].summary), ours \(ours.typeName)")
+            #expect(Self.same(ours, parts[2]), "\(key): gguf-py reads \(parts[2].summary), swift-tune \(ours)")
+        }
+        let tensors = manifest["tensors"]?.arrayValue ?? []
+        #expect(tensors.compactMap { $0.arrayValue?.first?.stringValue } == file.names, "tensor names and order")
+        for tensor in tensors {
+            guard let parts = tensor.arrayValue, parts.count == 5, let name = parts[0].stringValue else { continue }
+            let info = try file.info(name)
+            #expect(parts[1].stringValue == info.type.name && parts[2].arrayValue?.compactMap(\.intValue) == info.dimensions, "\(name)")
+            let raw = try file.withBytes(name) { SHA256.hash(data: Data($0)) }
+            #expect(parts[3].stringValue == Self.hex(raw), "\(name): raw bytes differ")
+            let values = try file.floats(name)
+            let dequantized = values.withUnsafeBytes { SHA256.hash(data: Data($0)) }
+            #expect(parts[4].stringValue == Self.hex(dequantized), "\(name): dequantized values differ")
+        }
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+
+    /// A GGUF value and gguf-py's JSON of it: numbers by value (f32 widened), strings, bools, arrays element-wise.
+    static func same(_ value: GGUFValue, _ json: JSONValue) -> Bool {
+        if let elements = value.arrayValues {
+            guard let others = json.arrayValue, others.count == elements.count else { return false }
+            return zip(elements, others).allSatisfy { same($0, $1) }
+        }
+        if let text = value.stringValue { return json.stringValue == text }
+        if let flag = value.boolValue { return json.boolValue == flag }
+        if let number = value.doubleValue, let other = json.doubleValue { return number == other }
+        return false
+    }
+}
