@@ -88,7 +88,9 @@ let package = Package(
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
             name: "SwiftTuneGeneration",
-            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers"]
+            dependencies: [
+                "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
+            ]
         ),
         // L5: the OpenAI-compatible server.
         .target(name: "SwiftTuneServer", dependencies: ["SwiftTuneGeneration"]),
@@ -106,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -122,7 +124,11 @@ let package = Package(
             name: "SwiftTuneTrainingTests",
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
-        .testTarget(name: "SwiftTuneGenerationTests", dependencies: ["SwiftTuneGeneration", "SwiftTuneCPU"]),
+        .testTarget(
+            name: "SwiftTuneGenerationTests",
+            dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
+                           "SwiftTuneTokenizers", "SwiftTuneCPU"]
+        ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneServerTests", dependencies: ["SwiftTuneServer"]),
         .testTarget(

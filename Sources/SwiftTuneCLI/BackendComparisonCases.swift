@@ -294,6 +294,7 @@ extension ComparisonCase {
                         ("secondMoment", try backend.floats(second))]
             })
         }
+        cases += generationCases(seed: seed &+ 1)
         return cases
     }
 }

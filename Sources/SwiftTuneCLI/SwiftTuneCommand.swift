@@ -13,8 +13,8 @@ public struct SwiftTuneCommand: AsyncParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: [SFTCommand.self, PTCommand.self, ExportCommand.self, TokenizeCommand.self, DownloadCommand.self,
-                      CheckBackendCommand.self]
+        subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, ExportCommand.self, TokenizeCommand.self,
+                      DownloadCommand.self, CheckBackendCommand.self]
     )
 
     public init() {}

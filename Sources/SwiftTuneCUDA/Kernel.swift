@@ -17,6 +17,8 @@ enum Kernel: String, CaseIterable, Sendable {
     case attentionBackwardDeltaF32 = "attention_backward_delta_f32"
     case attentionBackwardQueryF32 = "attention_backward_query_f32"
     case attentionBackwardKeyValueF32 = "attention_backward_key_value_f32"
+    case writeKeyValueCacheF32 = "write_kv_cache_f32"
+    case pagedAttentionF32 = "paged_attention_f32"
     case swigluF32 = "swiglu_f32"
     case swigluBackwardF32 = "swiglu_backward_f32"
     case crossEntropyF32 = "cross_entropy_f32"

@@ -12,6 +12,15 @@ struct LayerContext {
     let attentionScaling: Float
     /// The step's dropout seed for LoRA side paths (nil: evaluation, no dropout).
     let dropoutSeed: UInt64?
+    /// Generation: where the new tokens' keys and values go and which cached positions each attends to. With it,
+    /// a layer given its cache attends over the cache (`sequenceStarts` is unused).
+    var paged: DeviceKVCacheBatch? = nil
+}
+
+/// One layer's part of a `KVCache`: keys and values `[blocks, blockSize, Hkv, hd]`.
+struct LayerCache {
+    let key: Tensor
+    let value: Tensor
 }
 
 /// The activations a layer keeps for its backward pass (all token-major, N = tokens).
@@ -75,7 +84,11 @@ public struct DecoderLayer: Sendable {
     }
 
     /// hidden `[N, D]` → `[N, D]`; with `keep`, also the activations for `backward`.
-    func forward(_ x: Tensor, context: LayerContext, keep: Bool) throws -> (Tensor, LayerActivations?) {
+    ///
+    /// With `cache` (and `context.paged`), the new keys and values are written into the cache and attention reads
+    /// the cache: generation, where nothing is kept for a backward pass.
+    func forward(_ x: Tensor, context: LayerContext, keep: Bool,
+                 cache: LayerCache? = nil) throws -> (Tensor, LayerActivations?) {
         let backend = x.backend
         let n = x.size(0)
         // Attention block.
@@ -104,27 +117,50 @@ public struct DecoderLayer: Sendable {
         try backend.rope(k.reshaped(key.shape), positions: context.positions,
                          inverseFrequencies: context.inverseFrequencies, attentionScaling: context.attentionScaling,
                          inverse: false, into: key)
-        let attention = try backend.empty([n, heads, headDim]), logSumExp = try backend.empty([n, heads])
+        let attention = try backend.empty([n, heads, headDim])
+        if let cache, let paged = context.paged {
+            guard !keep else {
+                throw TensorError.invalidArgument(op: "DecoderLayer.forward", reason: "a cached forward keeps no activations")
+            }
+            try backend.writeKeyValueCache(key: key, value: v, slots: paged.slots, keyCache: cache.key,
+                                           valueCache: cache.value)
+            try backend.pagedAttention(query: query, keyCache: cache.key, valueCache: cache.value,
+                                       blockTables: paged.blockTables, contextLengths: paged.contextLengths,
+                                       queryStarts: paged.queryStarts, slidingWindow: slidingWindow,
+                                       scale: attentionScale, into: attention)
+            return (try mlpBlock(attention: attention, input: x, seed: seed).output, nil)
+        }
+        let logSumExp = try backend.empty([n, heads])
         try backend.attention(query: query, key: key, value: v, sequenceStarts: context.sequenceStarts,
                               slidingWindow: slidingWindow, scale: attentionScale, into: attention, logSumExp: logSumExp)
-        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]), dropoutSeed: seed)
+        let block = try mlpBlock(attention: attention, input: x, seed: seed)
+        guard keep else { return (block.output, nil) }
+        return (block.output, LayerActivations(
+            input: x, normed1: normed1, inverseRMS1: inverseRMS1, queryProjected: queryProjected,
+            keyProjected: keyProjected, queryInverseRMS: queryInverseRMS, keyInverseRMS: keyInverseRMS,
+            query: query, key: key, value: v, attention: attention, logSumExp: logSumExp, residual: block.residual,
+            normed2: block.normed2, inverseRMS2: block.inverseRMS2, gate: block.gate, up: block.up,
+            activated: block.activated))
+    }
+
+    /// The rest of the layer after attention: `residual = x + o(attention)`, then `residual + MLP(RMSNorm(residual))`.
+    private func mlpBlock(attention: Tensor, input x: Tensor, seed: UInt64?) throws
+        -> (output: Tensor, residual: Tensor, normed2: Tensor, inverseRMS2: Tensor, gate: Tensor, up: Tensor,
+            activated: Tensor) {
+        let backend = x.backend
+        let n = x.size(0)
+        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]), dropoutSeed: seed)  // (N, D)
         try backend.add(residual, x, scale: 1, into: residual)
-        // MLP block.
         let inverseRMS2 = try backend.empty([n])
         let normed2 = try backend.empty(x.shape)
         try backend.rmsNorm(residual, weight: postAttentionLayernorm.value, epsilon: epsilon, into: normed2,
                             inverseRMS: inverseRMS2)
         let gate = try gateProj.forward(normed2, dropoutSeed: seed), up = try upProj.forward(normed2, dropoutSeed: seed)
-        let activated = try backend.empty(gate.shape)
+        let activated = try backend.empty(gate.shape)  // (N, F)
         try backend.swiglu(gate: gate, up: up, into: activated)
         let output = try downProj.forward(activated, dropoutSeed: seed)
         try backend.add(output, residual, scale: 1, into: output)
-        guard keep else { return (output, nil) }
-        return (output, LayerActivations(
-            input: x, normed1: normed1, inverseRMS1: inverseRMS1, queryProjected: queryProjected,
-            keyProjected: keyProjected, queryInverseRMS: queryInverseRMS, keyInverseRMS: keyInverseRMS,
-            query: query, key: key, value: v, attention: attention, logSumExp: logSumExp, residual: residual,
-            normed2: normed2, inverseRMS2: inverseRMS2, gate: gate, up: up, activated: activated))
+        return (output, residual, normed2, inverseRMS2, gate, up, activated)
     }
 
     /// Accumulates the gradients of trainable parameters and returns `dL/dinput` `[N, D]`.

@@ -247,6 +247,47 @@ extension DecoderModel {
         for (_, linear) in linearModules { try linear.unmergeLoRA() }
     }
 
+    /// Takes the attached (unmerged) adapters off the model and returns them, so another set can be attached and
+    /// this one put back later with `attachLoRA(_:)`: several adapters share one base model, one active at a time.
+    /// Returns nil when none is attached. Throws for merged adapters, which live inside the base weights.
+    public func detachLoRA() throws -> LoRASet? {
+        guard let configuration = loraConfiguration else { return nil }
+        if let merged = loraModules.first(where: \.isMerged) {
+            throw ModelError.invalidLoRAConfiguration(
+                key: "adapter", reason: "\(merged.moduleName) is merged into the base weights and cannot be detached",
+                hint: "call unmergeLoRA() first")
+        }
+        var modules: [String: LoRA] = [:]
+        for (name, linear) in linearModules { if let lora = linear.lora { modules[name] = lora } }
+        removeLoRA()
+        return LoRASet(configuration: configuration, modules: modules)
+    }
+
+    /// Attaches adapters taken off with `detachLoRA()` (to this model or one of the same shape), unmerged.
+    public func attachLoRA(_ set: LoRASet) throws {
+        guard loraConfiguration == nil else {
+            throw ModelError.invalidLoRAConfiguration(key: "adapter", reason: "an adapter is already attached",
+                                                      hint: "detachLoRA() the current one first")
+        }
+        let modules = Dictionary(uniqueKeysWithValues: linearModules.map { ($0.name, $0.linear) })
+        for (name, lora) in set.modules {
+            guard let linear = modules[name] else {
+                throw ModelError.invalidLoRAConfiguration(key: "adapter", reason: "\(name) is not a module of this model",
+                                                          hint: "attach adapters to the model they were loaded for")
+            }
+            guard lora.loraA.shape == [lora.rank, linear.inFeatures], lora.loraB.shape == [linear.outFeatures, lora.rank] else {
+                throw ModelError.weightShapeMismatch(key: lora.loraA.name, source: "LoRA set",
+                                                     expected: [lora.rank, linear.inFeatures], got: lora.loraA.shape)
+            }
+        }
+        for index in layers.indices {
+            for (name, keyPath) in DecoderLayer.linearKeyPaths {
+                layers[index][keyPath: keyPath].lora = set.modules["model.layers.\(index).\(name)"]
+            }
+        }
+        loraConfiguration = set.configuration
+    }
+
     /// Detaches every adapter, merged or not; merged weights stay merged. An lm_head untied for `modulesToSave`
     /// stays untied.
     public func removeLoRA() {
@@ -255,4 +296,11 @@ extension DecoderModel {
         }
         loraConfiguration = nil
     }
+}
+
+/// Unmerged adapters by module name (`model.layers.0.self_attn.q_proj`) with their configuration: one adapter that
+/// `DecoderModel.detachLoRA()` took off a model, ready to be attached again with `attachLoRA(_:)`.
+public struct LoRASet: @unchecked Sendable {
+    public let configuration: LoRAConfiguration
+    public let modules: [String: LoRA]
 }

@@ -158,7 +158,7 @@ public final class DecoderModel: @unchecked Sendable {
         return h
     }
 
-    private func finalNorm(_ h: Tensor, inverseRMS: Tensor?) throws -> Tensor {
+    func finalNorm(_ h: Tensor, inverseRMS: Tensor?) throws -> Tensor {
         let normed = try backend.empty(h.shape)
         try backend.rmsNorm(h, weight: norm.value, epsilon: Float(config.rmsNormEps), into: normed, inverseRMS: inverseRMS)
         return normed

@@ -56,7 +56,8 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: Layers
 
-    /// `out[n] = table[ids[n]]`; ids i32 `[N]`, table `[V, D]`, out `[N, D]`.
+    /// `out[n] = table[ids[n]]`; ids i32 `[N]`, table `[V, D]`, out `[N, D]`. Also the row gather generation
+    /// uses to pick each sequence's last hidden state before the lm_head.
     func embedding(ids: Tensor, table: Tensor, into out: Tensor) throws
     /// `gradTable[ids[n]] += gradOutput[n]` (scatter-add; repeated ids accumulate).
     func embeddingBackward(ids: Tensor, gradOutput: Tensor, into gradTable: Tensor) throws
@@ -103,6 +104,31 @@ public protocol Backend: AnyObject, Sendable {
     /// for ignored targets), which is the gradient of `gradientScale · Σ loss`.
     func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
                       stats: Tensor, logProbabilities: Tensor?) throws
+
+    // MARK: Generation (paged KV cache)
+
+    /// Writes the new tokens' keys and values into a paged KV cache: `keyCache[slots[n]] = key[n]` and
+    /// `valueCache[slots[n]] = value[n]` for every row `n` with `slots[n] ≥ 0` (a negative slot skips the row).
+    ///
+    /// key, value f32 `[N, Hkv, hd]`; slots i32 `[N]`, each a flat slot `block · blockSize + offset`;
+    /// keyCache, valueCache f32 `[blocks, blockSize, Hkv, hd]` (the cache of one layer). Slots must be distinct.
+    func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor, valueCache: Tensor) throws
+
+    /// Causal grouped-query attention of new tokens over a paged KV cache: prefill (many new tokens per sequence,
+    /// causal among themselves and over the cached prefix) and decode (one per sequence) in one call.
+    ///
+    /// query `[N, Hq, hd]` packs the new tokens of S sequences; `queryStarts` i32 `[S + 1]` (from 0, rising, ending
+    /// at N) says which rows belong to sequence s. keyCache, valueCache `[blocks, blockSize, Hkv, hd]` already
+    /// hold every token of each sequence, the new ones included (`writeKeyValueCache` first); `contextLengths`
+    /// i32 `[S]` counts them; `blockTables` i32 `[S, maxBlocks]` lists each sequence's blocks in order: position
+    /// `p` lives in block `blockTables[s, p / blockSize]` at offset `p % blockSize` (entries past the context are
+    /// not read). New row `t` of sequence s (`t < q_s`, the sequence's new-token count) is at position
+    /// `p = contextLengths[s] − q_s + t` and sees positions `j ≤ p` with, when `slidingWindow` is set,
+    /// `p − j < slidingWindow`; query head h reads kv head `h / (Hq / Hkv)`; scores are `scale · q·k`.
+    /// Writes out `[N, Hq, hd]`: the same rows `attention` gives for those tokens of the whole sequences.
+    func pagedAttention(query: Tensor, keyCache: Tensor, valueCache: Tensor, blockTables: Tensor,
+                        contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
+                        into out: Tensor) throws
 
     // MARK: Training
 
@@ -166,6 +192,11 @@ extension Backend {
                                into gradGate: Tensor, gradUp: Tensor) throws { throw missing("swigluBackward") }
     public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
                              stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
+    public func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor,
+                                   valueCache: Tensor) throws { throw missing("writeKeyValueCache") }
+    public func pagedAttention(query: Tensor, keyCache: Tensor, valueCache: Tensor, blockTables: Tensor,
+                               contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
+                               into out: Tensor) throws { throw missing("pagedAttention") }
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                       learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,

