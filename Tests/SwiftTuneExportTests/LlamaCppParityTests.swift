@@ -60,6 +60,7 @@ import Testing
 
         var options = ExportOptions(adapters: checkpoint)
         options.toOllama = true
+        options.mergeLoRA = true
         options.ggufType = .q8_0
         let result = try Exporter(backend: backend).run(options)
         let file = try #require(result.ggufFile)
@@ -67,6 +68,17 @@ import Testing
         let exported = try LocalModel.load(path: file, backend: backend)
         let text = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
         let prompt = exported.tokenizer.encode(text, addSpecialTokens: false)
+
+        // The merged HF folder of a GGUF base (dequantized, merged in f32) has a config.json and a tokenizer.json
+        // built from the GGUF, and gives the logits of the GGUF base with the adapter attached.
+        let merged = try #require(result.mergedFolder)
+        #expect(merged.lastPathComponent == "checkpoint-1-merged" && result.notes.isEmpty, "\(result.notes)")
+        let reloaded = try LocalModel.load(path: merged, backend: backend)
+        #expect(reloaded.tokenizer.encode(text, addSpecialTokens: false) == prompt)
+        #expect(reloaded.chatTemplate == base.chatTemplate && reloaded.model.config.tieWordEmbeddings)
+        let unmerged = try ExportFixtures.logits(base.model, [prompt], backend: backend)
+        let mergedLogits = try ExportFixtures.logits(reloaded.model, [prompt], backend: backend)
+        #expect(relativeMaxError(unmerged, mergedLogits) <= 1e-5, "merged HF folder vs GGUF + adapter")
         let ours = try ExportFixtures.greedy(exported.model, prompt: prompt, steps: 16, backend: backend)
         let theirs = try llamaCppGreedy(file, prompt: prompt, steps: 16, text: text)
         #expect(theirs.text == prompt, "tokenization: llama.cpp \(theirs.text ?? []), swift-tune \(prompt)")
