@@ -12,6 +12,8 @@ public enum ExportError: Error, CustomStringConvertible, Equatable, Sendable {
     case outputExists(path: String)
     /// The output folder's file system has too little free space for what export will write.
     case insufficientDiskSpace(path: String, needed: Int, available: Int)
+    /// The disk filled up while a file was being written (ENOSPC).
+    case diskFull(path: String)
     /// The base model cannot be written in the requested format (its family, tokenizer or a tensor).
     case unsupported(what: String, reason: String, hint: String)
 
@@ -31,6 +33,9 @@ public enum ExportError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .insufficientDiskSpace(path, needed, available):
             "export: not enough disk space in \(path): the export needs \(Self.size(needed)), \(Self.size(available)) are "
                 + "free; nothing was written (hint: free space or choose --output_dir on another disk)"
+        case let .diskFull(path):
+            "export: the disk filled up while writing \(path); the partial output was removed and nothing was written "
+                + "(hint: free space or choose --output_dir on another disk)"
         case let .unsupported(what, reason, hint):
             "export: \(what): \(reason) (hint: \(hint))"
         }

@@ -53,6 +53,14 @@ public struct Exporter {
 
     /// Runs the export; `log` receives one line per step.
     public func run(_ options: ExportOptions, log: (String) -> Void = { _ in }) throws -> ExportResult {
+        do {
+            return try export(options, log: log)
+        } catch let CheckpointError.io(path, _, reason) where reason == String(cString: strerror(ENOSPC)) {
+            throw ExportError.diskFull(path: path)
+        }
+    }
+
+    private func export(_ options: ExportOptions, log: (String) -> Void) throws -> ExportResult {
         let request = try ExportRequest(options)
         let base = try ExportBase(url: request.base)
         let adapter = try request.adapter.map { try ExportAdapter(directory: $0, base: base.config) }

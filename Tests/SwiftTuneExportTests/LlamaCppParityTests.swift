@@ -40,6 +40,26 @@ import Testing
         #expect(ours == theirs.tokens, "greedy tokens after \(prompt): swift-tune \(ours), llama.cpp \(theirs.tokens)")
     }
 
+    /// The tiny llama golden (Llama 3 RoPE scaling → rope_freqs.weight, q/k rows permuted) with a merged adapter.
+    @Test func tinyLlama() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = folder.appendingPathComponent("llama-base")
+        try FileManager.default.copyItem(at: ExportFixtures.golden.appendingPathComponent("llama"), to: base)
+        for name in ["tokenizer.json", "tokenizer_config.json"] {  // the llama golden has none: lend it qwen2's
+            try FileManager.default.copyItem(at: ExportFixtures.golden.appendingPathComponent("qwen2/\(name)"),
+                                             to: base.appendingPathComponent(name))
+        }
+        var options = ExportOptions(adapters: try ExportFixtures.llamaCheckpoint(in: folder, backend: backend), model: base)
+        options.toGGUF = true
+        options.ggufType = .f32
+        let file = try #require(try Exporter(backend: backend).run(options).ggufFile)
+        let prompt = Array(try ExportFixtures.goldenSequences("llama", backend: backend)[0].prefix(6))
+        let ours = try ExportFixtures.greedy(DecoderModel.load(gguf: file, backend: backend), prompt: prompt, steps: 16, backend: backend)
+        let theirs = try llamaCppGreedy(file, prompt: prompt, steps: 16)
+        #expect(ours == theirs.tokens, "greedy tokens after \(prompt): swift-tune \(ours), llama.cpp \(theirs.tokens)")
+    }
+
     @Test func smolLM2WithMergedLoRAAsQ8_0() throws {
         try #require(FileManager.default.fileExists(atPath: ExportFixtures.smolLM2.path),
                      "\(ExportFixtures.smolLM2.path) is missing: run scripts/fetch_test_models.sh")
