@@ -97,6 +97,42 @@ import Testing
         try checkManifest(file.url)
     }
 
+    /// A model whose rows are whole k-quant blocks (widths 256 and 512): Q4_K and Q6_K blocks in a real file, read
+    /// back by gguf-py byte for byte and dequantized alike; a full-fine-tuning checkpoint converts without an adapter.
+    @Test(arguments: [ExportOptions.GGUFType.q4K, .q6K])
+    func kQuantizedFileReadsBackWithGGUFPy(_ type: ExportOptions.GGUFType) throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = DecoderConfig(modelType: .llama, vocabSize: 512, hiddenSize: 256, intermediateSize: 512,
+                                   numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, rmsNormEps: 1e-5,
+                                   maxPositionEmbeddings: 256, bosTokenId: 1, eosTokenIds: [2])
+        let model = try DecoderModel.randomlyInitialized(config: config, backend: backend, seed: 3)
+        let checkpoint = folder.appendingPathComponent("checkpoint-4")
+        try SafetensorsWriter.writeSharded(tensors: model.parameters.map { ($0.name, $0.value) }, to: checkpoint,
+                                           maxShardBytes: 5_000_000_000)
+        try config.huggingFaceConfig(torchDtype: "float32").pythonJSONString(indent: 2)
+            .write(to: checkpoint.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(at: ExportFixtures.golden.appendingPathComponent("qwen2/\(name)"),
+                                             to: checkpoint.appendingPathComponent(name))
+        }
+        var options = ExportOptions(adapters: checkpoint)
+        options.toGGUF = true
+        options.ggufType = type
+        let result = try Exporter(backend: backend).run(options)
+        let url = try #require(result.ggufFile)
+        #expect(url.deletingLastPathComponent().lastPathComponent == "checkpoint-4-gguf" && result.fallbacks.isEmpty)
+        let file = try GGUFFile(url: url)
+        #expect(try file.info("blk.0.attn_q.weight").type == (type == .q4K ? .q4K : .q6K))
+        #expect(try file.info("output.weight").type == .q6K && file.info("blk.1.ffn_down.weight").type == .q6K)
+        #expect(try file.info("token_embd.weight").type == (type == .q4K ? .q4K : .q6K))
+        let reloaded = try DecoderModel.load(gguf: url, backend: backend)
+        let original = try backend.floats(model.layers[1].downProj.weight.value)
+        let quantized = try backend.floats(reloaded.layers[1].downProj.weight.value)
+        #expect(relativeMaxError(original, quantized) < 0.05, "Q6_K error \(relativeMaxError(original, quantized))")
+        try checkManifest(url)
+    }
+
     /// llama.cpp's Q4_K_M mix on a 32-layer 4096-wide model, and what the other types keep in F32.
     @Test func typePlanFollowsLlamaQuantize() {
         var tensors: [(name: String, dimensions: [Int])] = [("output.weight", [4096, 32000]), ("output_norm.weight", [4096]),
