@@ -106,6 +106,7 @@ import Testing
             greedy tokens: swift-tune \(ours) "\(exported.tokenizer.decode(ours, skipSpecialTokens: false))", \
             llama.cpp \(theirs.tokens) "\(exported.tokenizer.decode(theirs.tokens, skipSpecialTokens: false))"
             """)
+        try GGUFManifest.check(file)  // every tensor and the 49,152-token vocabulary read back alike by gguf-py
         let modelfile = try String(contentsOf: try #require(result.modelfile), encoding: .utf8)
         #expect(modelfile.hasPrefix("FROM ./model.gguf\n") && modelfile.contains("PARAMETER stop \"<|im_end|>\""))
     }
