@@ -14,14 +14,16 @@ struct HubHTTP: Sendable {
     static let redirectStatuses: Set<UInt> = [301, 302, 303, 307, 308]
     static let maxRedirects = 10
 
-    /// Runs `body` with a client configured from `options` (no automatic redirects, no decompression, connect
-    /// and read timeouts) and shuts the client down afterwards, whatever happens.
+    /// Runs `body` with a client configured from `options` (no automatic redirects, no decompression, no
+    /// connection retries of its own, connect and read timeouts) and shuts the client down afterwards, whatever happens.
     static func with<T: Sendable>(_ options: HubOptions, _ body: (HubHTTP) async throws -> T) async throws -> T {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: TimeAmount(options.connectTimeout), read: TimeAmount(options.readTimeout)),
             decompression: .disabled)
         configuration.httpVersion = .automatic
+        // a refused connection fails at once; ``withRetries`` decides what is worth another try
+        configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             try await body(HubHTTP(client: client, options: options))
         }

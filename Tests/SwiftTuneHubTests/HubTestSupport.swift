@@ -16,7 +16,8 @@ struct HubTestFolder {
     func remove() { try? FileManager.default.removeItem(at: root) }
 
     /// Options whose caches are in this folder and whose hubs are `endpoint` (a closed port when nil), with
-    /// short retry waits and timeouts so that every test is bounded in time.
+    /// short retry waits. The read timeout stays long: tests run in parallel with CPU-bound ones, and a
+    /// starved client must not time out and retry (the tests count requests).
     func options(endpoint: String? = nil, useHF: Bool = true) -> HubOptions {
         var options = HubOptions(environment: [
             "HOME": root.path, "HF_HOME": root.appendingPathComponent("hf").path, "MODELSCOPE_CACHE": msCache.path,
@@ -26,7 +27,7 @@ struct HubTestFolder {
         options.useHF = useHF
         options.retryDelay = .milliseconds(10)
         options.connectTimeout = .seconds(2)
-        options.readTimeout = .seconds(10)
+        options.readTimeout = .seconds(60)
         return options
     }
 }
