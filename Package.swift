@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneCPU",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -5,6 +5,8 @@ import Testing
 @testable import SwiftTuneServer
 @testable import SwiftTuneGeneration
 import SwiftTuneCPU
+import NIOCore
+import NIOEmbedded
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,8 +57,32 @@ struct LoopbackSocket {
     }
 }
 
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
+}
+
 @Suite("Client disconnects, on a real socket")
 struct ServerDisconnectTests {
+    /// A keep-alive connection carries many requests: the watch keeps one entry per open connection, none per
+    /// finished request (a close callback per request held memory until the connection closed: seen in the load
+    /// check as RSS growing with the requests per connection), and runs what is in flight when it closes.
+    @Test func theDisconnectWatchHoldsNothingPerFinishedRequest() async throws {
+        let watch = DisconnectWatch()
+        let channel = EmbeddedChannel()
+        for _ in 0..<1000 { watch.add(channel) {}.remove() }
+        #expect(watch.counts == (connections: 1, requests: 0))
+        let fired = Counter()
+        _ = watch.add(channel) { fired.increment() }
+        _ = watch.add(channel) { fired.increment() }
+        #expect(watch.counts == (connections: 1, requests: 2))
+        try await channel.close()
+        channel.embeddedEventLoop.run()
+        #expect(fired.value == 2 && watch.counts == (connections: 0, requests: 0), "\(fired.value) \(watch.counts)")
+    }
+
     /// A streaming client that hangs up after the first token stops its generation: the scheduler counts it
     /// cancelled and frees its blocks long before its 100 tokens. The scheduler is held by a gate and stepped one
     /// pass at a time while the test waits, so how far it gets does not depend on the machine's load.

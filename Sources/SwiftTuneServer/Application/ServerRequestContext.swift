@@ -22,50 +22,66 @@ public struct ServerRequestContext: RequestContext {
 }
 
 /// The requests in flight on each open connection, cancelled when it closes. One close callback per connection,
-/// not per request: a keep-alive connection carries any number of requests, and a callback per request would
-/// hold memory until the connection closes.
+/// registered by its first request and kept until it closes: a keep-alive connection carries any number of
+/// requests, and a callback per request would hold memory for as long as the connection stays open.
 final class DisconnectWatch: @unchecked Sendable {
     static let shared = DisconnectWatch()
 
     /// One request's entry; `remove()` it when the request is done.
     struct Registration: Sendable {
+        let watch: DisconnectWatch
         let key: ObjectIdentifier
         let token: Int
 
         func remove() {
-            DisconnectWatch.shared.remove(self)
+            watch.remove(self)
         }
     }
 
+    /// A connection whose close is observed (until it closes). Weak, so a channel that goes away unclosed (an
+    /// in-memory test channel) is not mistaken for a new one at the same address.
+    private final class Watched {
+        weak var channel: (any Channel)?
+        init(_ channel: any Channel) { self.channel = channel }
+    }
+
     private let lock = NSLock()
-    private var connections: [ObjectIdentifier: [Int: @Sendable () -> Void]] = [:]
+    private var watched: [ObjectIdentifier: Watched] = [:]
+    /// What to run when each connection closes: its requests in flight.
+    private var actions: [ObjectIdentifier: [Int: @Sendable () -> Void]] = [:]
     private var nextToken = 0
 
-    /// Connections with requests in flight (for tests: it returns to 0 when nothing runs).
-    var count: Int { lock.withLock { connections.count } }
+    /// Open connections observed, and requests registered now (for tests).
+    var counts: (connections: Int, requests: Int) {
+        lock.withLock { (watched.count, actions.values.reduce(0) { $0 + $1.count }) }
+    }
 
     func add(_ channel: any Channel, action: @escaping @Sendable () -> Void) -> Registration {
         let key = ObjectIdentifier(channel)
         let (token, isNew) = lock.withLock { () -> (Int, Bool) in
             let token = nextToken
             nextToken += 1
-            let isNew = connections[key] == nil
-            connections[key, default: [:]][token] = action
-            return (token, isNew)
+            actions[key, default: [:]][token] = action
+            guard watched[key]?.channel !== channel else { return (token, false) }
+            watched[key] = Watched(channel)
+            return (token, true)
         }
         if isNew {
             channel.closeFuture.whenComplete { [self] _ in
-                let actions = lock.withLock { connections.removeValue(forKey: key) }
-                for action in actions?.values ?? [:].values { action() }
+                let pending = lock.withLock { () -> [Int: @Sendable () -> Void]? in
+                    watched[key] = nil
+                    return actions.removeValue(forKey: key)
+                }
+                for action in pending?.values ?? [:].values { action() }
             }
         }
-        return Registration(key: key, token: token)
+        return Registration(watch: self, key: key, token: token)
     }
 
     private func remove(_ registration: Registration) {
         lock.withLock {
-            connections[registration.key]?[registration.token] = nil
-            if connections[registration.key]?.isEmpty == true { connections[registration.key] = nil }
+            actions[registration.key]?[registration.token] = nil
+            if actions[registration.key]?.isEmpty == true { actions[registration.key] = nil }
         }
     }
 }
