@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
         .library(name: "SwiftTuneServer", targets: ["SwiftTuneServer"]),
         .library(name: "SwiftTuneHub", targets: ["SwiftTuneHub"]),
+        .library(name: "SwiftTuneExport", targets: ["SwiftTuneExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -81,6 +82,12 @@ let package = Package(
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
                            "SwiftTuneJSON"]
         ),
+        // L4: export: merge LoRA, HF safetensors folders, GGUF (quantized with ggml's reference rounding), Ollama.
+        .target(
+            name: "SwiftTuneExport",
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
+                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneJSON"]
+        ),
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
             name: "SwiftTuneGeneration",
@@ -105,7 +112,7 @@ let package = Package(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer",
+                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -155,6 +162,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
+        .testTarget(
+            name: "SwiftTuneExportTests",
+            dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
+                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",

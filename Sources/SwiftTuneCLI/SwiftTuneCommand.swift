@@ -13,7 +13,8 @@ public struct SwiftTuneCommand: AsyncParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, DeployCommand.self, TokenizeCommand.self,
+        subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, ExportCommand.self, DeployCommand.self,
+                      TokenizeCommand.self,
                       DownloadCommand.self, CheckBackendCommand.self]
     )
 

@@ -1,3 +1,4 @@
+import SwiftTuneCheckpoint
 import SwiftTuneNN
 import SwiftTuneTensor
 
@@ -84,9 +85,13 @@ extension DecoderModel {
     /// selects every module whose name ends with it (`norm` selects every RMSNorm) and a container
     /// (`model.layers.0.mlp`) selects the modules inside it. Throws when an entry selects nothing.
     public func modulesToSave(for configuration: LoRAConfiguration) throws -> [String] {
-        let leaves = parameterModules.map(\.name)
+        try Self.modulesToSave(leaves: parameterModules.map(\.name), layerCount: layers.count, configuration)
+    }
+
+    /// `modulesToSave(for:)` over a list of leaf module names.
+    static func modulesToSave(leaves: [String], layerCount: Int, _ configuration: LoRAConfiguration) throws -> [String] {
         var containers: [String] = ["model", "model.layers"]
-        for index in layers.indices {
+        for index in 0..<layerCount {
             containers += ["model.layers.\(index)", "model.layers.\(index).self_attn", "model.layers.\(index).mlp"]
         }
         var selected = Set<String>()
@@ -101,6 +106,48 @@ extension DecoderModel {
             selected.formUnion(inside)
         }
         return leaves.filter(selected.contains)
+    }
+
+    /// The tensors a PEFT adapter for `lora` holds on a model of `config`, as `adapterTensorShapes(for:)` lists them,
+    /// computed from the config alone: export checks an adapter against a base model whose weights it streams
+    /// instead of loading. A tied lm_head is listed as its own module (`lm_head.weight`), as PEFT saves it.
+    public static func adapterTensorShapes(config: DecoderConfig,
+                                           lora: LoRAConfiguration) throws -> [(key: String, shape: [Int])] {
+        var shapes = parameterShapes(for: config)
+        if config.tieWordEmbeddings { shapes.append(("lm_head.weight", [config.vocabSize, config.hiddenSize])) }
+        // Leaf modules with their parameters, in checkpoint order (a module's weight and bias are adjacent).
+        var modules: [(name: String, parameters: [(suffix: String, shape: [Int])])] = []
+        for (key, shape) in shapes {
+            guard let dot = key.lastIndex(of: ".") else { continue }
+            let module = String(key[..<dot]), suffix = String(key[key.index(after: dot)...])
+            if modules.last?.name == module {
+                modules[modules.count - 1].parameters.append((suffix, shape))
+            } else {
+                modules.append((module, [(suffix, shape)]))
+            }
+        }
+        for name in ["model.embed_tokens", "lm_head"] where try lora.adapts(module: name, isLinear: false) {
+            throw ModelError.invalidLoRAConfiguration(
+                key: "target_modules", reason: "selects \(name), and LoRA on embeddings or lm_head is not supported",
+                hint: "train it in full with modules_to_save [\"\(name.split(separator: ".").last ?? "")\"]")
+        }
+        var result: [(key: String, shape: [Int])] = []
+        for module in modules where module.name.hasSuffix("_proj") && module.name.hasPrefix("model.layers.") {
+            guard try lora.adapts(module: module.name, isLinear: true), let weight = module.parameters.first else { continue }
+            result.append((module.name + ".lora_A.weight", [lora.rank, weight.shape[1]]))
+            result.append((module.name + ".lora_B.weight", [weight.shape[0], lora.rank]))
+        }
+        guard !result.isEmpty else {
+            throw ModelError.invalidLoRAConfiguration(
+                key: "target_modules", reason: "\(lora.targets) selects none of this model's linear layers",
+                hint: "use all-linear, suffixes such as q_proj and v_proj, or a regex over names like "
+                    + "model.layers.0.self_attn.q_proj")
+        }
+        let saved = Set(try modulesToSave(leaves: modules.map(\.name), layerCount: config.numHiddenLayers, lora))
+        for module in modules where saved.contains(module.name) {
+            for (suffix, shape) in module.parameters { result.append((module.name + "." + suffix, shape)) }
+        }
+        return result
     }
 
     /// The tensors a PEFT adapter for `configuration` holds on this model, by key without PEFT's

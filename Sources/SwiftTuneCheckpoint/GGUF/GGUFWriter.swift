@@ -63,55 +63,8 @@ public struct GGUFWriter: Sendable {
 
     /// The file's bytes.
     public func bytes() -> [UInt8] {
-        var out = [UInt8]()
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
-        func append(string: String) {
-            append(UInt64(string.utf8.count))
-            out.append(contentsOf: string.utf8)
-        }
-        func append(value: GGUFValue, tagged: Bool) {
-            if tagged { append(value.type.rawValue) }
-            switch value {
-            case let .uint8(v): append(v)
-            case let .int8(v): append(v)
-            case let .uint16(v): append(v)
-            case let .int16(v): append(v)
-            case let .uint32(v): append(v)
-            case let .int32(v): append(v)
-            case let .float32(v): append(v.bitPattern)
-            case let .bool(v): append(UInt8(v ? 1 : 0))
-            case let .string(v): append(string: v)
-            case let .array(elementType, values):
-                append(elementType.rawValue)
-                append(UInt64(values.count))
-                for element in values { append(value: element, tagged: false) }
-            case let .uint64(v): append(v)
-            case let .int64(v): append(v)
-            case let .float64(v): append(v.bitPattern)
-            }
-        }
-        var entries = metadata
-        if alignment != 32, !entries.contains(where: { $0.key == "general.alignment" }) {
-            entries.append(("general.alignment", .uint32(UInt32(alignment))))
-        }
-        out.append(contentsOf: "GGUF".utf8)
-        append(UInt32(3))
-        append(UInt64(tensors.count))
-        append(UInt64(entries.count))
-        for (key, value) in entries {
-            append(string: key)
-            append(value: value, tagged: true)
-        }
-        var offset = 0
-        for tensor in tensors {
-            append(string: tensor.name)
-            append(UInt32(tensor.dimensions.count))
-            for dimension in tensor.dimensions { append(UInt64(dimension)) }
-            append(tensor.type.rawValue)
-            append(UInt64(offset))
-            offset += padded(tensor.data.count)
-        }
-        out.append(contentsOf: repeatElement(0, count: padded(out.count) - out.count))
+        let descriptors = tensors.map { GGUFTensorDescriptor(name: $0.name, dimensions: $0.dimensions, type: $0.type) }
+        var out = GGUFStreamWriter.header(metadata: metadata, tensors: descriptors, alignment: alignment)
         for tensor in tensors {
             out.append(contentsOf: tensor.data)
             out.append(contentsOf: repeatElement(0, count: padded(tensor.data.count) - tensor.data.count))

@@ -90,3 +90,17 @@ final class FileSink {
 
     deinit { close() }
 }
+
+/// Writes small files (configs, JSON, text) the way checkpoint files are written: to a temporary name in the same
+/// folder, flushed, then renamed, so a reader never sees a half-written file under the final name.
+public enum AtomicFileWriter {
+    /// Writes `data` to `url` atomically; on error nothing appears under `url` (an old file stays).
+    public static func write(_ data: Data, to url: URL) throws {
+        try AtomicFile.write(to: url) { sink in try data.withUnsafeBytes { try sink.write($0) } }
+    }
+
+    /// Writes `text` as UTF-8.
+    public static func write(_ text: String, to url: URL) throws {
+        try write(Data(text.utf8), to: url)
+    }
+}

@@ -19,18 +19,17 @@ public enum SafetensorsWriter {
     ///   - metadata: the header's `__metadata__` map (keys sorted on write); nil writes none.
     public static func write(tensors: [(name: String, tensor: Tensor)],
                              metadata: [String: String]? = defaultMetadata, to url: URL) throws {
-        let layout = try SafetensorsLayout(tensors: tensors, metadata: metadata, path: url.path)
-        try AtomicFile.write(to: url) { sink in
-            try sink.write(layout.prefix)
-            for entry in layout.entries {
-                let bytes = try entry.tensor.backend.bytes(entry.tensor)
-                guard bytes.count == entry.byteCount else {
-                    throw CheckpointError.invalidArgument(
-                        operation: "SafetensorsWriter.write",
-                        reason: "\(entry.tensor.backend.name) returned \(bytes.count) bytes for \"\(entry.name)\", expected \(entry.byteCount)")
-                }
-                try sink.write(bytes)
+        let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+        let entries = tensors.map { SafetensorsEntry(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape) }
+        try write(entries: entries, metadata: metadata, to: url) { entry in
+            guard let tensor = byName[entry.name] else { return [] }
+            let bytes = try tensor.backend.bytes(tensor)
+            guard bytes.count == entry.byteCount else {
+                throw CheckpointError.invalidArgument(
+                    operation: "SafetensorsWriter.write",
+                    reason: "\(tensor.backend.name) returned \(bytes.count) bytes for \"\(entry.name)\", expected \(entry.byteCount)")
             }
+            return bytes
         }
     }
 
@@ -40,35 +39,70 @@ public enum SafetensorsWriter {
     }
 }
 
-/// The file layout of a set of tensors: their order, offsets and the encoded header.
-struct SafetensorsLayout {
-    struct Entry {
-        let name: String
-        let tensor: Tensor
-        let dtype: SafetensorsDType
-        let byteCount: Int
+/// A tensor to be written, before its bytes exist: name, dtype and row-major shape.
+public struct SafetensorsEntry: Sendable, Equatable {
+    public var name: String
+    public var dtype: DType
+    public var shape: [Int]
+
+    public init(name: String, dtype: DType, shape: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
     }
 
+    /// Bytes of data: elements × dtype size.
+    public var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
+}
+
+extension SafetensorsWriter {
+    /// Writes one file whose tensors are produced one at a time by `data`, in the file's order (descending dtype
+    /// alignment, then name), so only one tensor is in memory; atomically, as `write(tensors:metadata:to:)`.
+    /// `data(entry)` must return exactly `entry.byteCount` little-endian bytes.
+    public static func write(entries: [SafetensorsEntry], metadata: [String: String]? = defaultMetadata, to url: URL,
+                             data: (SafetensorsEntry) throws -> [UInt8]) throws {
+        let layout = try SafetensorsLayout(entries: entries, metadata: metadata, path: url.path)
+        try AtomicFile.write(to: url) { sink in
+            try sink.write(layout.prefix)
+            for entry in layout.entries {
+                let bytes = try data(entry)
+                guard bytes.count == entry.byteCount else {
+                    throw CheckpointError.invalidArgument(
+                        operation: "SafetensorsWriter.write(\(url.lastPathComponent))",
+                        reason: "got \(bytes.count) bytes for \"\(entry.name)\" (\(entry.dtype.rawValue) \(entry.shape)), expected \(entry.byteCount)")
+                }
+                try sink.write(bytes)
+            }
+        }
+    }
+
+    /// The size of the file `write(entries:…)` produces.
+    public static func fileSize(entries: [SafetensorsEntry], metadata: [String: String]? = defaultMetadata) throws -> Int {
+        try SafetensorsLayout(entries: entries, metadata: metadata, path: "(size)").fileSize
+    }
+}
+
+/// The file layout of a set of tensors: their order, offsets and the encoded header.
+struct SafetensorsLayout {
     /// Tensors in write order.
-    let entries: [Entry]
+    let entries: [SafetensorsEntry]
     /// The 8-byte length followed by the padded header JSON.
     let prefix: [UInt8]
     /// Total size of the data buffer.
     let dataSize: Int
 
-    init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String]?, path: String) throws {
+    init(entries unordered: [SafetensorsEntry], metadata: [String: String]?, path: String) throws {
         var seen = Set<String>()
-        for (name, _) in tensors {
-            guard name != SafetensorsHeader.metadataKey else {
+        for entry in unordered {
+            guard entry.name != SafetensorsHeader.metadataKey else {
                 throw CheckpointError.invalidArgument(operation: "writing \(path)",
                                                       reason: "a tensor cannot be named \(SafetensorsHeader.metadataKey)")
             }
-            guard seen.insert(name).inserted else { throw CheckpointError.duplicateKey(path: path, key: name) }
+            guard seen.insert(entry.name).inserted else { throw CheckpointError.duplicateKey(path: path, key: entry.name) }
         }
-        entries = tensors.map {
-            Entry(name: $0.name, tensor: $0.tensor, dtype: SafetensorsDType($0.tensor.dtype), byteCount: $0.tensor.byteCount)
-        }.sorted { left, right in
-            if left.dtype != right.dtype { return left.dtype.alignmentRank > right.dtype.alignmentRank }
+        entries = unordered.sorted { left, right in
+            let (l, r) = (SafetensorsDType(left.dtype), SafetensorsDType(right.dtype))
+            if l != r { return l.alignmentRank > r.alignmentRank }
             return Array(left.name.utf8).lexicographicallyPrecedes(Array(right.name.utf8))
         }
 
@@ -84,8 +118,8 @@ struct SafetensorsLayout {
         for entry in entries {
             if !first { json += "," }
             first = false
-            let shape = entry.tensor.shape.map(String.init).joined(separator: ",")
-            json += JSONText.quoted(entry.name) + ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],"
+            let shape = entry.shape.map(String.init).joined(separator: ",")
+            json += JSONText.quoted(entry.name) + ":{\"dtype\":\"\(SafetensorsDType(entry.dtype).rawValue)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(offset + entry.byteCount)]}"
             offset += entry.byteCount
         }

@@ -80,7 +80,7 @@ extension SafetensorsWriter {
     }
 
     /// Removes checkpoint files (single file, index, `model-*-of-*.safetensors` shards) not in `keeping`.
-    private static func removeStaleFiles(in directory: URL, keeping: Set<String>) {
+    static func removeStaleFiles(in directory: URL, keeping: Set<String>) {
         guard let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
         for name in contents where !keeping.contains(name) && isCheckpointFileName(name) {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
@@ -94,5 +94,81 @@ extension SafetensorsWriter {
         guard parts.count == 4, parts[0] == "model", parts[2] == "of", parts[3].hasSuffix(".safetensors") else { return false }
         let total = parts[3].dropLast(".safetensors".count)
         return [parts[1], total].allSatisfy { $0.count == 5 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+}
+
+extension SafetensorsWriter {
+    /// Writes a checkpoint directory as `writeSharded(tensors:…)` does, with each tensor's bytes produced on demand
+    /// by `data` (one tensor in memory at a time): shards are packed greedily in the order of `entries`, each file is
+    /// written atomically, the index last; on failure the files this call wrote are removed.
+    ///
+    /// - Returns: the file names written, shards first, then the index if any.
+    @discardableResult
+    public static func writeSharded(entries: [SafetensorsEntry], to directory: URL, maxShardBytes: Int,
+                                    metadata: [String: String]? = defaultMetadata,
+                                    data: (SafetensorsEntry) throws -> [UInt8]) throws -> [String] {
+        let plan = try shardPlan(entries: entries, directory: directory, maxShardBytes: maxShardBytes)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.io(path: directory.path, operation: "create directory", reason: error.localizedDescription)
+        }
+        var written: [String] = []
+        do {
+            for (shard, fileName) in plan {
+                try write(entries: shard, metadata: metadata, to: directory.appendingPathComponent(fileName), data: data)
+                written.append(fileName)
+            }
+            if plan.count > 1 {
+                var weightMap: [String: String] = [:]
+                for (shard, fileName) in plan {
+                    for entry in shard { weightMap[entry.name] = fileName }
+                }
+                let index = ShardIndex(weightMap: weightMap, totalSize: entries.reduce(0) { $0 + $1.byteCount })
+                try AtomicFile.write(to: directory.appendingPathComponent(ShardIndex.fileName)) { try $0.write(index.encoded()) }
+                written.append(ShardIndex.fileName)
+            }
+        } catch {
+            for fileName in written { try? FileManager.default.removeItem(at: directory.appendingPathComponent(fileName)) }
+            throw error
+        }
+        removeStaleFiles(in: directory, keeping: Set(written))
+        return written
+    }
+
+    /// The bytes `writeSharded(entries:…)` writes: every shard file plus the index.
+    public static func shardedSize(entries: [SafetensorsEntry], maxShardBytes: Int,
+                                   metadata: [String: String]? = defaultMetadata) throws -> Int {
+        let plan = try shardPlan(entries: entries, directory: URL(fileURLWithPath: "/"), maxShardBytes: maxShardBytes)
+        var total = 0
+        for (shard, _) in plan { total += try fileSize(entries: shard, metadata: metadata) }
+        if plan.count > 1 { total += 100 * entries.count + 100 }  // the index: a line per tensor
+        return total
+    }
+
+    /// Greedy shards in the given order and their file names (`model.safetensors` for one shard).
+    static func shardPlan(entries: [SafetensorsEntry], directory: URL,
+                          maxShardBytes: Int) throws -> [(entries: [SafetensorsEntry], fileName: String)] {
+        guard maxShardBytes > 0 else {
+            throw CheckpointError.invalidArgument(operation: "writeSharded", reason: "maxShardBytes must be positive, got \(maxShardBytes)")
+        }
+        var seen = Set<String>()
+        for entry in entries where !seen.insert(entry.name).inserted {
+            throw CheckpointError.duplicateKey(path: directory.path, key: entry.name)
+        }
+        var shards: [[SafetensorsEntry]] = [[]]
+        var shardBytes = 0
+        for entry in entries {
+            if !shards[shards.count - 1].isEmpty, shardBytes + entry.byteCount > maxShardBytes {
+                shards.append([])
+                shardBytes = 0
+            }
+            shards[shards.count - 1].append(entry)
+            shardBytes += entry.byteCount
+        }
+        let names = shards.count == 1
+            ? [ModelWeights.singleFileName]
+            : shards.indices.map { shardFileName(index: $0 + 1, count: shards.count) }
+        return Array(zip(shards, names)).map { (entries: $0.0, fileName: $0.1) }
     }
 }
