@@ -93,9 +93,27 @@ enum ExportFixtures {
         let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: out, as: UTF8.self)
-        if process.terminationStatus != 0 {
-            Issue.record("check_gguf.py \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(text)\n\(String(decoding: err, as: UTF8.self))")
+        guard process.terminationStatus == 0 else {
+            throw ScriptFailure(message: "check_gguf.py \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n"
+                                    + text + "\n" + String(decoding: err, as: UTF8.self))
         }
         return text
+    }
+}
+
+/// A helper script that exited with an error (its output is the message).
+struct ScriptFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Runs blocking work (subprocesses, long CPU-bound passes) on a thread of its own, so it does not hold one of
+/// Swift Testing's cooperative threads (one per core) that the async tests of other suites need to make progress.
+/// The body must not record issues: return what to check.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 16 << 20
+        thread.start()
     }
 }
