@@ -74,6 +74,11 @@ public struct Exporter {
         if options.mergeLoRA { huggingFace = HuggingFaceExport(merged: merged, maxShardBytes: options.maxShardBytes) }
         if options.toGGUF || options.toOllama {
             gguf = try GGUFExport(merged: merged, vocabulary: try ggufVocabulary(base), type: options.ggufType, name: base.name)
+            if let window = merged.config.layerSlidingWindows.compactMap({ $0 }).min(), window < merged.config.maxPositionEmbeddings {
+                result.notes.append("the model attends within a sliding window of \(window) tokens, which GGUF's "
+                    + "\(merged.config.ggufArchitecture) architecture cannot express: llama.cpp attends to the whole context "
+                    + "(as with llama.cpp's own converter); outputs differ once a prompt is longer than the window")
+            }
         }
 
         // Folders: checked for existence before any work, filled in staging, published at the end.

@@ -75,6 +75,38 @@ import Testing
         try await checkManifest(file)
     }
 
+    /// Qwen3 (q/k norms, a head width that is not hidden/heads: key_length) round-trips with its adapter merged.
+    @Test func qwen3ReloadsWithMergedLogits() async throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = try ExportFixtures.goldenWithTokenizer("qwen3", in: folder)
+        let checkpoint = try ExportFixtures.checkpoint(family: "qwen3", base: base, in: folder, backend: backend)
+        let file = try checkLogits(family: "qwen3", checkpoint: checkpoint, model: base, folder: folder)
+        let gguf = try GGUFFile(url: file)
+        #expect(gguf.architecture == "qwen3" && gguf.contains("blk.1.attn_k_norm.weight"))
+        #expect(try gguf.int("qwen3.attention.key_length") == 32)
+        try await checkManifest(file)
+    }
+
+    /// Mistral goes out as llama.cpp's converter writes it: architecture llama (q/k permuted), and its sliding window,
+    /// which that architecture cannot express, is dropped with a note.
+    @Test func mistralIsWrittenAsLlamaWithANote() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = try ExportFixtures.goldenWithTokenizer("mistral", in: folder)
+        var options = ExportOptions(model: base)
+        options.toGGUF = true
+        options.outputDirectory = folder.appendingPathComponent("gguf")
+        let result = try Exporter(backend: backend).run(options)
+        let gguf = try GGUFFile(url: try #require(result.ggufFile))
+        #expect(gguf.architecture == "llama" && gguf.contains("output.weight"))
+        #expect(result.notes.contains { $0.contains("sliding window") && $0.contains("5") }, "\(result.notes)")
+        let original = try DecoderModel.load(directory: base, backend: backend)
+        let reloaded = try DecoderModel.load(gguf: gguf.url, backend: backend)
+        #expect(try backend.floats(reloaded.layers[0].kProj.weight.value).map { Float16($0) }
+                == backend.floats(original.layers[0].kProj.weight.value).map { Float16($0) })
+    }
+
     /// K-quants on 64-wide rows fall back per tensor as llama.cpp does, and the fallbacks are reported.
     @Test func kQuantsFallBackPerTensor() async throws {
         let folder = try ExportFixtures.temporaryFolder()
