@@ -148,6 +148,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneCPU",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(

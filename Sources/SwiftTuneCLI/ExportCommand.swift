@@ -28,7 +28,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: flag("to_gguf"), help: "Write a GGUF file for llama.cpp: true or false.")
     var toGGUF = false
 
-    @Option(name: flag("gguf_type"), help: "GGUF tensor type: \(ExportOptions.GGUFType.allCases.map(\.rawValue).joined(separator: ", ")) (default f16).")
+    @Option(name: flag("gguf_type"), help: "GGUF tensor type: \(ExportOptions.GGUFType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var ggufType = "f16"
 
     @Option(name: flag("to_ollama"), help: "Write a GGUF and an Ollama Modelfile: true or false.")
@@ -37,7 +37,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: flag("output_dir"), help: "Where to write (default: next to the checkpoint).")
     var outputDir: String?
 
-    @Option(name: flag("max_shard_size"), help: "Largest safetensors shard, e.g. 5GB or 500MB (default 5GB).")
+    @Option(name: flag("max_shard_size"), help: "Largest safetensors shard, e.g. 5GB or 500MB.")
     var maxShardSize = "5GB"
 
     @Option(name: flag("exist_ok"), help: "Overwrite an existing output folder: true or false.")

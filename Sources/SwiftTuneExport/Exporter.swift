@@ -39,6 +39,10 @@ public struct Exporter {
     /// checkpoint (or in the run folder above it), else the adapter's `base_model_name_or_path`. A hub id is
     /// returned as is, for the caller to resolve.
     public static func baseModelSpec(checkpoint: URL) -> String? {
+        // Only an adapter has a base; a full checkpoint is the model itself.
+        guard FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("adapter_config.json").path) else {
+            return nil
+        }
         for folder in [checkpoint, checkpoint.deletingLastPathComponent()] {
             if let args = arguments(in: folder), let model = args["model"]?.stringValue, !model.isEmpty { return model }
         }
@@ -74,6 +78,11 @@ public struct Exporter {
         if options.mergeLoRA { huggingFace = HuggingFaceExport(merged: merged, maxShardBytes: options.maxShardBytes) }
         if options.toGGUF || options.toOllama {
             gguf = try GGUFExport(merged: merged, vocabulary: try ggufVocabulary(base), type: options.ggufType, name: base.name)
+            if let window = merged.config.layerSlidingWindows.compactMap({ $0 }).min(), window < merged.config.maxPositionEmbeddings {
+                result.notes.append("the model attends within a sliding window of \(window) tokens, which GGUF's "
+                    + "\(merged.config.ggufArchitecture) architecture cannot express: llama.cpp attends to the whole context "
+                    + "(as with llama.cpp's own converter); outputs differ once a prompt is longer than the window")
+            }
         }
 
         // Folders: checked for existence before any work, filled in staging, published at the end.
@@ -245,5 +254,11 @@ struct ExportRequest {
         }
         mergedOutput = options.outputDirectory?.standardizedFileURL ?? sibling("-merged")
         ggufOutput = options.outputDirectory?.standardizedFileURL ?? sibling(options.toOllama ? "-ollama" : "-gguf")
+        let inputs = [checkpoint, base.pathExtension.lowercased() == "gguf" ? base.deletingLastPathComponent() : base]
+            .compactMap { $0?.resolvingSymlinksInPath().path }
+        for output in [mergedOutput, ggufOutput] where inputs.contains(output.resolvingSymlinksInPath().path) {
+            throw ExportError.invalidRequest(reason: "--output_dir \(output.path) is where the checkpoint or base model is",
+                                             hint: "write the export into a folder of its own")
+        }
     }
 }

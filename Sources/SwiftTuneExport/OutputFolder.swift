@@ -71,9 +71,10 @@ final class OutputFolder {
         if !published { try? FileManager.default.removeItem(at: staging) }
     }
 
-    /// Files that hold weights: safetensors shards, their index, GGUF files.
+    /// Weight files an export writes: `model.safetensors`, `model-0000i-of-0000n.safetensors`, the index, `model.gguf`.
     static func isWeightFile(_ name: String) -> Bool {
-        name.hasSuffix(".safetensors") || name == "model.safetensors.index.json" || name.hasSuffix(".gguf")
+        if ["model.safetensors", "model.safetensors.index.json", "model.gguf"].contains(name) { return true }
+        return name.hasPrefix("model-") && name.hasSuffix(".safetensors") && name.contains("-of-")
     }
 
     /// Free bytes on the file system of `url` (nil when unknown).

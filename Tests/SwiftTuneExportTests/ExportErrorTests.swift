@@ -106,6 +106,14 @@ import Testing
         #expect(throws: ExportError.self) { try Exporter(backend: backend).run(merge) }
     }
 
+    @Test func outputIntoTheInputsIsRefused() throws {
+        var request = options(ExportFixtures.swiftAdapter, output: ExportFixtures.swiftAdapter)
+        request.existOK = true
+        #expect(throws: ExportError.self) { try Exporter(backend: backend).run(request) }
+        request.outputDirectory = ExportFixtures.golden.appendingPathComponent("qwen2")
+        #expect(throws: ExportError.self) { try Exporter(backend: backend).run(request) }
+    }
+
     @Test func shardSizes() {
         #expect(ExportOptions.parseShardSize("5GB") == 5_000_000_000)
         #expect(ExportOptions.parseShardSize("500MB") == 500_000_000)

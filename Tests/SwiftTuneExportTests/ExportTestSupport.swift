@@ -2,6 +2,7 @@ import Foundation
 import SwiftTuneAdapters
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
+import SwiftTuneJSON
 import SwiftTuneModels
 import SwiftTuneTensor
 import Testing
@@ -41,7 +42,12 @@ enum ExportFixtures {
     /// A LoRA checkpoint for the llama golden model made in the test: a seeded adapter with non-zero B on every
     /// linear layer, saved with an args.json naming the base, as an sft run leaves it.
     static func llamaCheckpoint(in folder: URL, backend: CPUBackend) throws -> URL {
-        let base = golden.appendingPathComponent("llama")
+        try checkpoint(family: "llama", base: golden.appendingPathComponent("llama"), in: folder, backend: backend)
+    }
+
+    /// A seeded LoRA checkpoint (r 4, every linear layer, B ~ N(0, 0.05)) for the model in `base`, with the run's
+    /// args.json naming `base`.
+    static func checkpoint(family: String, base: URL, in folder: URL, backend: CPUBackend) throws -> URL {
         let model = try DecoderModel.load(directory: base, backend: backend)
         try model.attachLoRA(LoRAConfiguration(rank: 4, alpha: 16, dropout: 0), seed: 21, trainable: false)
         var generator = SeededGenerator(seed: 22)
@@ -55,6 +61,40 @@ enum ExportFixtures {
         try Data(args.utf8).write(to: checkpoint.deletingLastPathComponent().appendingPathComponent("args.json"))
         try Data(args.utf8).write(to: checkpoint.appendingPathComponent("args.json"))
         return checkpoint
+    }
+
+    /// A copy of golden model `family` with a tokenizer: the qwen2 golden's (300 tokens) where the vocabulary is large
+    /// enough, else 256 byte tokens without merges (GPT-2's byte alphabet; the GGUF pads the rest).
+    static func goldenWithTokenizer(_ family: String, in folder: URL) throws -> URL {
+        let base = folder.appendingPathComponent("\(family)-base")
+        try FileManager.default.copyItem(at: golden.appendingPathComponent(family), to: base)
+        let vocabulary = try DecoderConfig.load(from: base).vocabSize
+        if vocabulary >= 300 {
+            for name in ["tokenizer.json", "tokenizer_config.json"] {
+                try FileManager.default.copyItem(at: golden.appendingPathComponent("qwen2/\(name)"), to: base.appendingPathComponent(name))
+            }
+            return base
+        }
+        let kept = Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
+        var extra = 0
+        var vocab: [String] = []
+        for byte in 0..<256 {
+            if kept.contains(byte) {
+                vocab.append(String(UnicodeScalar(UInt8(byte))))
+            } else {
+                vocab.append(String(Character(UnicodeScalar(0x100 + extra)!)))
+                extra += 1
+            }
+        }
+        let entries = vocab.enumerated().map { "\(JSONText.quoted($0.element)): \($0.offset)" }.joined(separator: ", ")
+        let json = """
+            {"version": "1.0", "added_tokens": [], "normalizer": null,
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+             "post_processor": null, "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+             "model": {"type": "BPE", "vocab": {\(entries)}, "merges": []}}
+            """
+        try Data(json.utf8).write(to: base.appendingPathComponent("tokenizer.json"))
+        return base
     }
 
     /// max |a − b| and where, for failure messages.
@@ -93,9 +133,27 @@ enum ExportFixtures {
         let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: out, as: UTF8.self)
-        if process.terminationStatus != 0 {
-            Issue.record("check_gguf.py \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(text)\n\(String(decoding: err, as: UTF8.self))")
+        guard process.terminationStatus == 0 else {
+            throw ScriptFailure(message: "check_gguf.py \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n"
+                                    + text + "\n" + String(decoding: err, as: UTF8.self))
         }
         return text
+    }
+}
+
+/// A helper script that exited with an error (its output is the message).
+struct ScriptFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Runs blocking work (subprocesses, long CPU-bound passes) on a thread of its own, so it does not hold one of
+/// Swift Testing's cooperative threads (one per core) that the async tests of other suites need to make progress.
+/// The body must not record issues: return what to check.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 16 << 20
+        thread.start()
     }
 }

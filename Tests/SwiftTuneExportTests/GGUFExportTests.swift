@@ -38,7 +38,7 @@ import Testing
         return file
     }
 
-    @Test func qwen2ReloadsWithMergedLogits() throws {
+    @Test func qwen2ReloadsWithMergedLogits() async throws {
         let folder = try ExportFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = try checkLogits(family: "qwen2", checkpoint: ExportFixtures.swiftAdapter,
@@ -48,10 +48,10 @@ import Testing
         #expect(try gguf.string("tokenizer.ggml.pre") == "gpt-2" && gguf.string("tokenizer.ggml.model") == "gpt2")
         #expect(try gguf.string("tokenizer.chat_template")?.contains("<|im_start|>") == true)
         #expect(try gguf.int("tokenizer.ggml.eos_token_id") == 299)
-        try checkManifest(file)
+        try await checkManifest(file)
     }
 
-    @Test func llamaReloadsWithMergedLogitsThroughThePermutation() throws {
+    @Test func llamaReloadsWithMergedLogitsThroughThePermutation() async throws {
         let folder = try ExportFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // The llama golden has no tokenizer: lend it the qwen2 golden's (320 embedding rows, 300 tokens: padded).
@@ -72,11 +72,43 @@ import Testing
         let hfQuery = try backend.floats(merged.layers[0].qProj.weight.value)
         let fileQuery = try gguf.floats("blk.0.attn_q.weight")
         #expect(Array(fileQuery[64 ..< 128]) == Array(hfQuery[8 * 64 ..< 9 * 64]))
-        try checkManifest(file)
+        try await checkManifest(file)
+    }
+
+    /// Qwen3 (q/k norms, a head width that is not hidden/heads: key_length) round-trips with its adapter merged.
+    @Test func qwen3ReloadsWithMergedLogits() async throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = try ExportFixtures.goldenWithTokenizer("qwen3", in: folder)
+        let checkpoint = try ExportFixtures.checkpoint(family: "qwen3", base: base, in: folder, backend: backend)
+        let file = try checkLogits(family: "qwen3", checkpoint: checkpoint, model: base, folder: folder)
+        let gguf = try GGUFFile(url: file)
+        #expect(gguf.architecture == "qwen3" && gguf.contains("blk.1.attn_k_norm.weight"))
+        #expect(try gguf.int("qwen3.attention.key_length") == 32)
+        try await checkManifest(file)
+    }
+
+    /// Mistral goes out as llama.cpp's converter writes it: architecture llama (q/k permuted), and its sliding window,
+    /// which that architecture cannot express, is dropped with a note.
+    @Test func mistralIsWrittenAsLlamaWithANote() throws {
+        let folder = try ExportFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = try ExportFixtures.goldenWithTokenizer("mistral", in: folder)
+        var options = ExportOptions(model: base)
+        options.toGGUF = true
+        options.outputDirectory = folder.appendingPathComponent("gguf")
+        let result = try Exporter(backend: backend).run(options)
+        let gguf = try GGUFFile(url: try #require(result.ggufFile))
+        #expect(gguf.architecture == "llama" && gguf.contains("output.weight"))
+        #expect(result.notes.contains { $0.contains("sliding window") && $0.contains("5") }, "\(result.notes)")
+        let original = try DecoderModel.load(directory: base, backend: backend)
+        let reloaded = try DecoderModel.load(gguf: gguf.url, backend: backend)
+        #expect(try backend.floats(reloaded.layers[0].kProj.weight.value).map { Float16($0) }
+                == backend.floats(original.layers[0].kProj.weight.value).map { Float16($0) })
     }
 
     /// K-quants on 64-wide rows fall back per tensor as llama.cpp does, and the fallbacks are reported.
-    @Test func kQuantsFallBackPerTensor() throws {
+    @Test func kQuantsFallBackPerTensor() async throws {
         let folder = try ExportFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let result = try export(ExportFixtures.swiftAdapter, model: ExportFixtures.golden.appendingPathComponent("qwen2"),
@@ -94,13 +126,13 @@ import Testing
         #expect(result.fallbacks.count == 2 * 7, "\(result.fallbacks)")
         #expect(result.fallbacks.first?.description.contains("not divisible by 256") == true)
         _ = try DecoderModel.load(gguf: file.url, backend: backend)
-        try checkManifest(file.url)
+        try await checkManifest(file.url)
     }
 
     /// A model whose rows are whole k-quant blocks (widths 256 and 512): Q4_K and Q6_K blocks in a real file, read
     /// back by gguf-py byte for byte and dequantized alike; a full-fine-tuning checkpoint converts without an adapter.
     @Test(arguments: [ExportOptions.GGUFType.q4K, .q6K])
-    func kQuantizedFileReadsBackWithGGUFPy(_ type: ExportOptions.GGUFType) throws {
+    func kQuantizedFileReadsBackWithGGUFPy(_ type: ExportOptions.GGUFType) async throws {
         let folder = try ExportFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = DecoderConfig(modelType: .llama, vocabSize: 512, hiddenSize: 256, intermediateSize: 512,
@@ -130,7 +162,7 @@ import Testing
         let original = try backend.floats(model.layers[1].downProj.weight.value)
         let quantized = try backend.floats(reloaded.layers[1].downProj.weight.value)
         #expect(relativeMaxError(original, quantized) < 0.05, "Q6_K error \(relativeMaxError(original, quantized))")
-        try checkManifest(url)
+        try await checkManifest(url)
     }
 
     /// llama.cpp's Q4_K_M mix on a 32-layer 4096-wide model, and what the other types keep in F32.
@@ -157,5 +189,5 @@ import Testing
         #expect(tied.types["token_embd.weight"] == .q6K && tied.types["blk.0.attn_q.weight"] == .q4_0)
     }
 
-    func checkManifest(_ url: URL) throws { try GGUFManifest.check(url) }
+    func checkManifest(_ url: URL) async throws { try await GGUFManifest.check(url) }
 }

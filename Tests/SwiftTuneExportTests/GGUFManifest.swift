@@ -8,9 +8,8 @@ import Testing
 enum GGUFManifest {
     /// gguf-py reads the same metadata (keys in order, types, values) and tensors (names, types, ne, bytes, and
     /// dequantized values) as swift-tune's reader.
-    static func check(_ url: URL) throws {
-        let text = try ExportFixtures.python(["manifest", url.path])
-        guard !text.isEmpty else { return }
+    static func check(_ url: URL) async throws {
+        let text = try await onOwnThread { try ExportFixtures.python(["manifest", url.path]) }
         let manifest = try JSONParser.parse(text)
         let file = try GGUFFile(url: url)
         let entries = manifest["metadata"]?.arrayValue ?? []

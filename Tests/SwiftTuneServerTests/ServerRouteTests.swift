@@ -234,6 +234,26 @@ struct ServerRouteTests {
         #expect(APIKeyMiddleware.constantTimeEqual("Bearer a", "Bearer a") && !APIKeyMiddleware.constantTimeEqual("Bearer a", "Bearer ab"))
     }
 
+    /// `--adapters CKPT` alone: the run's `args.json` names the base model, template and system, as for `infer`;
+    /// the adapter applies to every request of the served model.
+    @Test func anAdapterAloneServesItsRunsModel() async throws {
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-run-\(UUID().uuidString)")
+        let checkpoint = run.appendingPathComponent("checkpoint-2")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: run) }
+        try FileManager.default.copyItem(at: swiftAdapter, to: checkpoint)
+        try Data(#"{"model": "\#(qwen2Folder.path)", "template": "chatml", "system": "Be brief."}"#.utf8)
+            .write(to: run.appendingPathComponent("args.json"))
+        let model = try ServedModel.load(ServeOptions(inference: InferenceOptions(adapter: checkpoint)),
+                                         backend: CPUBackend(threadCount: 2))
+        #expect(model.name == "qwen2" && model.adapterNames.isEmpty && model.inference.template.name == "chatml")
+        #expect(model.inference.engine.model.loraConfiguration != nil, "the adapter is attached")
+        try await withServer(model) { client in
+            let response = try await client.post("/v1/chat/completions", chatBody(#""max_tokens": 4"#))
+            #expect(response.status == .ok, "\(response.text)")
+        }
+    }
+
     /// A GGUF file is served like a folder, named after the file (SmolLM2-135M-Instruct Q4_1, from
     /// scripts/fetch_test_models.sh).
     @Test func ggufFilesAreServed() async throws {

@@ -31,7 +31,9 @@ def value_json(field):
     main = types[0]
     contents = field.contents()
     if main == GGUFValueType.ARRAY:
-        return "array[" + types[-1].name.lower() + "]", contents
+        # The element type as stored (gguf-py lists none for an empty array): the part after the array's tag.
+        element = GGUFValueType(int(field.parts[3][0]))
+        return "array[" + element.name.lower() + "]", contents
     return main.name.lower(), contents
 
 
