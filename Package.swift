@@ -31,7 +31,6 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
@@ -73,7 +72,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // L4: training (sft, pt), on top of models, adapters and data.
@@ -158,15 +156,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "SwiftTuneCheckpoint",
             ]
         ),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON",
-                           .product(name: "Crypto", package: "swift-crypto")]
+                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON"]
         ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(

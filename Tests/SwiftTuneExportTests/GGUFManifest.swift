@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import SwiftTuneCheckpoint
 import SwiftTuneJSON
@@ -34,15 +33,13 @@ enum GGUFManifest {
             guard let parts = tensor.arrayValue, parts.count == 5, let name = parts[0].stringValue else { continue }
             let info = try file.info(name)
             #expect(parts[1].stringValue == info.type.name && parts[2].arrayValue?.compactMap(\.intValue) == info.dimensions, "\(name)")
-            let raw = try file.withBytes(name) { SHA256.hash(data: Data($0)) }
-            #expect(parts[3].stringValue == Self.hex(raw), "\(name): raw bytes differ")
+            let raw = try file.withBytes(name) { SHA256.hex($0) }
+            #expect(parts[3].stringValue == raw, "\(name): raw bytes differ")
             let values = try file.floats(name)
-            let dequantized = values.withUnsafeBytes { SHA256.hash(data: Data($0)) }
-            #expect(parts[4].stringValue == Self.hex(dequantized), "\(name): dequantized values differ")
+            let dequantized = values.withUnsafeBytes { SHA256.hex($0) }
+            #expect(parts[4].stringValue == dequantized, "\(name): dequantized values differ")
         }
     }
-
-    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 
     /// A GGUF value and gguf-py's JSON of it: numbers by value (f32 widened), strings, bools, arrays element-wise.
     static func same(_ value: GGUFValue, _ json: JSONValue) -> Bool {

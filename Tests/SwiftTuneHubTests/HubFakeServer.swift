@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import SwiftTuneCheckpoint
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,10 +11,10 @@ struct HubFakeFile: Sendable {
     /// Stored in git LFS on HF (listed with `lfs.sha256`).
     var lfs: Bool
 
-    var sha256: String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+    var sha256: String { SHA256.hex(data) }
     /// git's blob id: SHA-1 of "blob <size>\0" + content (HF's ETag of a non-LFS file).
     var gitBlobID: String {
-        Insecure.SHA1.hash(data: Data("blob \(data.count)\u{0}".utf8) + data).map { String(format: "%02x", $0) }.joined()
+        SHA1.hex(Data("blob \(data.count)\u{0}".utf8) + data)
     }
 }
 

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import NIOCore
+import SwiftTuneCheckpoint
 
 /// Downloads a repository's selected files into a cache layout: a few files at once, each resumed from its
 /// partial file with a `Range` request after a dropped connection, checked against the listed size and
@@ -162,10 +162,10 @@ struct HubDownloader: Sendable {
             var hasher = SHA256()
             var length: Int64 = 0
             while let piece = try handle.read(upToCount: 4 << 20), !piece.isEmpty {
-                hasher.update(data: piece)
+                hasher.update(piece)
                 length += Int64(piece.count)
             }
-            return (length, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+            return (length, hasher.finalizeHex())
         } catch {
             throw HubError.fileSystem(path: url.path, reason: "cannot read back: \(error.localizedDescription)")
         }
