@@ -189,9 +189,20 @@ public final class DecoderModel: @unchecked Sendable {
     /// The loss without gradients (evaluation), optionally with per-token log-probabilities.
     public func loss(_ batch: DeviceBatch, wantLogProbabilities: Bool = false) throws -> DecoderLossOutput {
         let hidden = try hiddenStates(batch).last ?? embed(batch)
+        let (input, targets) = wantLogProbabilities ? (hidden, batch.targets) : try scored(hidden, batch)
         let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
-            .run(hidden: hidden, targets: batch.targets, gradientScale: nil, wantLogProbabilities: wantLogProbabilities)
+            .run(hidden: input, targets: targets, gradientScale: nil, wantLogProbabilities: wantLogProbabilities)
         return DecoderLossOutput(stats: result.stats, logProbabilities: result.logProbabilities, gradInputEmbeddings: nil)
+    }
+
+    /// The final hidden states `[M, D]` and targets `[M]` of the positions that carry a loss, gathered so that
+    /// the lm_head (a fifth of a small model's work) skips the prompt tokens of SFT rows; the whole batch when
+    /// every position (or none) is scored.
+    private func scored(_ hidden: Tensor, _ batch: DeviceBatch) throws -> (Tensor, Tensor) {
+        guard let rows = batch.scoredRows, let targets = batch.scoredTargets else { return (hidden, batch.targets) }
+        let gathered = try backend.empty([rows.count, hidden.size(1)])  // (M, D)
+        try backend.embedding(ids: rows, table: hidden, into: gathered)
+        return (gathered, targets)
     }
 
     // MARK: Forward and backward
@@ -219,10 +230,16 @@ public final class DecoderModel: @unchecked Sendable {
         }
         let finalInverseRMS = try backend.empty([batch.count])
         let normed = try finalNorm(h, inverseRMS: finalInverseRMS)
+        let (scoredHidden, scoredTargets) = try scored(normed, batch)
         let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
-            .run(hidden: normed, targets: batch.targets, gradientScale: gradientScale)
-        guard let dNormed = result.gradHidden else {
+            .run(hidden: scoredHidden, targets: scoredTargets, gradientScale: gradientScale)
+        guard var dNormed = result.gradHidden else {
             throw TensorError.backendFailure(backend: backend.name, call: "lossAndGradients", message: "no gradient")
+        }
+        if let rows = batch.scoredRows {  // back to every position: zero where no loss was taken
+            let full = try backend.zeros(normed.shape)
+            try backend.embeddingBackward(ids: rows, gradOutput: dNormed, into: full)
+            dNormed = full
         }
         var dh = try backend.empty(h.shape)
         try backend.rmsNormBackward(h, weight: norm.value, inverseRMS: finalInverseRMS, gradOutput: dNormed,

@@ -61,13 +61,17 @@ public struct TokenBatch: Sendable, Equatable {
 
     /// The batch as device tensors.
     public func upload(to backend: any Backend) throws -> DeviceBatch {
-        DeviceBatch(
+        let scored = targets.indices.filter { targets[$0] != Self.ignoreIndex }
+        let partial = !scored.isEmpty && scored.count < count
+        return DeviceBatch(
             count: count,
             inputIds: try backend.tensor(inputIds, shape: [count]),
             positions: try backend.tensor(positions, shape: [count]),
             sequenceStarts: try backend.tensor(sequenceStarts, shape: [sequenceStarts.count]),
             targets: try backend.tensor(targets, shape: [count]),
-            scoredTokenCount: scoredTokenCount)
+            scoredTokenCount: scored.count,
+            scoredRows: partial ? try backend.tensor(scored.map { Int32($0) }, shape: [scored.count]) : nil,
+            scoredTargets: partial ? try backend.tensor(scored.map { targets[$0] }, shape: [scored.count]) : nil)
     }
 }
 
@@ -79,4 +83,8 @@ public struct DeviceBatch: Sendable {
     public let sequenceStarts: Tensor
     public let targets: Tensor
     public let scoredTokenCount: Int
+    /// i32 `[M]`: the positions whose target is not `-100`, when some are (nil when all or none are scored).
+    public let scoredRows: Tensor?
+    /// i32 `[M]`: the targets at `scoredRows`.
+    public let scoredTargets: Tensor?
 }
