@@ -14,8 +14,11 @@ public enum BatchInference {
     }
 
     /// Reads the rows of `--val_dataset` files (any format the data layer reads, `#N` sampling), all of them used
-    /// for inference (split ratio 1, no shuffle, as ms-swift loads a validation set).
+    /// for inference (split ratio 1, no shuffle, as ms-swift loads a validation set). Rows need no answer: one
+    /// that ends with the user's turn is a prompt without a label.
     public static func rows(_ specs: [DatasetSpec], options: DatasetOptions = DatasetOptions()) throws -> [DatasetRow] {
+        var options = options
+        options.requiresAnswer = false
         var report = DatasetLoadReport()
         return try DatasetPipeline.loadRows(specs, splitRatio: 1, shuffle: false, options: options, report: &report)
             .validation ?? []

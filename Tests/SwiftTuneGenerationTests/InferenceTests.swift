@@ -110,6 +110,22 @@ struct InferenceTests {
         #expect(BatchInference.split(DatasetRow(conversation: Conversation(messages: [.user("q")]))).labels == nil)
     }
 
+    /// Regression: `infer --val_dataset` refused rows without an answer ("empty assistant answer"); they are prompts.
+    @Test func batchRowsWithoutAnswersArePrompts() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("prompts-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("""
+            {"messages": [{"role": "user", "content": "hi"}]}
+            {"query": "hello"}
+            {"query": "q", "response": "r"}
+            {"messages": [{"role": "user", "content": "  "}]}
+
+            """.utf8).write(to: file)
+        let rows = try BatchInference.rows([DatasetSpec(source: .path(file.path), raw: file.path)])
+        #expect(rows.map { BatchInference.split($0).conversation.messages.last?.content } == ["hi", "hello", "q"])
+        #expect(rows.map { BatchInference.split($0).labels } == [nil, nil, "r"])  // the blank prompt was dropped
+    }
+
     /// Regression: an atomic write renames a temporary file over the target, which must never happen to a device
     /// such as `/dev/null` (`--result_path /dev/null` once replaced it with a regular file).
     @Test func devicesAreWrittenInPlaceNeverReplaced() throws {

@@ -3,7 +3,7 @@ import Testing
 @testable import SwiftTuneHub
 
 /// Downloads from the fake HF hub: cache layout, cache hits, resume, checksums, tokens.
-@Suite(.timeLimit(.minutes(1))) struct HubDownloadTests {
+@Suite(.timeLimit(.minutes(3))) struct HubDownloadTests {
     let repo = HubFakeRepo.model()
     let selected = ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors", "1_Pooling/config.json",
                     "2_Dense/config.json"]

@@ -3,7 +3,7 @@ import Testing
 @testable import SwiftTuneHub
 
 /// Downloads from the fake ModelScope (the default hub, as in ms-swift) and datasets from both hubs.
-@Suite(.timeLimit(.minutes(1))) struct HubModelScopeTests {
+@Suite(.timeLimit(.minutes(3))) struct HubModelScopeTests {
     @Test func modelScopeDownloadWritesItsCacheLayout() async throws {
         let repo = HubFakeRepo.model("fake-org/tiny-model-0.5B")
         try await withFakeHub(repos: [repo]) { server, folder in

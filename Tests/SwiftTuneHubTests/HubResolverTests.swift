@@ -3,7 +3,7 @@ import Testing
 @testable import SwiftTuneHub
 
 /// Local paths, caches made by the hubs' own clients, offline and unreachable hubs, GGUF repositories, options.
-@Suite(.timeLimit(.minutes(1))) struct HubResolverTests {
+@Suite(.timeLimit(.minutes(3))) struct HubResolverTests {
     let commit = String(repeating: "c0", count: 20)
 
     /// An HF cache entry as huggingface_hub writes it: blobs, a snapshot of relative symlinks, refs/main.

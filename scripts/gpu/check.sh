@@ -25,7 +25,7 @@ run)
     # PEFT loads an adapter written by swift-tune and gives swift-tune's logits (needs the machine's peft).
     python3 scripts/golden/check_peft_loads_adapter.py 2>&1 | tail -1 | tee -a "$out/check-backend.txt"
     # transformers loads models merged by swift-tune export and gives the unmerged adapter's logits.
-    python3 scripts/gpu/check_merged_in_transformers.py 2>&1 | tail -3 | tee -a "$out/check-backend.txt"
+    python3 scripts/gpu/check_merged_in_transformers.py 2>&1 | grep -E "PASS|FAIL|AutoTokenizer" | tee -a "$out/check-backend.txt"
     ;;
 *)
     echo "usage: scripts/gpu/check.sh [build|run]" >&2

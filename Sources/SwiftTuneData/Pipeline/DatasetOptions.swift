@@ -39,6 +39,9 @@ public struct DatasetOptions: Sendable {
     public var modelName: [String]?
     /// `--model_author` (one value, or `zh en`) for `self-cognition`.
     public var modelAuthor: [String]?
+    /// Whether rows must end with an assistant answer: true for training; `infer` sets false so that rows
+    /// ending with the user's turn (or query-only rows) are prompts.
+    public var requiresAnswer: Bool = true
     /// JSON Lines longer than this are skipped as bad rows.
     public var maxLineBytes: Int = 16 << 20
     /// Template flags: `--system`, `--loss_scale`, `--use_chat_template`, thinking.

@@ -144,7 +144,8 @@ public enum DatasetPipeline {
             return rows.map(\.row)
         case let .path(path):
             let reader = DatasetFileReader(maxLineBytes: options.maxLineBytes)
-            let preprocessor = RowPreprocessor(columns: options.columns, autoColumnMapping: options.autoColumnMapping)
+            let preprocessor = RowPreprocessor(columns: options.columns, autoColumnMapping: options.autoColumnMapping,
+                                               requiresAnswer: options.requiresAnswer)
             var rows: [DatasetRow] = []
             try reader.forEachRecord(at: path) { (record: RawRecord) throws(DataError) in
                 report.rowsRead += 1

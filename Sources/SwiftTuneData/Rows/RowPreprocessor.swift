@@ -15,10 +15,14 @@ public struct RowPreprocessor: Sendable {
     public var columns: [(from: String, to: String)]
     /// ms-swift's automatic column mapping (`--disable_auto_column_mapping` turns it off).
     public var autoColumnMapping: Bool
+    /// Whether a row must end with an assistant answer (training); inference takes rows that end with the
+    /// user's turn as prompts.
+    public var requiresAnswer: Bool
 
-    public init(columns: [(from: String, to: String)] = [], autoColumnMapping: Bool = true) {
+    public init(columns: [(from: String, to: String)] = [], autoColumnMapping: Bool = true, requiresAnswer: Bool = true) {
         self.columns = columns
         self.autoColumnMapping = autoColumnMapping
+        self.requiresAnswer = requiresAnswer
     }
 
     /// Parses `--columns` (a JSON object of strings, e.g. `{"prompt": "query"}`).
@@ -111,6 +115,13 @@ public struct RowPreprocessor: Sendable {
         let messages = row.conversation.messages
         guard !messages.isEmpty else {
             throw .badRow(location: location, problem: .noUsableFields, key: "messages", detail: "no messages")
+        }
+        if !requiresAnswer, let last = messages.last, last.role != .assistant {
+            guard !last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw .badRow(location: location, problem: .invalidMessages, key: "messages[\(messages.count - 1)].content",
+                              detail: "the last message, the prompt, is empty")
+            }
+            return
         }
         guard let last = messages.last, last.role == .assistant else {
             throw .badRow(location: location, problem: .emptyAnswer, key: "messages",
