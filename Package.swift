@@ -127,8 +127,10 @@ let package = Package(
         .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
-        .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat", "SwiftTuneJSON"]),
-        .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData", "SwiftTuneJSON"]),
+        // Helpers shared by several test targets (never part of a product).
+        .target(name: "SwiftTuneTestSupport", dependencies: ["SwiftTuneTokenizers"], path: "Tests/SwiftTuneTestSupport"),
+        .testTarget(name: "SwiftTuneChatTests", dependencies: ["SwiftTuneChat", "SwiftTuneJSON", "SwiftTuneTestSupport"]),
+        .testTarget(name: "SwiftTuneDataTests", dependencies: ["SwiftTuneData", "SwiftTuneJSON", "SwiftTuneTestSupport"]),
         .testTarget(name: "SwiftTuneCUDATests", dependencies: ["SwiftTuneCUDA"]),
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
         .testTarget(

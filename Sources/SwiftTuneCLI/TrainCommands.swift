@@ -15,16 +15,9 @@ struct SFTCommand: AsyncParsableCommand {
             A YAML or JSON file of flags may come first (swift-tune sft cfg.yaml --lora_rank 16); flags override it.
             """)
 
-    @OptionGroup var model: ModelOptions
-    @OptionGroup var hub: HubFlags
-    @OptionGroup var data: DataOptions
-    @OptionGroup var tuner: TunerOptions
-    @OptionGroup var training: TrainingOptions
+    @OptionGroup var flags: TrainFlags
 
-    func run() async throws {
-        try await TrainCommandRunner(model: model, hub: hub, data: data, tuner: tuner, training: training,
-                                     pretraining: false).run()
-    }
+    func run() async throws { try await TrainCommandRunner(flags: flags, pretraining: false).run() }
 }
 
 /// `swift-tune pt`: continued pre-training: `sft` with `--use_chat_template false --loss_scale all` by default.
@@ -33,26 +26,29 @@ struct PTCommand: AsyncParsableCommand {
         commandName: "pt",
         abstract: "Pre-training on plain text: sft with --use_chat_template false --loss_scale all.")
 
+    @OptionGroup var flags: TrainFlags
+
+    func run() async throws { try await TrainCommandRunner(flags: flags, pretraining: true).run() }
+}
+
+/// The flags `sft` and `pt` share (all of them).
+struct TrainFlags: ParsableArguments {
     @OptionGroup var model: ModelOptions
     @OptionGroup var hub: HubFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var tuner: TunerOptions
     @OptionGroup var training: TrainingOptions
-
-    func run() async throws {
-        try await TrainCommandRunner(model: model, hub: hub, data: data, tuner: tuner, training: training,
-                                     pretraining: true).run()
-    }
 }
 
 /// The shared body of `sft` and `pt`: flags → `SFTOptions`, pick the backend, run, render.
 struct TrainCommandRunner {
-    let model: ModelOptions
-    let hub: HubFlags
-    let data: DataOptions
-    let tuner: TunerOptions
-    let training: TrainingOptions
+    let flags: TrainFlags
     let pretraining: Bool
+    var model: ModelOptions { flags.model }
+    var hub: HubFlags { flags.hub }
+    var data: DataOptions { flags.data }
+    var tuner: TunerOptions { flags.tuner }
+    var training: TrainingOptions { flags.training }
 
     func run() async throws {
         guard let modelSpec = model.model else {

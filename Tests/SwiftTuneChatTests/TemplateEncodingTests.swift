@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import SwiftTuneChat
+import SwiftTuneTestSupport
+import Testing
 
 /// The trained text of a sample: each run of labelled tokens decoded, in order.
 func trainedRuns(_ s: EncodedSample, _ t: TestTokenizer) -> [String] {

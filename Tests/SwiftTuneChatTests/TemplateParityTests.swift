@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import SwiftTuneChat
 import SwiftTuneJSON
+import SwiftTuneTestSupport
+import Testing
 
 /// Parity with HF `apply_chat_template` on the real chat_template strings of SmolLM2, Qwen2.5, Llama 3 and
 /// Llama 3.2 (goldens from scripts/golden/make_chat_template_goldens.py).

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SwiftTuneData
 import SwiftTuneChat
+@testable import SwiftTuneData
+import SwiftTuneTestSupport
+import Testing
 
 func fixture(_ name: String) throws -> DatasetSpec { try DatasetSpec.parse(dataFixtures.appendingPathComponent(name).path) }
 

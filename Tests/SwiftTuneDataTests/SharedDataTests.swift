@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SwiftTuneData
 import SwiftTuneChat
+@testable import SwiftTuneData
+import SwiftTuneTestSupport
+import Testing
 
 /// The public datasets in ../shared/data (skipped where that folder is absent).
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: sharedData.path)))

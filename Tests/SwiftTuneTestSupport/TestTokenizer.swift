@@ -1,17 +1,17 @@
 import SwiftTuneTokenizers
 
-/// A tiny deterministic tokenizer for tests: listed special tokens are matched first, then a few multi-character
+/// A tiny deterministic tokenizer for the chat-template and dataset tests: listed special tokens are matched first, then a few multi-character
 /// pieces ("\n\n", " the"), then one id per Unicode scalar (1000 + scalar value).
-struct TestTokenizer: TextTokenizer {
-    let specials: [String]
-    let pieces: [String] = ["\n\n", " the"]
-    var addsBOS = false
-    var addsEOS = false
-    var bos: String? = nil
-    var eos: String? = "<|im_end|>"
-    var chatTemplate: String? = nil
+public struct TestTokenizer: TextTokenizer {
+    public let specials: [String]
+    public let pieces: [String] = ["\n\n", " the"]
+    public var addsBOS = false
+    public var addsEOS = false
+    public var bos: String? = nil
+    public var eos: String? = "<|im_end|>"
+    public var chatTemplate: String? = nil
 
-    init(specials: [String] = TestTokenizer.defaultSpecials, bos: String? = nil, eos: String? = "<|im_end|>",
+    public init(specials: [String] = TestTokenizer.defaultSpecials, bos: String? = nil, eos: String? = "<|im_end|>",
          addsBOS: Bool = false, addsEOS: Bool = false) {
         self.specials = specials
         self.bos = bos
@@ -20,12 +20,12 @@ struct TestTokenizer: TextTokenizer {
         self.addsEOS = addsEOS
     }
 
-    static let defaultSpecials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|eot_id|>",
+    public static let defaultSpecials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|eot_id|>",
                                   "<|start_header_id|>", "<|end_header_id|>", "<s>", "</s>", "<think>", "</think>"]
 
-    var vocabularySize: Int { 1000 + 0x110000 }
+    public var vocabularySize: Int { 1000 + 0x110000 }
 
-    func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = []
         if addSpecialTokens, addsBOS, let bos, let id = tokenID(bos) { ids.append(id) }
         var rest = Substring(text)
@@ -44,28 +44,28 @@ struct TestTokenizer: TextTokenizer {
         return ids
     }
 
-    func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
+    public func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
         ids.map { id -> String in
             if id < specials.count { return skipSpecialTokens ? "" : specials[Int(id)] }
             return token(id) ?? "\u{FFFD}"
         }.joined()
     }
 
-    func tokenID(_ token: String) -> Int32? {
+    public func tokenID(_ token: String) -> Int32? {
         if let i = specials.firstIndex(of: token) { return Int32(i) }
         if let i = pieces.firstIndex(of: token) { return Int32(500 + i) }
         let scalars = Array(token.unicodeScalars)
         return scalars.count == 1 ? Int32(1000 + Int(scalars[0].value)) : nil
     }
 
-    func token(_ id: Int32) -> String? {
+    public func token(_ id: Int32) -> String? {
         if id >= 0 && id < specials.count { return specials[Int(id)] }
         if id >= 500 && id < 500 + pieces.count { return pieces[Int(id) - 500] }
         guard id >= 1000, let scalar = UnicodeScalar(UInt32(id - 1000)) else { return nil }
         return String(Character(scalar))
     }
 
-    var bosTokenID: Int32? { bos.flatMap(tokenID) }
-    var eosTokenID: Int32? { eos.flatMap(tokenID) }
-    var padTokenID: Int32? { nil }
+    public var bosTokenID: Int32? { bos.flatMap(tokenID) }
+    public var eosTokenID: Int32? { eos.flatMap(tokenID) }
+    public var padTokenID: Int32? { nil }
 }
