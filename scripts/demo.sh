@@ -12,7 +12,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch_test_models.sh
 echo "demo: building swift-tune (release)"
-swift build -c release --product swift-tune 2>&1 | grep -E "error|warning: unre|Compiling swift_tune|Build" || true
+# progress every 50 build steps (the first build compiles swift-nio, AsyncHTTPClient and Hummingbird: ~5 min on 2 cores)
+if ! swift build -c release --product swift-tune 2>&1 | awk '
+        /error:|warning: unre/ { print; next }
+        /^\[[0-9]+\/[0-9]+\]/ { split($1, step, /[][\/]/)
+                               if (step[2] - shown >= 50) { print "demo: build step " step[2] " of " step[3]; shown = step[2] }
+                               next }
+        /Build/ { print }'; then
+    echo "demo: the build failed (see the errors above)" >&2
+    exit 1
+fi
 bin=.build/release/swift-tune
 model=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
 out=${DEMO_OUTPUT:-output/demo}
