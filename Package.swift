@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneGenerationTests",
             dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
-                           "SwiftTuneTokenizers", "SwiftTuneCPU"]
+                           "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(
@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON"]
+                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
         ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(

@@ -146,14 +146,3 @@ struct ScriptFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }
-
-/// Runs blocking work (subprocesses, long CPU-bound passes) on a thread of its own, so it does not hold one of
-/// Swift Testing's cooperative threads (one per core) that the async tests of other suites need to make progress.
-/// The body must not record issues: return what to check.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 16 << 20
-        thread.start()
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftTuneCheckpoint
 import SwiftTuneJSON
+import SwiftTuneTestSupport
 import Testing
 
 /// Compares gguf-py's reading of a GGUF file (scripts/export/check_gguf.py manifest) with swift-tune's.

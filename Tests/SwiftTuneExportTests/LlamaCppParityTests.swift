@@ -7,6 +7,7 @@ import SwiftTuneHub
 import SwiftTuneJSON
 import SwiftTuneModels
 import SwiftTuneTensor
+import SwiftTuneTestSupport
 import Testing
 
 /// llama.cpp (PyPI llama-cpp-python, scripts/setup_llama_cpp.sh) and swift-tune pick the same greedy tokens from
