@@ -39,10 +39,21 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
     case network(url: String, attempts: Int, underlying: String)
     /// A file or folder of the cache could not be written or read (a full disk, say); partial files are kept.
     case fileSystem(path: String, reason: String)
+    /// The cache's file system has less free space than the files still to download (checked before any).
+    case insufficientDiskSpace(path: String, needed: Int64, available: Int64)
     /// The repository holds several GGUF files and no safetensors weights: one must be chosen.
     case ambiguousGGUF(repo: HubRepo, files: [String])
     /// The repository has no file that the selection (patterns, GGUF file) asks for.
     case noMatchingFiles(repo: HubRepo, patterns: [String])
+
+    /// `bytes` for people: "1.50 GB", "12.0 MB", "800 B" (decimal units, as the hubs list sizes).
+    static func size(_ bytes: Int64) -> String {
+        let value = Double(bytes)
+        if value >= 1e9 { return String(format: "%.2f GB", value / 1e9) }
+        if value >= 1e6 { return String(format: "%.1f MB", value / 1e6) }
+        if value >= 1e3 { return String(format: "%.1f kB", value / 1e3) }
+        return "\(bytes) B"
+    }
 
     public var description: String {
         switch self {
@@ -95,6 +106,9 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(url): the connection failed \(attempts) time(s) (\(underlying)); partial files are kept, run again to resume"
         case let .fileSystem(path, reason):
             return "\(path): \(reason) (partial downloads are kept for resuming)"
+        case let .insufficientDiskSpace(path, needed, available):
+            return "\(path): the download needs \(Self.size(needed)) but the disk has \(Self.size(available)) free; "
+                + "nothing was downloaded (hint: free some space, or point HF_HOME / MODELSCOPE_CACHE at a larger disk)"
         case let .ambiguousGGUF(repo, files):
             return "\(repo.kind) '\(repo.id)' has no safetensors weights but several GGUF files: \(files.joined(separator: ", ")); "
                 + "choose one (HubOptions.ggufFile or an allow pattern such as '*Q8_0.gguf')"

@@ -45,6 +45,14 @@ public struct HubOptions: Sendable {
     public var readTimeout: Duration = .seconds(60)
     /// Called as bytes arrive (from several tasks: the callback must be thread-safe); nil for none.
     public var progress: (@Sendable (HubProgress) -> Void)?
+    /// Free bytes of the file system of a folder (nil when unknown): the check before a download. Tests
+    /// replace it to play a small disk.
+    var availableBytes: @Sendable (URL) -> Int64? = { url in
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: url.path)
+        return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value
+    }
+    /// Appends one received piece to a partial file. Tests replace it to play a disk that fills mid-file.
+    var writePiece: @Sendable (FileHandle, Data) throws -> Void = { handle, piece in try handle.write(contentsOf: piece) }
 
     /// Options from `environment` (the process's by default) with ms-swift's defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {

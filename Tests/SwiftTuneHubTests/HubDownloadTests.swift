@@ -111,6 +111,53 @@ import Testing
         }
     }
 
+    @Test func aSmallDiskIsRefusedBeforeAnyDownload() async throws {
+        try await withFakeHub { server, folder in
+            var options = folder.options(endpoint: server.endpoint)
+            options.availableBytes = { _ in 100_000 }
+            let error = await hubError { _ = try await HubResolver.resolveModel(repo.id, options: options) }
+            let needed = selected.filter { $0 != "2_Dense/config.json" }.compactMap { repo.file($0)?.data.count }.reduce(0, +)
+            guard case let .insufficientDiskSpace(path, neededBytes, available)? = error else {
+                Issue.record("expected insufficientDiskSpace, got \(String(describing: error))")
+                return
+            }
+            #expect(neededBytes == Int64(needed) && available == 100_000 && path.contains("models--fake-org--tiny-model"))
+            #expect(error?.description.contains("nothing was downloaded") == true && error?.description.contains("HF_HOME") == true)
+            #expect(server.requests.allSatisfy { HubFakeServer.filePath(of: $0.uri) == nil }, "only the listing was fetched")
+        }
+    }
+
+    @Test func aDiskThatFillsMidFileKeepsThePartialFileForResume() async throws {
+        try await withFakeHub { server, folder in
+            let file = try #require(repo.file("model.safetensors"))
+            let written = HubByteCounter()
+            var options = folder.options(endpoint: server.endpoint)
+            options.maxParallelFiles = 1
+            options.writePiece = { handle, piece in
+                guard written.add(piece.count, limit: 120_000) else { throw POSIXError(.ENOSPC) }
+                try handle.write(contentsOf: piece)
+            }
+            let error = await hubError { _ = try await HubResolver.resolveModel(repo.id, options: options) }
+            guard case let .fileSystem(path, reason)? = error else {
+                Issue.record("expected fileSystem, got \(String(describing: error))")
+                return
+            }
+            #expect(path.hasSuffix("\(file.sha256).incomplete") && reason.contains("write failed"), "\(path): \(reason)")
+            #expect(error?.description.contains("kept for resuming") == true)
+            let root = folder.hfCache.appendingPathComponent("models--fake-org--tiny-model")
+            let partial = root.appendingPathComponent("blobs/\(file.sha256).incomplete")
+            let kept = try #require(HubFiles.size(partial), "the partial file was not kept")
+            #expect(kept > 0 && kept < Int64(file.data.count))
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("blobs/\(file.sha256)").path))
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("refs/main").path), "no revision recorded")
+
+            // Space again: the next run asks for the rest only.
+            let url = try await HubResolver.resolveModel(repo.id, options: folder.options(endpoint: server.endpoint))
+            #expect(try Data(contentsOf: url.appendingPathComponent("model.safetensors")) == file.data)
+            #expect(server.fileRequests("model.safetensors").last?.headers["range"] == "bytes=\(kept)-")
+        }
+    }
+
     @Test func tokenIsSentToTheHubButNotToTheCDN() async throws {
         try await withFakeHub { server, folder in
             server.requiredToken = "s3cret"
@@ -150,6 +197,20 @@ import Testing
             }
             #expect(repo.id == "fake-org/no-such-model" && url.contains("/api/models/fake-org/no-such-model/revision/main"))
             #expect(error?.description.contains("404") == true)
+        }
+    }
+}
+
+/// Bytes written so far, shared by concurrent writes.
+final class HubByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    /// Adds `count` unless the total would pass `limit` (then returns false and adds nothing).
+    func add(_ count: Int, limit: Int) -> Bool {
+        lock.withLock {
+            guard total + count <= limit else { return false }
+            total += count
+            return true
         }
     }
 }

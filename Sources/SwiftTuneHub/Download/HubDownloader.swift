@@ -19,6 +19,7 @@ struct HubDownloader: Sendable {
     func download(_ files: [HubRemoteFile], commit: String?) async throws {
         let tracker = HubProgressTracker(files: files, report: options.progress)
         try layout.prepare()
+        try checkFreeSpace(for: files)
         // Files with the same content share a partial file and a blob in the HF cache: fetch the first of them
         // with the other files, and the rest afterwards, when they find the blob in place.
         var seen = Set<String>()
@@ -39,6 +40,26 @@ struct HubDownloader: Sendable {
         }
         for file in repeats { try await fetch(file, commit: commit, tracker: tracker) }
         try layout.finish(commit: commit, files: files)
+    }
+
+    /// Refuses to start when the cache's disk has less free space than the files still to fetch (listed sizes
+    /// minus cached files and partial bytes), as huggingface_hub checks before a download.
+    func checkFreeSpace(for files: [HubRemoteFile]) throws {
+        var needed: Int64 = 0, partials = Set<String>()
+        for file in files where layout.existingFile(for: file) == nil {
+            let partial = layout.partialURL(for: file)
+            guard let size = file.size, partials.insert(partial.path).inserted else { continue }
+            needed += max(0, size - (HubFiles.size(partial) ?? 0))
+        }
+        guard let first = files.first else { return }
+        let folder = layout.partialURL(for: first).deletingLastPathComponent()
+        var probe = folder
+        while !FileManager.default.fileExists(atPath: probe.path), probe.pathComponents.count > 1 {
+            probe = probe.deletingLastPathComponent()
+        }
+        if needed > 0, let available = options.availableBytes(probe), available < needed {
+            throw HubError.insufficientDiskSpace(path: folder.path, needed: needed, available: available)
+        }
     }
 
     /// One file: reuse the cached copy, or download (resuming), check, and move it into the cache. A file
@@ -121,7 +142,7 @@ struct HubDownloader: Sendable {
         defer { try? handle.close() }
         for try await chunk in response.body {
             do {
-                try handle.write(contentsOf: Data(chunk.readableBytesView))
+                try options.writePiece(handle, Data(chunk.readableBytesView))
             } catch {
                 throw HubError.fileSystem(path: partial.path, reason: "write failed: \(error.localizedDescription)")
             }
