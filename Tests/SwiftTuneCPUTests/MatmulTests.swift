@@ -61,6 +61,12 @@ struct MatmulTests {
         // Few rows: the portable path splits columns across threads instead of rows.
         cases.append(Case(m: 3, n: 300, k: 270, batch: [2], transposeB: true, alpha: 0.5, beta: 1))
         cases.append(Case(m: 1, n: 520, k: 33, transposeA: true, beta: 0.5))
+        // One row (decoding): BLAS takes sgemv, in both layouts of B, batched, with and without A transposed.
+        for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+            cases.append(Case(m: 1, n: 300, k: 77, batch: [2], transposeA: transposeA, transposeB: transposeB,
+                              alpha: 0.5, beta: 0.25))
+            cases.append(Case(m: 1, n: 33, k: 530, transposeA: transposeA, transposeB: transposeB))
+        }
         return cases
     }()
 
@@ -106,5 +112,10 @@ struct MatmulTests {
         try backend.fill(c, with: .nan)
         try backend.matmul(a, b, into: c, transposeA: false, transposeB: false, alpha: 1, beta: 0)
         #expect(try backend.floats(c) == [4, 5, 10, 11])
+        let row = try backend.empty([1, 2])  // one row: the sgemv path
+        try backend.fill(row, with: .nan)
+        try backend.matmul(try backend.tensor([1, 2, 3] as [Float], shape: [1, 3]), b, into: row,
+                           transposeA: false, transposeB: false, alpha: 1, beta: 0)
+        #expect(try backend.floats(row) == [4, 5])
     }
 }
