@@ -28,7 +28,7 @@ public struct ExportResult: Sendable {
 public struct Exporter {
     public let backend: any Backend
     /// Free bytes on the output's file system; replaceable in tests.
-    var availableBytes: (URL) -> Int? = OutputFolder.freeSpace
+    var availableBytes: (URL) -> Int? = { FileSystemSpace.availableBytes($0).map(Int.init) }
 
     /// - Parameter backend: where adapters are merged (`W += scale·B·A`); the CPU backend is enough.
     public init(backend: any Backend) {

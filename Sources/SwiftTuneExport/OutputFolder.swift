@@ -76,10 +76,4 @@ final class OutputFolder {
         if ["model.safetensors", "model.safetensors.index.json", "model.gguf"].contains(name) { return true }
         return name.hasPrefix("model-") && name.hasSuffix(".safetensors") && name.contains("-of-")
     }
-
-    /// Free bytes on the file system of `url` (nil when unknown).
-    static func freeSpace(_ url: URL) -> Int? {
-        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: url.path)
-        return (attributes?[.systemFreeSize] as? NSNumber)?.intValue
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneCheckpoint
 
 /// How `--model` / `--dataset` ids are resolved and downloaded: ms-swift's `--use_hf`, `--hub_token`, `--revision`,
 /// plus the environment ms-swift and the hubs' own clients read (`USE_HF`, `HF_ENDPOINT`, `HF_HOME`, `HF_HUB_CACHE`, `HF_TOKEN`,
@@ -47,10 +48,7 @@ public struct HubOptions: Sendable {
     public var progress: (@Sendable (HubProgress) -> Void)?
     /// Free bytes of the file system of a folder (nil when unknown): the check before a download. Tests
     /// replace it to play a small disk.
-    var availableBytes: @Sendable (URL) -> Int64? = { url in
-        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: url.path)
-        return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value
-    }
+    var availableBytes: @Sendable (URL) -> Int64? = FileSystemSpace.availableBytes
     /// Appends one received piece to a partial file. Tests replace it to play a disk that fills mid-file.
     var writePiece: @Sendable (FileHandle, Data) throws -> Void = { handle, piece in try handle.write(contentsOf: piece) }
 

@@ -43,11 +43,10 @@ public struct SHA256: Sendable {
         }
         let whole = rest.count / 64 * 64
         if whole > 0 {
-            let blocks = Array(rest.prefix(whole))
-            blocks.withUnsafeBytes { raw in
-                for offset in stride(from: 0, to: whole, by: 64) {
-                    compress(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 64]))
-                }
+            let blocks = rest.prefix(whole)
+            // Data and arrays are hashed in place; other collections are copied once.
+            if blocks.withContiguousStorageIfAvailable({ compressBlocks(UnsafeRawBufferPointer($0)) }) == nil {
+                Array(blocks).withUnsafeBytes { compressBlocks($0) }
             }
         }
         pending.append(contentsOf: rest.dropFirst(whole))
@@ -59,11 +58,7 @@ public struct SHA256: Sendable {
         var tail = pending + [0x80]
         tail += [UInt8](repeating: 0, count: (64 + 56 - tail.count % 64) % 64)
         tail += (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * $0)) }
-        tail.withUnsafeBytes { raw in
-            for offset in stride(from: 0, to: raw.count, by: 64) {
-                compress(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 64]))
-            }
-        }
+        tail.withUnsafeBytes { compressBlocks($0) }
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
         return words.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
@@ -81,6 +76,13 @@ public struct SHA256: Sendable {
         0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
+
+    /// Every 64-byte block of `raw` (a multiple of 64 bytes) into the state.
+    private mutating func compressBlocks(_ raw: UnsafeRawBufferPointer) {
+        for offset in stride(from: 0, to: raw.count, by: 64) {
+            compress(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 64]))
+        }
+    }
 
     /// One 64-byte block into the state.
     private mutating func compress(_ block: UnsafeRawBufferPointer) {

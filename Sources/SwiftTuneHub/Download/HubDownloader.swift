@@ -53,11 +53,7 @@ struct HubDownloader: Sendable {
         }
         guard let first = files.first else { return }
         let folder = layout.partialURL(for: first).deletingLastPathComponent()
-        var probe = folder
-        while !FileManager.default.fileExists(atPath: probe.path), probe.pathComponents.count > 1 {
-            probe = probe.deletingLastPathComponent()
-        }
-        if needed > 0, let available = options.availableBytes(probe), available < needed {
+        if needed > 0, let available = options.availableBytes(folder), available < needed {
             throw HubError.insufficientDiskSpace(path: folder.path, needed: needed, available: available)
         }
     }
