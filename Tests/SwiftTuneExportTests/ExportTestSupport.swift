@@ -39,6 +39,16 @@ enum ExportFixtures {
         try backend.floats(model.logits(TokenBatch(sequences: sequences).upload(to: backend)))
     }
 
+    /// The golden sequences of `family` and the logits of its golden model with `checkpoint`'s adapter attached
+    /// (unmerged): what every export of that checkpoint must reproduce.
+    static func adapterLogits(family: String, checkpoint: URL, backend: CPUBackend) throws
+        -> (sequences: [[Int32]], logits: [Float]) {
+        let sequences = try goldenSequences(family, backend: backend)
+        let base = try DecoderModel.load(directory: golden.appendingPathComponent(family), backend: backend)
+        try LoRAAdapter.load(from: checkpoint, into: base)
+        return (sequences, try logits(base, sequences, backend: backend))
+    }
+
     /// A LoRA checkpoint for the llama golden model made in the test: a seeded adapter with non-zero B on every
     /// linear layer, saved with an args.json naming the base, as an sft run leaves it.
     static func llamaCheckpoint(in folder: URL, backend: CPUBackend) throws -> URL {

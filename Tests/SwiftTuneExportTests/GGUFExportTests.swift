@@ -25,10 +25,7 @@ import Testing
     func checkLogits(family: String, checkpoint: URL, model: URL?, folder: URL) throws -> URL {
         let result = try export(checkpoint, model: model, type: .f32, into: folder)
         let file = try #require(result.ggufFile)
-        let sequences = try ExportFixtures.goldenSequences(family, backend: backend)
-        let base = try DecoderModel.load(directory: ExportFixtures.golden.appendingPathComponent(family), backend: backend)
-        try LoRAAdapter.load(from: checkpoint, into: base)
-        let expected = try ExportFixtures.logits(base, sequences, backend: backend)
+        let (sequences, expected) = try ExportFixtures.adapterLogits(family: family, checkpoint: checkpoint, backend: backend)
         let reloaded = try DecoderModel.load(gguf: file, backend: backend)
         let logits = try ExportFixtures.logits(reloaded, sequences, backend: backend)
         let (difference, index) = ExportFixtures.maxDifference(expected, logits)

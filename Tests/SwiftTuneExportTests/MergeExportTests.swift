@@ -24,10 +24,7 @@ import Testing
         options.existOK = true
         let result = try Exporter(backend: backend).run(options)
         let merged = try #require(result.mergedFolder)
-        let sequences = try ExportFixtures.goldenSequences(family, backend: backend)
-        let base = try DecoderModel.load(directory: ExportFixtures.golden.appendingPathComponent(family), backend: backend)
-        try LoRAAdapter.load(from: checkpoint, into: base)
-        let unmerged = try ExportFixtures.logits(base, sequences, backend: backend)
+        let (sequences, unmerged) = try ExportFixtures.adapterLogits(family: family, checkpoint: checkpoint, backend: backend)
         let reloaded = try DecoderModel.load(directory: merged, backend: backend)
         let logits = try ExportFixtures.logits(reloaded, sequences, backend: backend)
         let (difference, index) = ExportFixtures.maxDifference(unmerged, logits)
