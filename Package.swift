@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "SwiftTuneServer", targets: ["SwiftTuneServer"]),
         .library(name: "SwiftTuneHub", targets: ["SwiftTuneHub"]),
         .library(name: "SwiftTuneExport", targets: ["SwiftTuneExport"]),
+        .library(name: "SwiftTuneRunFiles", targets: ["SwiftTuneRunFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,6 +50,9 @@ let package = Package(
         .target(name: "SwiftTuneJSON"),
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
         .target(name: "SwiftTuneTokenizers", dependencies: ["SwiftTuneJSON"]),
+        // L1: a run folder's files (args.json, checkpoint-N, trainer_state.json, logging.jsonl), for training,
+        // generation and export.
+        .target(name: "SwiftTuneRunFiles", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
         .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON"]),
         .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON"]),
@@ -78,19 +82,20 @@ let package = Package(
         .target(
             name: "SwiftTuneTraining",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
-                           "SwiftTuneJSON"]
+                           "SwiftTuneJSON", "SwiftTuneRunFiles"]
         ),
         // L4: export: merge LoRA, HF safetensors folders, GGUF (quantized with ggml's reference rounding), Ollama.
         .target(
             name: "SwiftTuneExport",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
-                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneJSON"]
+                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneJSON", "SwiftTuneRunFiles"]
         ),
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
             name: "SwiftTuneGeneration",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
+                "SwiftTuneRunFiles",
             ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
@@ -111,6 +116,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
+                "SwiftTuneRunFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -135,14 +141,15 @@ let package = Package(
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneTrainingTests",
-            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
+            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneRunFiles"]
         ),
         .testTarget(
             name: "SwiftTuneGenerationTests",
             dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
-                           "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport"]
+                           "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport", "SwiftTuneRunFiles"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneRunFilesTests", dependencies: ["SwiftTuneRunFiles", "SwiftTuneJSON"]),
         .testTarget(
             name: "SwiftTuneServerTests",
             dependencies: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftTuneChat
 import SwiftTuneData
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTraining
 

@@ -3,6 +3,7 @@ import SwiftTuneAdapters
 import SwiftTuneChat
 import SwiftTuneHub
 import SwiftTuneModels
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 

@@ -6,6 +6,7 @@ import SwiftTuneData
 import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneNN
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -104,10 +105,10 @@ public enum SFT {
         message(String(format: "trainable parameters: %d of %d (%.4f%%)", trainable, total, 100 * Double(trainable) / Double(max(total, 1))))
 
         let runFolder = try RunFolder.create(outputDirectory: outputDirectory, addVersion: options.training.addVersion)
-        let argumentsJSON = try argumentsFile(options, templateName: templateName, runFolder: runFolder)
-        try argumentsJSON.write(to: runFolder.appendingPathComponent("args.json"), options: .atomic)
+        let arguments = try runArguments(options, templateName: templateName, runFolder: runFolder)
+        try arguments.write()
         if !data.validationRows.isEmpty {
-            try writeJSONLines(data.validationRows, to: runFolder.appendingPathComponent("val_dataset.jsonl"))
+            try writeJSONLines(data.validationRows, to: runFolder.appendingPathComponent(RunFolder.validationFileName))
         }
 
         let trainer = try Trainer(
@@ -115,7 +116,7 @@ public enum SFT {
             validation: data.validation.map(TrainingExample.examples(of:)) ?? [],
             arguments: options.training, fullFineTuning: fullFineTuning, runFolder: runFolder
         ) { folder in
-            try argumentsJSON.write(to: folder.appendingPathComponent("args.json"))
+            try arguments.write(into: folder)
             if fullFineTuning {
                 try saveFullModel(model, source: options.model, to: folder)
             } else {
@@ -127,7 +128,7 @@ public enum SFT {
             message("resumed from \(resume) at step \(trainer.globalStep) of \(trainer.totalSteps)")
         }
         let summary = try trainer.train(stop: stop, observer: observer)
-        try drawCurves(trainer.log, to: runFolder.appendingPathComponent("images"))
+        try drawCurves(trainer.log, to: runFolder.appendingPathComponent(RunFolder.imagesFolderName))
         return SFTResult(runFolder: runFolder, summary: summary, datasetReport: data.report)
     }
 

@@ -5,7 +5,6 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case conflictingArguments(String, String, hint: String)
     case noTrainableTokens(dataset: String)
     case checkpointMismatch(path: String, reason: String)
-    case checkpointWriteFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,8 +18,6 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             "\(dataset): no token carries a loss after templating and truncation (hint: check --loss_scale, --max_length and that rows have assistant answers)"
         case let .checkpointMismatch(path, reason):
             "\(path): this checkpoint does not fit the run: \(reason)"
-        case let .checkpointWriteFailed(path, reason):
-            "writing checkpoint \(path) failed: \(reason); the previous checkpoints are intact"
         }
     }
 }

@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneCPU
 import SwiftTuneData
 @testable import SwiftTuneGeneration
+import SwiftTuneRunFiles
 
 @Suite("Inference: chat sessions, run folders, batch inference")
 struct InferenceTests {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftTuneData
 import SwiftTuneGeneration
+import SwiftTuneRunFiles
 
 /// The flags of `infer` besides the model group (ms-swift's names; unset sampling flags fall back to the model's
 /// `generation_config.json` as ms-swift's pt engine does).
