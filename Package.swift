@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "SwiftTuneHub", targets: ["SwiftTuneHub"]),
         .library(name: "SwiftTuneExport", targets: ["SwiftTuneExport"]),
         .library(name: "SwiftTuneRunFiles", targets: ["SwiftTuneRunFiles"]),
+        .library(name: "SwiftTuneFamilies", targets: ["SwiftTuneFamilies"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,14 +49,17 @@ let package = Package(
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
         // checks, offsets); any target may use it.
         .target(name: "SwiftTuneJSON"),
+        // L0: the model-family registry (one entry per model_type: HF and GGUF names, config rules, chat template),
+        // read by checkpoints, chat templates and export.
+        .target(name: "SwiftTuneFamilies"),
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
         .target(name: "SwiftTuneTokenizers", dependencies: ["SwiftTuneJSON"]),
         // L1: a run folder's files (args.json, checkpoint-N, trainer_state.json, logging.jsonl), for training,
         // generation and export.
         .target(name: "SwiftTuneRunFiles", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
-        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON"]),
-        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON"]),
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON", "SwiftTuneFamilies"]),
+        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneFamilies"]),
         // L2: layers with forward and backward, losses.
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
@@ -150,6 +154,7 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneRunFilesTests", dependencies: ["SwiftTuneRunFiles", "SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneFamiliesTests", dependencies: ["SwiftTuneFamilies", "SwiftTuneCheckpoint", "SwiftTuneChat", "SwiftTuneExport"]),
         .testTarget(
             name: "SwiftTuneServerTests",
             dependencies: [
@@ -177,7 +182,7 @@ let package = Package(
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
-            dependencies: ["SwiftTuneModels", "SwiftTuneCPU"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneFamilies"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -145,18 +145,21 @@ public struct Exporter {
                                  request: ExportRequest) throws -> (OllamaModelfile, String?) {
         let args = try request.checkpoint.flatMap { try RunArguments.find(near: $0) }
         var note: String?
-        var family = vocabulary.chatTemplate.flatMap { OllamaModelfile.Family.detect(jinja: $0) }
+        let recognised = vocabulary.chatTemplate.flatMap { OllamaModelfile.Family.detect(jinja: $0) }
             ?? args?.template.flatMap { OllamaModelfile.Family.detect(templateName: $0) }
-        if family == nil {
-            family = .chatML
-            note = "the chat template's family was not recognised; the Modelfile uses ChatML (edit its TEMPLATE if needed)"
+        // Else the turns of the template `infer` picks for the model's family with nothing else to go on.
+        let fallback = base.config.modelType.chatTemplate.name
+        let family = recognised ?? OllamaModelfile.Family.detect(templateName: fallback) ?? .chatML
+        if recognised == nil {
+            note = "the chat template's family was not recognised; the Modelfile uses \(family.rawValue) turns, as for the "
+                + "\(base.config.modelType) family's default template \(fallback) (edit its TEMPLATE if needed)"
         }
         var generation: JSONValue?
         if base.format == .huggingFace,
            let data = FileManager.default.contents(atPath: base.folder.appendingPathComponent("generation_config.json").path) {
             generation = try? JSONParser.parse(data, options: .python)
         }
-        let modelfile = OllamaModelfile(ggufFileName: request.ggufFileName, family: family ?? .chatML,
+        let modelfile = OllamaModelfile(ggufFileName: request.ggufFileName, family: family,
                                         generationConfig: generation, system: args?.system)
         return (modelfile, note)
     }
