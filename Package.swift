@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "swift-tune", targets: ["swift-tune"]),
         .executable(name: "swift-tune-bench", targets: ["swift-tune-bench"]),
+        .library(name: "SwiftTuneQuantization", targets: ["SwiftTuneQuantization"]),
         .library(name: "SwiftTuneTensor", targets: ["SwiftTuneTensor"]),
         .library(name: "SwiftTuneCPU", targets: ["SwiftTuneCPU"]),
         .library(name: "SwiftTuneCUDA", targets: ["SwiftTuneCUDA"]),
@@ -36,9 +37,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
+        // L0, below tensors: block formats (GGML quants, later NF4) as pure functions over bytes, so the Backend
+        // protocol can name a format and every layer above can quantize or dequantize.
+        .target(name: "SwiftTuneQuantization"),
         // L0: tensors, the Backend protocol, and the two backends.
-        .target(name: "SwiftTuneTensor"),
-        .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor"]),
+        .target(name: "SwiftTuneTensor", dependencies: ["SwiftTuneQuantization"]),
+        .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         .target(
             name: "SwiftTuneCUDA",
             dependencies: ["SwiftTuneTensor"],
@@ -50,12 +54,12 @@ let package = Package(
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
         .target(name: "SwiftTuneTokenizers", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
-        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON"]),
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON"]),
         .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON"]),
         // L2: layers with forward and backward, losses.
-        .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
+        .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
-        .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
+        .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint", "SwiftTuneQuantization"]),
         .target(
             name: "SwiftTuneData",
             dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneJSON"],
@@ -84,7 +88,7 @@ let package = Package(
         .target(
             name: "SwiftTuneExport",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
-                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneJSON"]
+                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON"]
         ),
         // L4: generation (KV cache, sampling, batched requests, adapters per request).
         .target(
@@ -124,7 +128,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
-        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization"]),
         .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         // Helpers shared by several test targets (never part of a product).
@@ -165,9 +169,9 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
+                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
         ),
-        .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
             dependencies: ["SwiftTuneModels", "SwiftTuneCPU"]

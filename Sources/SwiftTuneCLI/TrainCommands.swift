@@ -89,8 +89,9 @@ final class ConsoleTrainingObserver: TrainingObserver {
         bar = ProgressBar(label: "Train", total: totalSteps)
     }
 
-    func stepFinished(step: Int, totalSteps: Int, loss: Double, learningRate: Double, tokensPerSecond: Double) {
-        bar?.update(step, postfix: String(format: "loss=%.4f, lr=%.3g, tok/s=%.0f", loss, learningRate, tokensPerSecond))
+    func stepFinished(step: Int, totalSteps: Int, loss: Double?, learningRate: Double, tokensPerSecond: Double) {
+        let shownLoss = loss.map { String(format: "%.4f", $0) } ?? "-"
+        bar?.update(step, postfix: "loss=\(shownLoss), " + String(format: "lr=%.3g, tok/s=%.0f", learningRate, tokensPerSecond))
     }
 
     func logged(_ record: LogRecord) {

@@ -215,7 +215,7 @@ extension CUDABackend {
     // MARK: Cross-entropy
 
     /// Targets outside `0..<V` (not only `-100`) are treated as ignored: the host does not read targets.
-    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                              stats: Tensor, logProbabilities: Tensor?) throws {
         let op = "crossEntropy"
         try Validate.f32([(logits, "logits"), (stats, "stats")], op)
@@ -228,6 +228,10 @@ extension CUDABackend {
             try Validate.dtype(logProbabilities, .f32, op, "logProbabilities")
             try Validate.count(logProbabilities, rows, op, "logProbabilities")
         }
+        if let tokenWeights {
+            try Validate.dtype(tokenWeights, .f32, op, "tokenWeights")
+            try Validate.count(tokenWeights, rows, op, "tokenWeights")
+        }
         try Validate.fitsInt32([rows, vocabulary], op, logits.shape)
         guard rows > 0 else { return }
         guard vocabulary > 0 else {
@@ -238,6 +242,7 @@ extension CUDABackend {
             .pointer(address(logits, op)), .pointer(address(targets, op)), .pointer(address(stats, op)),
             .pointer(try logProbabilities.map { try address($0, op) } ?? 0), .int(vocabulary),
             .flag(gradientScale != nil), .float32(gradientScale ?? 0),
+            .pointer(try tokenWeights.map { try address($0, op) } ?? 0),
         ])
     }
 }

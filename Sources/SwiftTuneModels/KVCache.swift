@@ -4,9 +4,9 @@ import SwiftTuneTensor
 /// A preallocated, paged key/value cache for generation (the layout of vLLM's PagedAttention, Kwon et al. 2023,
 /// https://arxiv.org/abs/2309.06180).
 ///
-/// Every layer owns two f32 tensors `[blocks, blockSize, Hkv, hd]`, allocated once. A sequence holds a list of
-/// block indices (its block table); token position `p` lives in block `table[p / blockSize]` at offset
-/// `p % blockSize`. Blocks come from a shared free list, so sequences of any length join and leave between steps
+/// Every layer owns two tensors `[blocks, blockSize, Hkv, hd]` in the model's compute dtype, allocated once. A
+/// sequence holds a list of block indices (its block table); token position `p` lives in block
+/// `table[p / blockSize]` at offset `p % blockSize`. Blocks come from a shared free list, so sequences of any length join and leave between steps
 /// with no allocation and no copying (what a continuous-batching server needs).
 public final class KVCache: @unchecked Sendable {
     /// Tokens per block.
@@ -21,7 +21,8 @@ public final class KVCache: @unchecked Sendable {
     private var freeBlocks: [Int32]
 
     /// Allocates the cache of `config`'s layers on `backend` (contents unspecified until written).
-    public init(config: DecoderConfig, backend: any Backend, blockCount: Int, blockSize: Int = 16) throws {
+    public init(config: DecoderConfig, backend: any Backend, blockCount: Int, blockSize: Int = 16,
+                dtype: DType = .f32) throws {
         guard blockCount >= 1, blockSize >= 1, blockCount * blockSize <= Int(Int32.max) else {
             throw ModelError.invalidBatch("a KV cache needs at least one block of at least one token "
                 + "(got \(blockCount) blocks of \(blockSize))")
@@ -29,8 +30,8 @@ public final class KVCache: @unchecked Sendable {
         self.blockSize = blockSize
         self.blockCount = blockCount
         let shape = [blockCount, blockSize, config.numKeyValueHeads, config.headDim]
-        keys = try (0..<config.numHiddenLayers).map { _ in try backend.empty(shape) }
-        values = try (0..<config.numHiddenLayers).map { _ in try backend.empty(shape) }
+        keys = try (0..<config.numHiddenLayers).map { _ in try backend.empty(shape, dtype: dtype) }
+        values = try (0..<config.numHiddenLayers).map { _ in try backend.empty(shape, dtype: dtype) }
         freeBlocks = (0..<Int32(blockCount)).reversed()
     }
 

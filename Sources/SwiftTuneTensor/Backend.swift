@@ -1,3 +1,5 @@
+import SwiftTuneQuantization
+
 /// A compute device: memory plus the coarse, fused op set the decoder is built from.
 ///
 /// Every op writes into tensors the caller allocated (`into:`), so a GPU backend can run the whole step
@@ -13,6 +15,8 @@
 public protocol Backend: AnyObject, Sendable {
     /// A short name for messages, e.g. `cpu` or `cuda:0`.
     var name: String { get }
+    /// Whether the ops compute with `precision`'s storage dtypes (every backend computes `Precision.f32`).
+    func supports(_ precision: Precision) -> Bool
 
     // MARK: Memory
 
@@ -100,10 +104,21 @@ public protocol Backend: AnyObject, Sendable {
     /// logits f32 `[N, V]`, targets i32 `[N]` (`-100` = ignored). Accumulates into `stats` (f32 `[3]`):
     /// the sum of `-log p(target)`, the number of scored rows, and the number whose argmax equals the target.
     /// Writes `log p(target)` per row into `logProbabilities` `[N]` when given (0 for ignored rows).
-    /// When `gradientScale` is set, overwrites `logits` with `gradientScale · (softmax − onehot)` (zero rows
-    /// for ignored targets), which is the gradient of `gradientScale · Σ loss`.
-    func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    /// When `gradientScale` is set, overwrites `logits` with `s_n · (softmax − onehot)` (zero rows for ignored
+    /// targets), which is the gradient of `Σ_n s_n · loss_n`: `s_n = gradientScale`, or
+    /// `gradientScale · tokenWeights[n]` with per-row weights (f32 `[N]`; a training objective's
+    /// `−dL/d log p(target_n)`, e.g. DPO's per-sequence coefficients).
+    func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                       stats: Tensor, logProbabilities: Tensor?) throws
+
+    // MARK: Quantized weights
+
+    /// Decodes a matrix stored in a block format (a frozen quantized weight) into a float tensor.
+    ///
+    /// blocks u8, `rows · format.rowByteCount(columns)` bytes (rows back to back); out `[rows, columns]` (any rank
+    /// whose last dimension is `columns`) in a float dtype the backend computes in. The arithmetic is the format's
+    /// reference (`BlockFormat.decode`), so a dequantized weight equals the one a loader dequantizes on the host.
+    func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws
 
     // MARK: Generation (paged KV cache)
 
@@ -190,8 +205,19 @@ extension Backend {
     public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws { throw missing("swiglu") }
     public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
                                into gradGate: Tensor, gradUp: Tensor) throws { throw missing("swigluBackward") }
-    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                              stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
+    public func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws {
+        throw missing("dequantize(\(format))")
+    }
+    public func supports(_ precision: Precision) -> Bool { precision == .f32 }
+
+    /// `crossEntropy` with one gradient scale for every row.
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+                             stats: Tensor, logProbabilities: Tensor?) throws {
+        try crossEntropy(logits: logits, targets: targets, gradientScale: gradientScale, tokenWeights: nil,
+                         stats: stats, logProbabilities: logProbabilities)
+    }
     public func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor,
                                    valueCache: Tensor) throws { throw missing("writeKeyValueCache") }
     public func pagedAttention(query: Tensor, keyCache: Tensor, valueCache: Tensor, blockTables: Tensor,

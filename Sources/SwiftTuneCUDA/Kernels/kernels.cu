@@ -579,10 +579,12 @@ extern "C" __global__ void swiglu_backward_f32(float* gradGate, float* gradUp, c
 // One block per row of logits. A row whose target is outside 0..<vocabulary (-100 = ignored) scores nothing,
 // gets logProbabilities 0 and, when writing the gradient, a zero row. A scored row adds -log p(target), 1, and
 // (argmax == target) to stats with atomicAdd, and with writeGradient overwrites its logits with
-// gradientScale * (softmax - onehot(target)).
-// logits: (rows, vocabulary), targets: (rows) i32, stats: (3), logProbabilities: (rows) or null
+// gradientScale * (softmax - onehot(target)), the scale times tokenWeights[row] when the weights are given.
+// logits: (rows, vocabulary), targets: (rows) i32, stats: (3), logProbabilities: (rows) or null,
+// tokenWeights: (rows) or null
 extern "C" __global__ void cross_entropy_f32(float* logits, const int* targets, float* stats, float* logProbabilities,
-                                             int vocabulary, int writeGradient, float gradientScale) {
+                                             int vocabulary, int writeGradient, float gradientScale,
+                                             const float* tokenWeights) {
     __shared__ float scratch[32];
     __shared__ float argmaxValues[32];
     __shared__ int argmaxIndices[32];
@@ -617,8 +619,9 @@ extern "C" __global__ void cross_entropy_f32(float* logits, const int* targets, 
         if (logProbabilities != 0) logProbabilities[row] = logProbability;
     }
     if (writeGradient) {
+        const float scale = tokenWeights != 0 ? gradientScale * tokenWeights[row] : gradientScale;
         for (int c = tid; c < vocabulary; c += blockDim.x)
-            x[c] = gradientScale * (expf(x[c] - logSumExp) - (c == target ? 1.0f : 0.0f));
+            x[c] = scale * (expf(x[c] - logSumExp) - (c == target ? 1.0f : 0.0f));
     }
 }
 

@@ -19,7 +19,7 @@ public enum GGMLQuantizer {
     ///
     /// - Throws: `invalidArgument` when `type` is not in `quantizable`, or `rowLength` is not a whole number of
     ///   blocks (for the k-quants: 256) or does not divide `values.count`.
-    public static func quantize(_ values: [Float], rowLength: Int, as type: GGMLType) throws(CheckpointError) -> [UInt8] {
+    public static func quantize(_ values: [Float], rowLength: Int, as type: GGMLType) throws(QuantizationError) -> [UInt8] {
         guard quantizable.contains(type) else {
             throw .invalidArgument(operation: "GGMLQuantizer.quantize",
                                    reason: "cannot write \(type); writable: \(quantizable.map(\.name).joined(separator: ", "))")

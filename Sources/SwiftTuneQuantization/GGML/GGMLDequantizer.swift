@@ -6,10 +6,10 @@ import Foundation
 /// FORMATS.md §2. Every product is evaluated in the reference's order in f32 (`d·sc` first for the k-quants, then
 /// `·q`, then `− dmin·m`), and Swift never fuses a multiply-add, so results are bit-identical to gguf-py's NumPy
 /// dequantization and to ggml's scalar code compiled without FMA contraction.
-enum GGMLDequantizer {
+public enum GGMLDequantizer {
     /// Dequantizes `rows` rows of `rowLength` values each from `source` (rows of `type.rowByteCount` bytes,
     /// back to back) into `destination` (`rows · rowLength` floats), split over threads by row.
-    static func dequantize(_ type: GGMLType, source: UnsafeRawPointer, rows: Int, rowLength: Int,
+    public static func dequantize(_ type: GGMLType, source: UnsafeRawPointer, rows: Int, rowLength: Int,
                            into destination: UnsafeMutablePointer<Float>) {
         let rowBytes = type.rowByteCount(rowLength) ?? 0
         let pointers = RowPointers(source: source, destination: destination)
@@ -25,7 +25,7 @@ enum GGMLDequantizer {
     }
 
     /// One row of `count` values (a multiple of the block size). `type` must be one of `GGMLType.dequantizable`.
-    static func dequantizeRow(_ type: GGMLType, _ x: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func dequantizeRow(_ type: GGMLType, _ x: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
         let blocks = count / type.blockSize
         for b in 0..<blocks {
             let block = x + b * type.typeSize, out = y + b * type.blockSize
