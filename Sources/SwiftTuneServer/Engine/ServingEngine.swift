@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// The server's model slot and its life: loading (requests get 503), ready, shutting down (503 for new requests
