@@ -1,5 +1,4 @@
 import Foundation
-import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// The server's model slot and its life: loading (requests get 503), ready, shutting down (503 for new requests
