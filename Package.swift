@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SwiftTuneChat", targets: ["SwiftTuneChat"]),
         .library(name: "SwiftTuneData", targets: ["SwiftTuneData"]),
         .library(name: "SwiftTuneAdapters", targets: ["SwiftTuneAdapters"]),
+        .library(name: "SwiftTuneEngine", targets: ["SwiftTuneEngine"]),
         .library(name: "SwiftTuneTraining", targets: ["SwiftTuneTraining"]),
         .library(name: "SwiftTuneGeneration", targets: ["SwiftTuneGeneration"]),
         .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
@@ -78,6 +79,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // L4, below training (GRPO samples in its loop) and serving: the generation engine: the paged KV cache's block
+        // pool, the token sampler (`Backend.sample` on the device, the host path for top log-probabilities), batched
+        // requests with adapters per request, the continuous-batching scheduler.
+        .target(
+            name: "SwiftTuneEngine",
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneTokenizers", "SwiftTuneTensor"]
+        ),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
@@ -90,18 +98,20 @@ let package = Package(
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
                            "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON"]
         ),
-        // L4: generation (KV cache, sampling, batched requests, adapters per request).
+        // L4, above the engine: `infer`'s application code: loading a run (args.json, template, stops), the model's
+        // generation_config.json defaults, interactive chat, batch inference and its metrics.
         .target(
             name: "SwiftTuneGeneration",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
+                "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat",
+                "SwiftTuneTokenizers", "SwiftTuneHub",
             ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
         .target(
             name: "SwiftTuneServer",
             dependencies: [
-                "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneChat", "SwiftTuneModels", "SwiftTuneAdapters",
+                "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneChat", "SwiftTuneModels", "SwiftTuneAdapters",
                 "SwiftTuneTokenizers", "SwiftTuneTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,7 +124,7 @@ let package = Package(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
+                "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -123,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneGeneration",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -142,15 +152,20 @@ let package = Package(
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
         ),
         .testTarget(
+            name: "SwiftTuneEngineTests",
+            dependencies: ["SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneTokenizers",
+                           "SwiftTuneTensor", "SwiftTuneCPU", "SwiftTuneTestSupport"]
+        ),
+        .testTarget(
             name: "SwiftTuneGenerationTests",
-            dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
+            dependencies: ["SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
                            "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(
             name: "SwiftTuneServerTests",
             dependencies: [
-                "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneCPU",
+                "SwiftTuneServer", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneCPU",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

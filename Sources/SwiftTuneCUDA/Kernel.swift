@@ -24,6 +24,8 @@ enum Kernel: String, CaseIterable, Sendable {
     case crossEntropyF32 = "cross_entropy_f32"
     case dropoutF32 = "dropout_f32"
     case adamWF32 = "adamw_f32"
+    // Sampling (CUDABackend+Sampling.swift)
+    case sampleF32 = "sample_f32"
 }
 
 /// One argument of a kernel launch, stored by value in the parameter buffer `cuLaunchKernel` reads.

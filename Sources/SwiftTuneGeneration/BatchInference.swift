@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneChat
+import SwiftTuneEngine
 import SwiftTuneData
 
 /// `infer --val_dataset` / `--load_data_args`: every row answered, batched by the engine.

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 
 /// What `infer --adapters CKPT` takes from the training run: the `args.json` that `sft`/`pt` write into the run
 /// folder and every checkpoint (ms-swift's `load_args_from_ckpt`), found in the checkpoint folder or its parent.

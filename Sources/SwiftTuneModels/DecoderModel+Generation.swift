@@ -1,12 +1,12 @@
 import SwiftTuneTensor
 
 /// The cached forward pass of generation: the same layers (q/k/v bias, q/k norm, RoPE at each token's position,
-/// sliding windows, unmerged LoRA side paths) with attention over a paged `KVCache`.
+/// sliding windows, unmerged LoRA side paths) with attention over a paged KV cache (`KVCacheStorage`).
 extension DecoderModel {
-    /// A KV cache for this model with `blockCount` blocks of `blockSize` tokens per layer.
-    public func makeKVCache(blockCount: Int, blockSize: Int = 16) throws -> KVCache {
-        try KVCache(config: config, backend: backend, blockCount: blockCount, blockSize: blockSize,
-                    dtype: precision.compute)
+    /// The KV cache tensors for this model: `blockCount` blocks of `blockSize` tokens per layer.
+    public func makeKVCacheStorage(blockCount: Int, blockSize: Int = 16) throws -> KVCacheStorage {
+        try KVCacheStorage(config: config, backend: backend, blockCount: blockCount, blockSize: blockSize,
+                           dtype: precision.compute)
     }
 
     /// Runs the new tokens of `batch` through the model, writing their keys and values into `cache`, and returns
@@ -14,7 +14,7 @@ extension DecoderModel {
     ///
     /// Sequence s's earlier tokens must already be in its cache blocks (from earlier steps); its new tokens are
     /// causal among themselves and see that prefix, so one call serves prefill, chunked prefill and decode.
-    public func cachedLogits(_ batch: DeviceKVCacheBatch, cache: KVCache) throws -> Tensor {
+    public func cachedLogits(_ batch: DeviceKVCacheBatch, cache: KVCacheStorage) throws -> Tensor {
         guard cache.keys.count == layers.count,
               let first = cache.keys.first, first.shape.count == 4,
               first.size(2) == config.numKeyValueHeads, first.size(3) == config.headDim,

@@ -145,6 +145,34 @@ public protocol Backend: AnyObject, Sendable {
                         contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
                         into out: Tensor) throws
 
+    // MARK: Sampling
+
+    /// Picks the next token of every row of logits on the device, as HF transformers' `generate` does (its logits
+    /// processors in its order, then one draw), so a decode step downloads `[S]` ids instead of `[S, V]` logits.
+    ///
+    /// logits f32 `[S, V]` (read only); parameters f64 `[S, SamplingParameter.count]`, row s's settings in the
+    /// columns `SamplingParameter` names; historyIds i32 `[H]` packs every row's history (prompt and answer so far)
+    /// end to end; historyStarts i32 `[S + 1]` (from 0, rising, ending at H): row s's history is
+    /// `historyIds[historyStarts[s]..<historyStarts[s + 1]]`; answerStarts i32 `[S]`: its answer is
+    /// `historyIds[answerStarts[s]..<historyStarts[s + 1]]` (`historyStarts[s] ≤ answerStarts[s] ≤ historyStarts[s + 1]`).
+    /// Ids outside `0..<V` are skipped. Per row, on f32 scores `x` (a copy of the logits):
+    /// 1. repetition penalty `r` (CTRL, https://arxiv.org/abs/1909.05858) on each distinct history id:
+    ///    `x < 0 ? x · r : x / r` (r = 1: off);
+    /// 2. OpenAI's presence and frequency penalties on each id occurring `c > 0` times in the answer:
+    ///    `x −= Float(Double(c) · frequency + presence)`;
+    /// 3. temperature 0: the token is the first largest `x` (greedy). Otherwise `x /= temperature` (f32), and the
+    ///    candidates (scores above −∞) go through top-k (keep scores ≥ the k-th largest, ties included; 0: off),
+    ///    top-p (in ascending (score, id) order, drop tokens while the cumulative probability stays ≤ 1 − top_p;
+    ///    the most likely stays; 1: off) and min-p (drop scores below `max + log(min_p)` in f64; 0: off), each with
+    ///    its softmax in f64; then the token is the first candidate, in ascending id order, whose cumulative
+    ///    probability exceeds the row's `uniform` (the last candidate if none does; the first largest `x` if no
+    ///    candidate is left).
+    /// The uniform number comes from the host (the request's `SeededGenerator`), so a row samples the same alone or
+    /// batched and on every backend (up to rounding of the f64 sums on a GPU). Writes tokens i32 `[S]` and, when
+    /// given, logprobs f64 `[S]`: the chosen token's log-softmax of the raw logits (before penalties and filters).
+    func sample(logits: Tensor, parameters: Tensor, historyIds: Tensor, historyStarts: Tensor, answerStarts: Tensor,
+                into tokens: Tensor, logprobs: Tensor?) throws
+
     // MARK: Training
 
     /// Inverted dropout with a counter-based mask: `out[i] = keep(i) ? x[i] · scale : 0`, `scale = 1 / (1 − p)`.
@@ -223,6 +251,8 @@ extension Backend {
     public func pagedAttention(query: Tensor, keyCache: Tensor, valueCache: Tensor, blockTables: Tensor,
                                contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
                                into out: Tensor) throws { throw missing("pagedAttention") }
+    public func sample(logits: Tensor, parameters: Tensor, historyIds: Tensor, historyStarts: Tensor,
+                       answerStarts: Tensor, into tokens: Tensor, logprobs: Tensor?) throws { throw missing("sample") }
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                       learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,

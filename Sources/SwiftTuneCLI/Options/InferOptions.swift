@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwiftTuneData
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// The flags of `infer` besides the model group (ms-swift's names; unset sampling flags fall back to the model's

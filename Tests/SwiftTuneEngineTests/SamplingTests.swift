@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SwiftTuneTensor
 import SwiftTuneTokenizers
-@testable import SwiftTuneGeneration
+@testable import SwiftTuneEngine
 
 /// The logits processors against values worked out by hand from HF transformers' definitions.
 @Suite("Token sampling")

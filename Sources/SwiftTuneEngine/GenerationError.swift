@@ -1,4 +1,4 @@
-/// Everything generation refuses: what, where (flag, file, request), expected vs got, and a hint.
+/// Everything generation refuses (the engine, and `infer`'s loading above it): what, where (flag, file, request), expected vs got, and a hint.
 public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A sampling or engine setting outside its domain; `flag` is ms-swift's name (`temperature`, `top_p`).
     case invalidSetting(flag: String, value: String, expected: String)
@@ -20,6 +20,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
     case queueFull(limit: Int)
     /// `BatchScheduler`: not taking requests, or a request was stopped, because the scheduler is shutting down.
     case shuttingDown(reason: String)
+    /// `GenerationEngine.step` given sequences it cannot step together (not admitted, finished, other adapters).
+    case invalidStep(reason: String, hint: String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
             "the request queue is full (\(limit) waiting) (hint: retry later, or raise the queue limit)"
         case let .shuttingDown(reason):
             "the generation scheduler is shutting down: \(reason)"
+        case let .invalidStep(reason, hint):
+            "generation step: \(reason) (hint: \(hint))"
         }
     }
 }

@@ -1,26 +1,33 @@
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
-/// A request while it runs: its tokens, cache blocks, sampler and answer so far.
-final class ActiveSequence {
-    let index: Int
-    let request: GenerationRequest
-    let promptCount: Int
+/// One request inside a `GenerationEngine`: its tokens, cache blocks, sampler and answer so far.
+///
+/// Made by `GenerationEngine.prepare`, given cache blocks by `admit`, advanced by `step` and ended by `release`;
+/// the engine alone changes it. Read it between steps (`tokens`, `logprobs`, `result`) from the thread that steps.
+public final class GenerationSequence: @unchecked Sendable {
+    /// The caller's id of the request (its index in `generate`, the scheduler's request id).
+    public let id: Int
+    public let request: GenerationRequest
+    /// Prompt tokens used (after left-truncation, if any).
+    public let promptCount: Int
     /// Tokens the sequence may hold in all (prompt and answer).
     let budget: Int
     /// Prompt and the ids generated so far.
-    var tokens: [Int32]
+    public private(set) var tokens: [Int32]
+    /// Per new token, when the request asks for log-probabilities.
+    public private(set) var logprobs: [TokenLogprob] = []
+    /// Set when the answer has ended.
+    public private(set) var result: GenerationResult?
     /// Tokens already in the KV cache.
     var cachedLength = 0
+    /// The cache blocks it holds (empty until admitted, and after release).
     var blocks: [Int32] = []
     var generator: SeededGenerator
     var response: ResponseText
-    var logprobs: [TokenLogprob] = []
-    /// Set when the sequence is done.
-    var result: GenerationResult?
 
-    init(index: Int, request: GenerationRequest, prompt: [Int32], budget: Int, tokenizer: Tokenizer) {
-        self.index = index
+    init(id: Int, request: GenerationRequest, prompt: [Int32], budget: Int, tokenizer: Tokenizer) {
+        self.id = id
         self.request = request
         promptCount = prompt.count
         self.budget = budget
@@ -29,11 +36,14 @@ final class ActiveSequence {
         response = ResponseText(tokenizer: tokenizer, stopStrings: request.config.stopStrings)
     }
 
+    /// Whether the whole prompt is in the cache, so this step's logits pick a token.
+    var samplesThisStep: Bool { cachedLength == tokens.count }
+
     /// Takes a sampled token; returns the text it adds and sets `result` when the answer ends.
-    func accept(_ choice: TokenChoice, tokenizer: Tokenizer) -> String? {
+    func accept(_ choice: TokenChoice, tokenizer: Tokenizer) -> String {
         tokens.append(choice.token)
         let config = request.config
-        if let logprob = choice.logprob {
+        if config.logprobs, let logprob = choice.logprob {
             func entry(_ id: Int32) -> (String, [UInt8]) {
                 let text = tokenizer.decode([id], skipSpecialTokens: false)
                 return (text, Array(text.utf8))

@@ -4,7 +4,7 @@ import SwiftTuneAdapters
 import SwiftTuneCPU
 import SwiftTuneModels
 import SwiftTuneTokenizers
-@testable import SwiftTuneGeneration
+@testable import SwiftTuneEngine
 
 /// Greedy token ids against HF transformers' `generate` (scripts/golden/make_generate_goldens.py: torch 2.11,
 /// transformers 5.17, peft 0.21, CPU f32 eager, 64 new tokens, no EOS stop), for every fixture family and for

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SwiftTuneTensor
-@testable import SwiftTuneGeneration
+@testable import SwiftTuneEngine
 
 /// What one stream delivered.
 struct Collected {
@@ -90,7 +90,7 @@ struct BatchSchedulerTests {
         let sampled = await collectors[2].value
         #expect(sampled.logprobs.count == alone[2].tokenIDs.count && sampled.logprobs.allSatisfy { $0.topLogprobs.count == 2 })
         await scheduler.shutdown(gracePeriod: .seconds(5))
-        #expect(engine.cache.freeBlockCount == engine.cache.blockCount, "every block is back in the pool")
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total, "every block is back in the pool")
         let statistics = scheduler.currentStatistics
         #expect(statistics.finished == requests.count && statistics.cancelled == 0 && statistics.running == 0)
         #expect(statistics.generatedTokens == alone.reduce(0) { $0 + $1.tokenIDs.count })
@@ -130,7 +130,7 @@ struct BatchSchedulerTests {
                                                                               config: GenerationConfig(maxNewTokens: 4))))
         #expect(next.result?.tokenIDs.count == 4)
         await scheduler.shutdown(gracePeriod: .seconds(5))
-        #expect(engine.cache.freeBlockCount == engine.cache.blockCount)
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total)
         let statistics = scheduler.currentStatistics
         #expect(statistics.cancelled == 2 && statistics.finished == 1)
         #expect(statistics.generatedTokens == 1 + 1 + 4, "one token each before the cancellations")
@@ -159,7 +159,7 @@ struct BatchSchedulerTests {
         }
         await scheduler.shutdown(gracePeriod: .seconds(5))
         #expect(scheduler.currentStatistics.rejected == 1)
-        #expect(engine.cache.freeBlockCount == engine.cache.blockCount)
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total)
     }
 
     /// Shutting down refuses new requests, lets those in flight finish within the grace period, and stops the

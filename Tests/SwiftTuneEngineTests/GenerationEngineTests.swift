@@ -5,7 +5,7 @@ import SwiftTuneCPU
 import SwiftTuneModels
 import SwiftTuneTensor
 import SwiftTuneTokenizers
-@testable import SwiftTuneGeneration
+@testable import SwiftTuneEngine
 
 @Suite("Generation engine")
 struct GenerationEngineTests {
@@ -49,7 +49,7 @@ struct GenerationEngineTests {
                 #expect(actual.map { $0.topLogprobs.count } == Array(repeating: 3, count: expected.count))
             }
         }
-        #expect(engine.cache.freeBlockCount == engine.cache.blockCount, "every block is back in the pool")
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total, "every block is back in the pool")
     }
 
     @Test func samplingWithAFixedSeedIsReproducible() throws {
@@ -194,6 +194,88 @@ struct GenerationEngineTests {
         }
         #expect(throws: GenerationError.self) {
             try makeEngine().generate([GenerationRequest(promptIDs: prompts[0], config: GenerationConfig(temperature: -1))])
+        }
+    }
+}
+
+@Suite("KV cache block pool")
+struct KVCachePoolTests {
+    @Test func blocksAreCountedAndReturned() throws {
+        let engine = try makeEngine(family: "llama")
+        let cache = KVCache(storage: try engine.model.makeKVCacheStorage(blockCount: 3, blockSize: 4))
+        #expect(cache.blocksNeeded(forTokens: 9) == 3 && cache.tokenCapacity == 12)
+        let taken = try #require(cache.allocateBlocks(2))
+        #expect(taken == [0, 1] && cache.freeBlockCount == 1)
+        #expect(cache.allocateBlocks(2) == nil && cache.freeBlockCount == 1, "nothing is taken when too few are free")
+        cache.release(taken)
+        #expect(cache.freeBlockCount == 3)
+        #expect(cache.allocateBlocks(3) == [0, 1, 2], "blocks come back in order")
+    }
+}
+
+@Suite("Generation engine: the step-wise surface")
+struct EngineStepTests {
+    /// prepare → admit (the batch and the cache decide) → step → release gives what `generate` gives; a third
+    /// sequence waits for a place in a batch of two.
+    @Test func steppingByHandEqualsGenerate() throws {
+        let engine = try makeEngine(options: EngineOptions(maxBatchSize: 2, maxModelLength: 64))
+        let configs = [GenerationConfig(maxNewTokens: 5), GenerationConfig(maxNewTokens: 7, temperature: 0.9, seed: 3),
+                       GenerationConfig(maxNewTokens: 4, logprobs: true)]
+        let requests = zip(prompts, configs).map { GenerationRequest(promptIDs: $0, config: $1) }
+        let expected = try engine.generate(requests)
+        let sequences = try requests.enumerated().map { try engine.prepare($0.element, id: $0.offset) }
+        #expect(engine.admit(sequences[0]) && engine.admit(sequences[1]) && engine.admit(sequences[0]))
+        #expect(!engine.admit(sequences[2]), "the batch holds two")
+        var active = Array(sequences.prefix(2)), waiting = [sequences[2]], texts = ["", "", ""], prompted = 0
+        while !active.isEmpty {
+            prompted += try engine.step(active) { texts[$0] += $1 }
+            for sequence in active where sequence.result != nil { engine.release(sequence) }
+            active.removeAll { $0.result != nil }
+            while let next = waiting.first, engine.admit(next) {
+                active.append(next)
+                waiting.removeFirst()
+            }
+        }
+        #expect(waiting.isEmpty)
+        for (index, sequence) in sequences.enumerated() {
+            expectSameTokens(try #require(sequence.result).tokenIDs, expected[index].tokenIDs, "request \(index)")
+            #expect(texts[index] == expected[index].text && sequence.result?.logprobs == expected[index].logprobs)
+        }
+        #expect(prompted == prompts.reduce(0) { $0 + $1.count })
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total)
+    }
+
+    @Test func stepsRefuseWhatTheyCannotRun() throws {
+        let engine = try makeEngine()
+        try engine.registerAdapter(name: "sw", directory: swiftAdapter)
+        let base = try engine.prepare(GenerationRequest(promptIDs: prompts[0]), id: 0)
+        let adapted = try engine.prepare(GenerationRequest(promptIDs: prompts[1], adapter: "sw"), id: 1)
+        #expect(throws: GenerationError.self, "not admitted") { try engine.step([base]) }
+        #expect(engine.admit(base) && engine.admit(adapted))
+        #expect(throws: GenerationError.self, "two adapters") { try engine.step([base, adapted]) }
+        #expect(throws: GenerationError.self, "nothing to step") { try engine.step([]) }
+        try engine.step([adapted])
+        try engine.restoreModelAdapter()
+        #expect(engine.model.loraConfiguration == nil)
+        engine.release(base)
+        engine.release(adapted)
+        engine.release(adapted)  // a second release is harmless
+        #expect(engine.cacheBlocks.free == engine.cacheBlocks.total)
+    }
+
+    /// A request that asks for top log-probabilities is picked on the host, the others on the device: both paths
+    /// give the same tokens and log-probabilities.
+    @Test func hostAndDevicePathsAgree() throws {
+        let engine = try makeEngine()
+        for config in [GenerationConfig(maxNewTokens: 12, logprobs: true),
+                       GenerationConfig(maxNewTokens: 12, temperature: 1.1, topP: 0.8, repetitionPenalty: 1.2, seed: 9,
+                                        logprobs: true)] {
+            var host = config
+            host.topLogprobs = 2
+            let results = try engine.generate([GenerationRequest(promptIDs: prompts[2], config: config),
+                                               GenerationRequest(promptIDs: prompts[2], config: host)])
+            expectSameTokens(results[0].tokenIDs, results[1].tokenIDs, "device vs host")
+            #expect(results[0].logprobs?.map(\.logprob) == results[1].logprobs?.map(\.logprob))
         }
     }
 }

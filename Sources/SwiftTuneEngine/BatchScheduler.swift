@@ -3,10 +3,11 @@ import Foundation
 /// Continuous batching over a `GenerationEngine`: requests arrive at any time from any thread or task, join the
 /// running batch between two decode steps and leave it as soon as they end, each streaming its tokens back.
 ///
-/// One thread owns the engine (model compute is synchronous) and loops: take new requests (validated by the engine,
-/// so a bad one fails its `submit` at once), drop cancelled ones, fill the batch from the queue up to
-/// `maxBatchSize` and the KV cache's free blocks, then run one step for one adapter group (groups take turns, as
-/// in `GenerationEngine.generate`). Requests waiting for a place are bounded by `SchedulerOptions.queueLimit`;
+/// One thread drives the engine through its step-wise surface (model compute is synchronous) and loops: take new
+/// requests (`engine.prepare`, so a bad one fails its `submit` at once), drop cancelled ones (`engine.release`),
+/// fill the batch from the queue while the engine admits them (`engine.admit`: up to `maxBatchSize`, and the KV
+/// cache's free blocks), then run one `engine.step` for one adapter group (groups take turns, as in
+/// `GenerationEngine.generate`). Requests waiting for a place are bounded by `SchedulerOptions.queueLimit`;
 /// past it `submit` throws `GenerationError.queueFull`. A request stops when its consumer stops listening (the
 /// stream is cancelled or dropped): its cache blocks go back to the pool at the next step.
 ///
@@ -20,7 +21,7 @@ import Foundation
 /// await scheduler.shutdown(gracePeriod: .seconds(10))
 /// ```
 ///
-/// The scheduler owns the engine from `init` on: do not call `engine.generate` or `registerAdapter` meanwhile.
+/// The scheduler drives the engine from `init` on: do not call `engine.generate` or `registerAdapter` meanwhile.
 public final class BatchScheduler: @unchecked Sendable {
     public let engine: GenerationEngine
     public let options: SchedulerOptions
@@ -41,7 +42,7 @@ public final class BatchScheduler: @unchecked Sendable {
     // Scheduler thread only.
     private var waiting: [Job] = []
     private var active: [Job] = []
-    private var turn = 0
+    private var turns = AdapterTurns()
 
     private enum Phase {
         case running
@@ -59,19 +60,19 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// A request the thread has accepted: its sequence and where its updates go.
     private final class Job {
-        let sequence: ActiveSequence
+        let sequence: GenerationSequence
         let continuation: AsyncStream<GenerationUpdate>.Continuation
         /// Tokens and log-probabilities already reported.
         var reportedTokens: Int
         var reportedLogprobs = 0
 
-        init(sequence: ActiveSequence, continuation: AsyncStream<GenerationUpdate>.Continuation) {
+        init(sequence: GenerationSequence, continuation: AsyncStream<GenerationUpdate>.Continuation) {
             self.sequence = sequence
             self.continuation = continuation
             reportedTokens = sequence.promptCount
         }
 
-        var id: Int { sequence.index }
+        var id: Int { sequence.id }
     }
 
     /// Starts the scheduler thread over `engine`.
@@ -192,20 +193,18 @@ public final class BatchScheduler: @unchecked Sendable {
             condition.unlock()
 
             var counts = StepCounts()
-            engine.lock.withLock {
-                let accepted = accept(submissions)
-                drop(cancelledIDs, counts: &counts)
-                if deadlinePassed { stopAll(counts: &counts) }
-                fillBatch()
-                // The queue's length is known before `submit` returns, so the limit holds exactly.
-                condition.lock()
-                statistics.running = active.count
-                statistics.waiting = waiting.count
-                condition.unlock()
-                for (submission, stream) in accepted { submission.accept.resume(returning: stream) }
-                if !active.isEmpty { step(counts: &counts) }
-                if stopping, active.isEmpty, waiting.isEmpty { try? engine.activate(nil) }
-            }
+            let accepted = accept(submissions)
+            drop(cancelledIDs, counts: &counts)
+            if deadlinePassed { stopAll(counts: &counts) }
+            fillBatch()
+            // The queue's length is known before `submit` returns, so the limit holds exactly.
+            condition.lock()
+            statistics.running = active.count
+            statistics.waiting = waiting.count
+            condition.unlock()
+            for (submission, stream) in accepted { submission.accept.resume(returning: stream) }
+            if !active.isEmpty { step(counts: &counts) }
+            if stopping, active.isEmpty, waiting.isEmpty { try? engine.restoreModelAdapter() }
 
             condition.lock()
             statistics.add(counts)
@@ -231,9 +230,9 @@ public final class BatchScheduler: @unchecked Sendable {
     private func accept(_ submissions: [Submission]) -> [(Submission, GenerationStream)] {
         var accepted: [(Submission, GenerationStream)] = []
         for submission in submissions {
-            let sequence: ActiveSequence
+            let sequence: GenerationSequence
             do {
-                sequence = try engine.prepare(submission.request, index: submission.id)
+                sequence = try engine.prepare(submission.request, id: submission.id)
             } catch {
                 submission.accept.resume(throwing: error)
                 continue
@@ -274,12 +273,10 @@ public final class BatchScheduler: @unchecked Sendable {
         waiting = []
     }
 
-    /// Moves queued requests into the batch, oldest first, while the batch and the cache have room.
+    /// Moves queued requests into the batch, oldest first, while the engine admits them (room in the batch and in
+    /// the cache).
     private func fillBatch() {
-        while active.count < engine.maxBatchSize, let job = waiting.first {
-            let blocks = engine.cache.blocksNeeded(forTokens: job.sequence.budget)
-            guard blocks <= engine.cache.freeBlockCount, let allocated = try? engine.cache.allocateBlocks(blocks) else { break }
-            job.sequence.blocks = allocated
+        while let job = waiting.first, engine.admit(job.sequence) {
             active.append(job)
             waiting.removeFirst()
         }
@@ -287,24 +284,12 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// One engine step for the next adapter group, then each request's update.
     private func step(counts: inout StepCounts) {
-        var groups: [String?] = []
-        for job in active where !groups.contains(job.sequence.request.adapter) {
-            groups.append(job.sequence.request.adapter)
-        }
-        let adapter = groups[turn % groups.count]
-        turn += 1
+        let adapter = turns.next(active.map(\.sequence))
         let group = active.filter { $0.sequence.request.adapter == adapter }
-        // Prompt tokens this step puts into the cache (a decode step feeds the last sampled token instead).
-        let prefilled = group.reduce(0) { total, job in
-            let sequence = job.sequence
-            return total + max(0, min(sequence.promptCount - sequence.cachedLength, engine.prefillChunk))
-        }
         var deltas: [Int: String] = [:]
+        let prefilled: Int  // prompt tokens this step put into the cache
         do {
-            try engine.activate(adapter)
-            try engine.step(group.map(\.sequence)) { event in
-                if case let .delta(id, text) = event { deltas[id, default: ""] += text }
-            }
+            prefilled = try engine.step(group.map(\.sequence)) { id, text in deltas[id, default: ""] += text }
         } catch {
             for job in group {
                 release(job)
@@ -340,7 +325,6 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     private func release(_ job: Job) {
-        engine.cache.release(job.sequence.blocks)
-        job.sequence.blocks = []
+        engine.release(job.sequence)
     }
 }
