@@ -295,6 +295,7 @@ extension ComparisonCase {
             })
         }
         cases += generationCases(seed: seed &+ 1)
+        cases += stepScalarCases(seed: seed &+ 2)
         return cases
     }
 }

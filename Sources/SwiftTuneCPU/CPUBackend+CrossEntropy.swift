@@ -5,14 +5,9 @@ extension CPUBackend {
     public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
                              stats: Tensor, logProbabilities: Tensor?) throws {
         let op = "crossEntropy"
-        try requireRank(logits, 2, "\(op) logits", layout: "[N, V]")
-        let (rows, vocabulary) = (logits.size(0), logits.size(1))
-        guard vocabulary > 0 || rows == 0 else {
-            throw TensorError.shapeMismatch(op: "\(op) logits", expected: "[N, V] with V ≥ 1", got: logits.shape)
-        }
-        try requireShape(targets, [rows], "\(op) targets")
-        try requireShape(stats, [3], "\(op) stats")
-        if let logProbabilities { try requireShape(logProbabilities, [rows], "\(op) logProbabilities") }
+        let size = try OpCheck.crossEntropy(logits: logits, targets: targets, stats: stats,
+                                            logProbabilities: logProbabilities)
+        let (rows, vocabulary) = (size.rows, size.columns)
         let scores = SendablePointer(try f32(logits, "\(op) logits"))
         let labels = try i32(targets, "\(op) targets")
         let totalsPointer = try f32(stats, "\(op) stats")
