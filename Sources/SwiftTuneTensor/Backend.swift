@@ -18,7 +18,9 @@ public protocol Backend: AnyObject, Sendable {
 
     /// New tensor; zero-filled when `zeroed`, else contents are unspecified.
     func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
-    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`.
+    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`. The caller may reuse `bytes` as
+    /// soon as this returns; the copy lands before any op queued after it. A GPU backend may return before the copy is
+    /// done and need not wait for queued work (`CUDABackend` stages small uploads through pinned memory).
     func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws
     /// Copies `tensor` to the host (exactly `tensor.byteCount` bytes). Waits for pending work.
     func download(_ tensor: Tensor, to bytes: UnsafeMutableRawBufferPointer) throws
