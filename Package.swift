@@ -47,7 +47,14 @@ let package = Package(
         .target(
             name: "SwiftTuneCUDA",
             dependencies: ["SwiftTuneTensor"],
-            resources: [.embedInCode("Kernels/kernels.cu")]
+            // One NVRTC module per op family (compiled on first use, cached by its own hash) and their shared header.
+            resources: [
+                .embedInCode("Kernels/common.cuh"), .embedInCode("Kernels/memory.cu"),
+                .embedInCode("Kernels/elementwise.cu"), .embedInCode("Kernels/layers.cu"),
+                .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/cross_entropy.cu"),
+                .embedInCode("Kernels/generation.cu"), .embedInCode("Kernels/training.cu"),
+                .embedInCode("Kernels/sampling.cu"),
+            ]
         ),
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
         // checks, offsets); any target may use it.

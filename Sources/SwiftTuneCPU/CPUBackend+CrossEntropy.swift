@@ -5,15 +5,9 @@ extension CPUBackend {
     public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                              stats: Tensor, logProbabilities: Tensor?) throws {
         let op = "crossEntropy"
-        try requireRank(logits, 2, "\(op) logits", layout: "[N, V]")
-        let (rows, vocabulary) = (logits.size(0), logits.size(1))
-        guard vocabulary > 0 || rows == 0 else {
-            throw TensorError.shapeMismatch(op: "\(op) logits", expected: "[N, V] with V ≥ 1", got: logits.shape)
-        }
-        try requireShape(targets, [rows], "\(op) targets")
-        try requireShape(stats, [3], "\(op) stats")
-        if let logProbabilities { try requireShape(logProbabilities, [rows], "\(op) logProbabilities") }
-        if let tokenWeights { try requireShape(tokenWeights, [rows], "\(op) tokenWeights") }
+        let size = try OpCheck.crossEntropy(logits: logits, targets: targets, stats: stats,
+                                            logProbabilities: logProbabilities, tokenWeights: tokenWeights)
+        let (rows, vocabulary) = (size.rows, size.columns)
         let weights = try tokenWeights.map { SendablePointer(try f32($0, "\(op) tokenWeights")) }
         let scores = SendablePointer(try f32(logits, "\(op) logits"))
         let labels = try i32(targets, "\(op) targets")

@@ -22,7 +22,9 @@ public protocol Backend: AnyObject, Sendable {
 
     /// New tensor; zero-filled when `zeroed`, else contents are unspecified.
     func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
-    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`.
+    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`. The caller may reuse `bytes` as
+    /// soon as this returns; the copy lands before any op queued after it. A GPU backend may return before the copy is
+    /// done and need not wait for queued work (`CUDABackend` stages small uploads through pinned memory).
     func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws
     /// Copies `tensor` to the host (exactly `tensor.byteCount` bytes). Waits for pending work.
     func download(_ tensor: Tensor, to bytes: UnsafeMutableRawBufferPointer) throws
@@ -41,6 +43,9 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws
     /// `out = factor * x`; `out` may be `x`.
     func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws
+    /// `out = factor[0] * x` with the factor f32 `[1]` read on the device (a clip coefficient, a loss scale), so
+    /// the host never waits for it; `out` may be `x`.
+    func scale(_ x: Tensor, byDeviceScalar factor: Tensor, into out: Tensor) throws
     /// `out[n, c] = x[n, c] + bias[c]` for x `[N, C]`; `out` may be `x`.
     func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws
     /// `out[c] (+)= Σ_n x[n, c]` for x `[N, C]`: the bias gradient. Accumulates when `accumulate`.
@@ -184,16 +189,24 @@ public protocol Backend: AnyObject, Sendable {
     func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws
 
     /// One AdamW step on one f32 tensor in `torch.optim.AdamW`'s single-tensor order (Loshchilov & Hutter,
-    /// https://arxiv.org/abs/1711.05101), with `t = step` (1 for the first update):
+    /// https://arxiv.org/abs/1711.05101), with `t` the step (1 for the first update):
     /// `p ← p · (1 − lr·wd)`; `m ← lerp(m, g, 1 − β1)`; `v ← β2·v + (1 − β2)·g²`;
     /// `p ← p − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)`.
     ///
     /// parameter, gradient, firstMoment (`m`), secondMoment (`v`): f32, same element count; the moments start at 0
-    /// and are updated in place. The scalars are `Double` so the host-side bias corrections match PyTorch's
-    /// Python-float arithmetic (`AdamWCoefficients`); the update itself is f32.
-    func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
-               learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
-               step: Int) throws
+    /// and are updated in place. `scalars` is f32 `[7]`, the step's `AdamWCoefficients.scalars` (computed on the host
+    /// in `Double` as PyTorch computes them in Python floats, then rounded to f32 once), read on the device: the
+    /// launch does not change from step to step, so a step can be captured as a graph and replayed after one small
+    /// upload. `adamW(…, learningRate:…, step:)` is the same update with the scalars uploaded for one call.
+    func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, scalars: Tensor) throws
+
+    /// The global-norm clip factor of `torch.nn.utils.clip_grad_norm_`, on the device:
+    /// `coefficient[0] = min(1, maxNorm / (norm + 1e-6))` in f32, with `norm = Float(√Double(sumOfSquares[0]))`.
+    ///
+    /// sumOfSquares f32 `[1]` (Σ g² over every gradient, from `sumOfSquares`), coefficient f32 `[1]`; maxNorm finite
+    /// and ≥ 0. A NaN norm gives 1 (no scaling), as the host's `coefficient < 1` test does. Scale the gradients with
+    /// `scale(_:byDeviceScalar:into:)`: nothing is read on the host.
+    func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws
 }
 
 // MARK: - Default implementations: an op a backend lacks says so.
@@ -205,6 +218,9 @@ extension Backend {
 
     public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws { throw missing("add") }
     public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws { throw missing("scale") }
+    public func scale(_ x: Tensor, byDeviceScalar factor: Tensor, into out: Tensor) throws {
+        throw missing("scaleByDeviceScalar")
+    }
     public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws { throw missing("addBias") }
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumRows") }
     public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumOfSquares") }
@@ -255,6 +271,26 @@ extension Backend {
                        answerStarts: Tensor, into tokens: Tensor, logprobs: Tensor?) throws { throw missing("sample") }
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                      scalars: Tensor) throws { throw missing("adamW") }
+    public func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws {
+        throw missing("clipCoefficient")
+    }
+}
+
+// MARK: - Conveniences over the ops
+
+extension Backend {
+    /// One AdamW step with host scalars: validates the hyperparameters (`AdamWCoefficients`, `TensorError.invalidArgument`
+    /// for a step below 1, betas outside [0, 1), negative or non-finite rates), uploads the step's scalars and runs
+    /// `adamW(parameter:gradient:firstMoment:secondMoment:scalars:)`. An optimizer over many tensors uploads the
+    /// scalars once per step instead (`SwiftTuneNN.AdamW`).
+    public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                       learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
-                      step: Int) throws { throw missing("adamW") }
+                      step: Int) throws {
+        let coefficients = try AdamWCoefficients(learningRate: learningRate, beta1: beta1, beta2: beta2,
+                                                 epsilon: epsilon, weightDecay: weightDecay, step: step)
+        let scalars = try tensor(coefficients.scalars, shape: [AdamWCoefficients.scalarCount])
+        try adamW(parameter: parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                  scalars: scalars)
+    }
 }
