@@ -106,18 +106,12 @@ public final class Trainer {
 
     // MARK: The loop
 
-    /// A step whose statistics are still on the device.
-    private struct PendingStep {
-        var statistics: Tensor
-        var gradNorm: Double
-    }
-
     /// Trains until `totalSteps` (or a stop signal), logging, evaluating and saving on ms-swift's schedule.
     public func train(stop: StopSignal? = nil, observer: (any TrainingObserver)? = nil) throws -> TrainingSummary {
         let start = Date()
         let startStep = globalStep
         observer?.trainingStarted(totalSteps: totalSteps, runFolder: runFolder)
-        var pending: [PendingStep] = []
+        var pending: [TrainingStep.Result] = []  // steps whose statistics are still on the device
         var stepLosses: [Double] = []
         var lastLoss: Double?
         var tokensSeen = 0
@@ -133,7 +127,7 @@ public final class Trainer {
             }
             globalStep += 1
             tokensSeen += objective.tokenCount(train: indices.flatMap { $0 })
-            pending.append(PendingStep(statistics: result.statistics, gradNorm: result.gradNorm))
+            pending.append(result)
             let elapsed = Date().timeIntervalSince(start)
             if globalStep == 1 || globalStep % arguments.loggingSteps == 0 || globalStep == totalSteps {
                 // The logging step: the interval's statistics come to the host now, in one pass.
@@ -142,7 +136,7 @@ public final class Trainer {
                 lastLoss = stepLosses.last
                 var record = LogRecord()
                 for (key, value) in objective.trainingMetrics(steps: steps) { record.set(key, value) }
-                record.set("grad_norm", pending.last?.gradNorm ?? 0)
+                record.set("grad_norm", try pending.last?.gradNorm() ?? 0)
                 record.set("learning_rate", schedule.learningRate(afterSteps: globalStep))
                 try append(progressFields(to: record, elapsed: elapsed, stepsDone: globalStep - startStep), observer)
                 pending = []

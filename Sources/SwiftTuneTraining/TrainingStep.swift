@@ -5,11 +5,22 @@ import SwiftTuneTensor
 /// One optimizer step as HF Trainer takes it, the one the trainer runs (and the tests' reference loop calls): the
 /// objective's gradients over the step's micro-batches, global-norm clipping (`clip_grad_norm_`, skipped with
 /// `maxGradNorm` 0), AdamW with the scheduled learning rate, zeroed gradients.
+///
+/// Nothing is read on the host: the clip factor and AdamW's scalars live in device memory
+/// (`GradientClipping.clipOnDevice`, `AdamW.step`), so steps queue back to back and the caller reads the statistics
+/// and the norm only when it logs.
 public enum TrainingStep {
-    /// What a step leaves: the objective's statistics (on the device) and the gradient norm before clipping.
+    /// What a step leaves on the device: the objective's statistics and the gradients' squared global norm.
     public struct Result: Sendable {
         public var statistics: Tensor
-        public var gradNorm: Double
+        /// `Σ g²` before clipping, f32 `[1]`; nil when no parameter had a gradient.
+        public var gradientSumOfSquares: Tensor?
+
+        /// The norm before clipping (HF's `grad_norm`), read on the host: one wait for the step's queued work.
+        public func gradNorm() throws -> Double {
+            guard let squared = gradientSumOfSquares else { return 0 }
+            return Double(try squared.backend.floats(squared)[0]).squareRoot()
+        }
     }
 
     /// - Parameter accumulateGradients: the objective's forward and backward passes of this step; returns its
@@ -18,12 +29,12 @@ public enum TrainingStep {
                            accumulateGradients: () throws -> Tensor) throws -> Result {
         let statistics = try accumulateGradients()
         let parameters = optimizer.parameters
-        let norm = maxGradNorm > 0
-            ? try GradientClipping.clip(parameters, maxNorm: maxGradNorm)
-            : try GradientClipping.globalNorm(of: parameters)
+        let squared = maxGradNorm > 0
+            ? try GradientClipping.clipOnDevice(parameters, maxNorm: maxGradNorm)?.sumOfSquares
+            : try GradientClipping.sumOfSquares(of: parameters)
         try optimizer.step(learningRate: learningRate)
         try optimizer.zeroGradients()
-        return Result(statistics: statistics, gradNorm: norm)
+        return Result(statistics: statistics, gradientSumOfSquares: squared)
     }
 }
 

@@ -31,6 +31,6 @@ func trainingStep(model: DecoderModel, optimizer: AdamW, schedule: LearningRateS
         try SFTObjective.accumulateGradients(model: model, batches: microBatches, step: step, dropoutRun: dropoutRun)
     }
     let statistics = try model.backend.floats(result.statistics)
-    return StepRecord(loss: Double(statistics[0]) / Double(statistics[1]), gradNorm: result.gradNorm,
+    return StepRecord(loss: Double(statistics[0]) / Double(statistics[1]), gradNorm: try result.gradNorm(),
                       learningRate: learningRate)
 }

@@ -52,7 +52,7 @@ public enum GradientClipping {
     }
 
     /// `Σ g²` over every gradient, f32 `[1]` on the gradients' backend; nil when no parameter has a gradient.
-    static func sumOfSquares(of parameters: [Parameter]) throws -> Tensor? {
+    public static func sumOfSquares(of parameters: [Parameter]) throws -> Tensor? {
         let gradients = parameters.compactMap(\.gradient)
         guard let first = gradients.first else { return nil }
         let backend = first.backend
