@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "swift-tune", targets: ["swift-tune"]),
         .executable(name: "swift-tune-bench", targets: ["swift-tune-bench"]),
+        .library(name: "SwiftTuneQuantization", targets: ["SwiftTuneQuantization"]),
         .library(name: "SwiftTuneTensor", targets: ["SwiftTuneTensor"]),
         .library(name: "SwiftTuneCPU", targets: ["SwiftTuneCPU"]),
         .library(name: "SwiftTuneCUDA", targets: ["SwiftTuneCUDA"]),
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "SwiftTuneChat", targets: ["SwiftTuneChat"]),
         .library(name: "SwiftTuneData", targets: ["SwiftTuneData"]),
         .library(name: "SwiftTuneAdapters", targets: ["SwiftTuneAdapters"]),
+        .library(name: "SwiftTuneEngine", targets: ["SwiftTuneEngine"]),
         .library(name: "SwiftTuneTraining", targets: ["SwiftTuneTraining"]),
         .library(name: "SwiftTuneGeneration", targets: ["SwiftTuneGeneration"]),
         .library(name: "SwiftTuneJSON", targets: ["SwiftTuneJSON"]),
@@ -38,13 +40,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
+        // L0, below tensors: block formats (GGML quants, later NF4) as pure functions over bytes, so the Backend
+        // protocol can name a format and every layer above can quantize or dequantize.
+        .target(name: "SwiftTuneQuantization"),
         // L0: tensors, the Backend protocol, and the two backends.
-        .target(name: "SwiftTuneTensor"),
-        .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor"]),
+        .target(name: "SwiftTuneTensor", dependencies: ["SwiftTuneQuantization"]),
+        .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         .target(
             name: "SwiftTuneCUDA",
             dependencies: ["SwiftTuneTensor"],
-            resources: [.embedInCode("Kernels/kernels.cu")]
+            // One NVRTC module per op family (compiled on first use, cached by its own hash) and their shared header.
+            resources: [
+                .embedInCode("Kernels/common.cuh"), .embedInCode("Kernels/memory.cu"),
+                .embedInCode("Kernels/elementwise.cu"), .embedInCode("Kernels/layers.cu"),
+                .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/cross_entropy.cu"),
+                .embedInCode("Kernels/generation.cu"), .embedInCode("Kernels/training.cu"),
+                .embedInCode("Kernels/sampling.cu"),
+            ]
         ),
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
         // checks, offsets); any target may use it.
@@ -58,12 +70,13 @@ let package = Package(
         // generation and export.
         .target(name: "SwiftTuneRunFiles", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
-        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneJSON", "SwiftTuneFamilies"]),
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON",
+                                                           "SwiftTuneFamilies"]),
         .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneFamilies"]),
         // L2: layers with forward and backward, losses.
-        .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor"]),
+        .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
-        .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint"]),
+        .target(name: "SwiftTuneModels", dependencies: ["SwiftTuneNN", "SwiftTuneCheckpoint", "SwiftTuneQuantization"]),
         .target(
             name: "SwiftTuneData",
             dependencies: ["SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneJSON"],
@@ -82,6 +95,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // L4, below training (GRPO samples in its loop) and serving: the generation engine: the paged KV cache's block
+        // pool, the token sampler (`Backend.sample` on the device, the host path for top log-probabilities), batched
+        // requests with adapters per request, the continuous-batching scheduler.
+        .target(
+            name: "SwiftTuneEngine",
+            dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneTokenizers", "SwiftTuneTensor"]
+        ),
         // L4: training (sft, pt), on top of models, adapters and data.
         .target(
             name: "SwiftTuneTraining",
@@ -92,21 +112,23 @@ let package = Package(
         .target(
             name: "SwiftTuneExport",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
-                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneJSON", "SwiftTuneRunFiles"]
+                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON",
+                           "SwiftTuneRunFiles"]
         ),
-        // L4: generation (KV cache, sampling, batched requests, adapters per request).
+        // L4, above the engine: `infer`'s application code: loading a run (args.json, template, stops), the model's
+        // generation_config.json defaults, interactive chat, batch inference and its metrics.
         .target(
             name: "SwiftTuneGeneration",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers", "SwiftTuneHub",
-                "SwiftTuneRunFiles",
+                "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat",
+                "SwiftTuneTokenizers", "SwiftTuneHub", "SwiftTuneRunFiles",
             ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
         .target(
             name: "SwiftTuneServer",
             dependencies: [
-                "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneChat", "SwiftTuneModels", "SwiftTuneAdapters",
+                "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneChat", "SwiftTuneModels", "SwiftTuneAdapters",
                 "SwiftTuneTokenizers", "SwiftTuneTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -119,7 +141,7 @@ let package = Package(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
-                "SwiftTuneTokenizers", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
+                "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
                 "SwiftTuneRunFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -129,12 +151,12 @@ let package = Package(
         .executableTarget(
             name: "swift-tune-bench",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneGeneration",
+                "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneTokenizers", "SwiftTuneEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
-        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization"]),
         .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         // Helpers shared by several test targets (never part of a product).
@@ -148,8 +170,13 @@ let package = Package(
             dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneRunFiles"]
         ),
         .testTarget(
+            name: "SwiftTuneEngineTests",
+            dependencies: ["SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneTokenizers",
+                           "SwiftTuneTensor", "SwiftTuneCPU", "SwiftTuneTestSupport"]
+        ),
+        .testTarget(
             name: "SwiftTuneGenerationTests",
-            dependencies: ["SwiftTuneGeneration", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
+            dependencies: ["SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
                            "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport", "SwiftTuneRunFiles"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
@@ -158,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneServerTests",
             dependencies: [
-                "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneCPU",
+                "SwiftTuneServer", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneCPU",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -177,9 +204,9 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
+                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
         ),
-        .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
             dependencies: ["SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneFamilies"]

@@ -267,6 +267,16 @@ extension ComparisonCase {
                         ("logProbs", try backend.floats(logProbabilities))]
             })
         }
+        let tokenWeights = (0..<n).map { Float($0 % 5) * 0.25 - 0.5 }
+        cases.append(ComparisonCase(op: "crossEntropy", variant: "per-row token weights", tolerance: Tolerance.layer,
+                                    outputTolerances: ["gradient": Tolerance.elementwise]) { backend in
+            let logitsTensor = try backend.tensor(logits, shape: [n, v])
+            let stats = try backend.tensor([0, 0, 0], shape: [3])
+            try backend.crossEntropy(logits: logitsTensor, targets: try backend.tensor(targets, shape: [n]),
+                                     gradientScale: 1 / scored, tokenWeights: try backend.tensor(tokenWeights, shape: [n]),
+                                     stats: stats, logProbabilities: nil)
+            return [("gradient", try backend.floats(logitsTensor)), ("stats", try backend.floats(stats))]
+        })
 
         // MARK: Training: dropout (the same mask bit for bit) and AdamW (the same f32 rounding)
         let dropoutInput = values(n * 300, 3)
@@ -295,6 +305,8 @@ extension ComparisonCase {
             })
         }
         cases += generationCases(seed: seed &+ 1)
+        cases += samplingCases(seed: seed &+ 2)
+        cases += stepScalarCases(seed: seed &+ 3)
         return cases
     }
 }

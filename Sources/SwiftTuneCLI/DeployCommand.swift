@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 import SwiftTuneServer
 

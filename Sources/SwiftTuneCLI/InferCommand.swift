@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftTuneChat
 import SwiftTuneData
+import SwiftTuneEngine
 import SwiftTuneGeneration
 import SwiftTuneTraining
 

@@ -86,12 +86,13 @@ final class ConsoleTrainingObserver: TrainingObserver {
     private var bar: ProgressBar?
 
     func trainingStarted(totalSteps: Int, runFolder: URL) {
-        print("logging to \(runFolder.appendingPathComponent("logging.jsonl").path)")
+        print("logging to \(runFolder.appendingPathComponent(RunFolder.logFileName).path)")
         bar = ProgressBar(label: "Train", total: totalSteps)
     }
 
-    func stepFinished(step: Int, totalSteps: Int, loss: Double, learningRate: Double, tokensPerSecond: Double) {
-        bar?.update(step, postfix: String(format: "loss=%.4f, lr=%.3g, tok/s=%.0f", loss, learningRate, tokensPerSecond))
+    func stepFinished(step: Int, totalSteps: Int, loss: Double?, learningRate: Double, tokensPerSecond: Double) {
+        let shownLoss = loss.map { String(format: "%.4f", $0) } ?? "-"
+        bar?.update(step, postfix: "loss=\(shownLoss), " + String(format: "lr=%.3g, tok/s=%.0f", learningRate, tokensPerSecond))
     }
 
     func logged(_ record: LogRecord) {

@@ -6,9 +6,9 @@ extension CPUBackend {
     public func attention(query: Tensor, key: Tensor, value: Tensor, sequenceStarts: Tensor,
                           slidingWindow: Int?, scale: Float, into out: Tensor, logSumExp: Tensor?) throws {
         let op = "attention"
-        let shape = try attentionShape(query: query, key: key, value: value, slidingWindow: slidingWindow, op)
-        try requireShape(out, query.shape, "\(op) out")
-        if let logSumExp { try requireShape(logSumExp, [shape.tokens, shape.queryHeads], "\(op) logSumExp") }
+        let shape = AttentionShape(try OpCheck.attention(
+            query: query, key: key, value: value, sequenceStarts: sequenceStarts, slidingWindow: slidingWindow, out: out,
+            logSumExp: logSumExp))
         let ranges = try sequences(sequenceStarts, tokens: shape.tokens, op)
         let q = SendablePointer(try f32(query, "\(op) query")), k = SendablePointer(try f32(key, "\(op) key"))
         let v = SendablePointer(try f32(value, "\(op) value")), o = SendablePointer(try f32(out, "\(op) out"))
@@ -32,13 +32,10 @@ extension CPUBackend {
                                   gradOutput: Tensor, sequenceStarts: Tensor, slidingWindow: Int?, scale: Float,
                                   into gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) throws {
         let op = "attentionBackward"
-        let shape = try attentionShape(query: query, key: key, value: value, slidingWindow: slidingWindow, op)
-        try requireShape(output, query.shape, "\(op) output")
-        try requireShape(logSumExp, [shape.tokens, shape.queryHeads], "\(op) logSumExp")
-        try requireShape(gradOutput, query.shape, "\(op) gradOutput")
-        try requireShape(gradQuery, query.shape, "\(op) gradQuery")
-        try requireShape(gradKey, key.shape, "\(op) gradKey")
-        try requireShape(gradValue, key.shape, "\(op) gradValue")
+        let shape = AttentionShape(try OpCheck.attentionBackward(
+            query: query, key: key, value: value, output: output, logSumExp: logSumExp, gradOutput: gradOutput,
+            sequenceStarts: sequenceStarts, slidingWindow: slidingWindow, gradQuery: gradQuery, gradKey: gradKey,
+            gradValue: gradValue))
         let ranges = try sequences(sequenceStarts, tokens: shape.tokens, op)
         let q = SendablePointer(try f32(query, "\(op) query")), k = SendablePointer(try f32(key, "\(op) key"))
         let v = SendablePointer(try f32(value, "\(op) value")), o = SendablePointer(try f32(output, "\(op) output"))
@@ -56,26 +53,11 @@ extension CPUBackend {
             }
         }
     }
+}
 
-    /// Checks query `[N, Hq, hd]`, key and value `[N, Hkv, hd]` with `Hq` a multiple of `Hkv`, and the window.
-    private func attentionShape(query: Tensor, key: Tensor, value: Tensor, slidingWindow: Int?,
-                                _ op: String) throws -> AttentionShape {
-        try requireRank(query, 3, "\(op) query", layout: "[N, Hq, hd]")
-        try requireRank(key, 3, "\(op) key", layout: "[N, Hkv, hd]")
-        let shape = AttentionShape(tokens: query.size(0), queryHeads: query.size(1), kvHeads: key.size(1),
-                                   headDim: query.size(2))
-        guard key.size(0) == shape.tokens, key.size(2) == shape.headDim,
-              shape.kvHeads > 0, shape.queryHeads % shape.kvHeads == 0 else {
-            throw TensorError.shapeMismatch(
-                op: "\(op) key",
-                expected: "[\(shape.tokens), Hkv, \(shape.headDim)] with Hkv dividing Hq = \(shape.queryHeads)",
-                got: key.shape)
-        }
-        try requireShape(value, key.shape, "\(op) value")
-        if let slidingWindow, slidingWindow < 1 {
-            throw TensorError.shapeMismatch(op: "\(op) slidingWindow", expected: "a window ≥ 1 (or nil)",
-                                            got: [slidingWindow])
-        }
-        return shape
+extension AttentionShape {
+    /// The kernels' sizes from the shared check's.
+    init(_ size: OpCheck.AttentionShape) {
+        self.init(tokens: size.tokens, queryHeads: size.queryHeads, kvHeads: size.keyValueHeads, headDim: size.headDim)
     }
 }

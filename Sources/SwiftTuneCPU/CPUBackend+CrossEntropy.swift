@@ -2,17 +2,13 @@ import SwiftTuneTensor
 
 /// Fused softmax cross-entropy: per-row kernel over threads, then an in-order sum into `stats`.
 extension CPUBackend {
-    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                              stats: Tensor, logProbabilities: Tensor?) throws {
         let op = "crossEntropy"
-        try requireRank(logits, 2, "\(op) logits", layout: "[N, V]")
-        let (rows, vocabulary) = (logits.size(0), logits.size(1))
-        guard vocabulary > 0 || rows == 0 else {
-            throw TensorError.shapeMismatch(op: "\(op) logits", expected: "[N, V] with V ≥ 1", got: logits.shape)
-        }
-        try requireShape(targets, [rows], "\(op) targets")
-        try requireShape(stats, [3], "\(op) stats")
-        if let logProbabilities { try requireShape(logProbabilities, [rows], "\(op) logProbabilities") }
+        let size = try OpCheck.crossEntropy(logits: logits, targets: targets, stats: stats,
+                                            logProbabilities: logProbabilities, tokenWeights: tokenWeights)
+        let (rows, vocabulary) = (size.rows, size.columns)
+        let weights = try tokenWeights.map { SendablePointer(try f32($0, "\(op) tokenWeights")) }
         let scores = SendablePointer(try f32(logits, "\(op) logits"))
         let labels = try i32(targets, "\(op) targets")
         let totalsPointer = try f32(stats, "\(op) stats")
@@ -29,7 +25,8 @@ extension CPUBackend {
         let (targetIDs, argmax) = (SendablePointer(labels), SendablePointer(predictions))
         parallelFor(rows, grain: max(1, (1 << 16) / max(vocabulary, 1))) { range in
             CPUKernels.crossEntropy(logits: scores.pointer, targets: targetIDs.pointer, vocabulary: vocabulary,
-                                    gradientScale: gradientScale, logProbabilities: logProbs.pointer,
+                                    gradientScale: gradientScale, tokenWeights: weights.map { UnsafePointer($0.pointer) },
+                                    logProbabilities: logProbs.pointer,
                                     predictions: argmax.pointer, rows: range)
         }
         let totals = CPUKernels.crossEntropyTotals(targets: labels, logProbabilities: logProbs.pointer,

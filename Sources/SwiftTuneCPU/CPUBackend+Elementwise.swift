@@ -6,8 +6,7 @@ extension CPUBackend {
     static let elementwiseGrain = 1 << 14
 
     public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws {
-        try requireCount(b, a.count, "add b")
-        try requireCount(out, a.count, "add out")
+        try OpCheck.add(a, b, out: out)
         let x = SendablePointer(try f32(a, "add a")), y = SendablePointer(try f32(b, "add b"))
         let result = SendablePointer(try f32(out, "add out"))
         parallelFor(a.count, grain: Self.elementwiseGrain) { range in
@@ -16,17 +15,24 @@ extension CPUBackend {
     }
 
     public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws {
-        try requireCount(out, x.count, "scale out")
+        try OpCheck.scale(x, out: out)
         let input = SendablePointer(try f32(x, "scale x")), result = SendablePointer(try f32(out, "scale out"))
         parallelFor(x.count, grain: Self.elementwiseGrain) { range in
             CPUKernels.scale(input.pointer, by: factor, into: result.pointer, range: range)
         }
     }
 
+    public func scale(_ x: Tensor, byDeviceScalar factor: Tensor, into out: Tensor) throws {
+        try OpCheck.scaleByDeviceScalar(x, factor: factor, out: out)
+        let value = try f32(factor, "scaleByDeviceScalar factor")[0]
+        // Multiplying by 1 in place changes no value, so the common no-clip case skips a pass over the gradients.
+        if value == 1, out.storage === x.storage, out.byteOffset == x.byteOffset { return }
+        try scale(x, by: value, into: out)
+    }
+
     public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws {
-        let (rows, columns) = try matrixSize(x, "addBias x")
-        try requireShape(bias, [columns], "addBias bias")
-        try requireShape(out, x.shape, "addBias out")
+        let size = try OpCheck.addBias(x, bias: bias, out: out)
+        let (rows, columns) = (size.rows, size.columns)
         let input = SendablePointer(try f32(x, "addBias x")), offsets = SendablePointer(try f32(bias, "addBias bias"))
         let result = SendablePointer(try f32(out, "addBias out"))
         parallelFor(rows, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { range in
@@ -35,8 +41,8 @@ extension CPUBackend {
     }
 
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        let (rows, columns) = try matrixSize(x, "sumRows x")
-        try requireShape(out, [columns], "sumRows out")
+        let size = try OpCheck.sumRows(x, out: out)
+        let (rows, columns) = (size.rows, size.columns)
         let input = SendablePointer(try f32(x, "sumRows x")), result = SendablePointer(try f32(out, "sumRows out"))
         // Split by columns: each thread owns a strip of `out` and the per-column order stays fixed.
         parallelFor(columns, grain: 64) { range in
@@ -46,7 +52,7 @@ extension CPUBackend {
     }
 
     public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        try requireCount(out, 1, "sumOfSquares out")
+        try OpCheck.sumOfSquares(x, out: out)
         let input = SendablePointer(try f32(x, "sumOfSquares x"))
         let result = try f32(out, "sumOfSquares out")
         // Fixed blocks (not per-thread chunks) keep the sum independent of the thread count.
@@ -66,8 +72,7 @@ extension CPUBackend {
     }
 
     public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws {
-        try requireShape(up, gate.shape, "swiglu up")
-        try requireShape(out, gate.shape, "swiglu out")
+        try OpCheck.swiglu(gate: gate, up: up, out: out)
         let g = SendablePointer(try f32(gate, "swiglu gate")), u = SendablePointer(try f32(up, "swiglu up"))
         let result = SendablePointer(try f32(out, "swiglu out"))
         parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
@@ -77,9 +82,7 @@ extension CPUBackend {
 
     public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
                                into gradGate: Tensor, gradUp: Tensor) throws {
-        for (tensor, argument) in [(up, "up"), (gradOutput, "gradOutput"), (gradGate, "gradGate"), (gradUp, "gradUp")] {
-            try requireShape(tensor, gate.shape, "swigluBackward \(argument)")
-        }
+        try OpCheck.swigluBackward(gate: gate, up: up, gradOutput: gradOutput, gradGate: gradGate, gradUp: gradUp)
         let g = SendablePointer(try f32(gate, "swigluBackward gate"))
         let u = SendablePointer(try f32(up, "swigluBackward up"))
         let dy = SendablePointer(try f32(gradOutput, "swigluBackward gradOutput"))

@@ -6,17 +6,9 @@ extension CPUBackend {
     public func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor,
                                    valueCache: Tensor) throws {
         let op = "writeKeyValueCache"
-        try requireRank(key, 3, "\(op) key", layout: "[N, Hkv, hd]")
-        try requireShape(value, key.shape, "\(op) value")
-        let (tokens, rowWidth) = (key.size(0), key.size(1) * key.size(2))
-        try requireRank(keyCache, 4, "\(op) keyCache", layout: "[blocks, blockSize, Hkv, hd]")
-        guard keyCache.size(2) == key.size(1), keyCache.size(3) == key.size(2) else {
-            throw TensorError.shapeMismatch(op: "\(op) keyCache", expected: "[blocks, blockSize, \(key.size(1)), \(key.size(2))]",
-                                            got: keyCache.shape)
-        }
-        try requireShape(valueCache, keyCache.shape, "\(op) valueCache")
-        try requireShape(slots, [tokens], "\(op) slots")
-        let slotCount = keyCache.size(0) * keyCache.size(1)
+        let size = try OpCheck.writeKeyValueCache(key: key, value: value, slots: slots, keyCache: keyCache,
+                                                  valueCache: valueCache)
+        let (tokens, rowWidth, slotCount) = (size.tokens, size.rowWidth, size.slots)
         let slot = SendablePointer(try i32(slots, "\(op) slots"))
         var seen = Set<Int32>()
         for n in 0..<tokens where slot[n] >= 0 {
@@ -39,27 +31,13 @@ extension CPUBackend {
                                contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
                                into out: Tensor) throws {
         let op = "pagedAttention"
-        try requireRank(query, 3, "\(op) query", layout: "[N, Hq, hd]")
-        try requireRank(keyCache, 4, "\(op) keyCache", layout: "[blocks, blockSize, Hkv, hd]")
-        try requireShape(valueCache, keyCache.shape, "\(op) valueCache")
-        try requireShape(out, query.shape, "\(op) out")
-        try requireRank(blockTables, 2, "\(op) blockTables", layout: "[S, maxBlocks]")
-        let (tokens, blocks) = (query.size(0), keyCache.size(0))
-        let shape = PagedAttentionShape(queryHeads: query.size(1), kvHeads: keyCache.size(2), headDim: query.size(2),
-                                        blockSize: keyCache.size(1), maxBlocks: blockTables.size(1))
-        guard keyCache.size(3) == shape.headDim, shape.kvHeads > 0, shape.queryHeads % shape.kvHeads == 0,
-              shape.blockSize > 0 else {
-            throw TensorError.shapeMismatch(
-                op: "\(op) keyCache",
-                expected: "[blocks, blockSize ≥ 1, Hkv, \(shape.headDim)] with Hkv dividing Hq = \(shape.queryHeads)",
-                got: keyCache.shape)
-        }
-        if let slidingWindow, slidingWindow < 1 {
-            throw TensorError.shapeMismatch(op: "\(op) slidingWindow", expected: "a window ≥ 1 (or nil)", got: [slidingWindow])
-        }
+        let size = try OpCheck.pagedAttention(
+            query: query, keyCache: keyCache, valueCache: valueCache, blockTables: blockTables,
+            contextLengths: contextLengths, queryStarts: queryStarts, slidingWindow: slidingWindow, out: out)
+        let (tokens, blocks) = (size.tokens, size.blocks)
+        let shape = PagedAttentionShape(queryHeads: size.queryHeads, kvHeads: size.keyValueHeads, headDim: size.headDim,
+                                        blockSize: size.blockSize, maxBlocks: size.maxBlocks)
         let ranges = try sequences(queryStarts, tokens: tokens, op)
-        try requireShape(contextLengths, [ranges.count], "\(op) contextLengths")
-        try requireShape(blockTables, [ranges.count, shape.maxBlocks], "\(op) blockTables")
         let lengths = try i32(contextLengths, "\(op) contextLengths")
         let tables = SendablePointer(try i32(blockTables, "\(op) blockTables"))
         // Per new row: its sequence and cache position; every block a row reads is checked here.

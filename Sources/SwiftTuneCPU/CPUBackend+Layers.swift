@@ -5,10 +5,9 @@ extension CPUBackend {
     // MARK: Embedding
 
     public func embedding(ids: Tensor, table: Tensor, into out: Tensor) throws {
-        try requireRank(table, 2, "embedding table", layout: "[V, D]")
-        let (vocabulary, width) = (table.size(0), table.size(1))
+        let size = try OpCheck.embedding(ids: ids, table: table, out: out)
+        let (vocabulary, width) = (size.vocabulary, size.width)
         let tokenIDs = SendablePointer(try checkedIDs(ids, bound: vocabulary, "embedding"))
-        try requireShape(out, [ids.count, width], "embedding out")
         let rows = SendablePointer(try f32(table, "embedding table")), result = SendablePointer(try f32(out, "embedding out"))
         parallelFor(ids.count, grain: max(1, Self.elementwiseGrain / max(width, 1))) { tokens in
             CPUKernels.embedding(ids: tokenIDs.pointer, table: rows.pointer, width: width, into: result.pointer,
@@ -17,11 +16,10 @@ extension CPUBackend {
     }
 
     public func embeddingBackward(ids: Tensor, gradOutput: Tensor, into gradTable: Tensor) throws {
-        try requireRank(gradTable, 2, "embeddingBackward gradTable", layout: "[V, D]")
-        let (vocabulary, width) = (gradTable.size(0), gradTable.size(1))
+        let size = try OpCheck.embeddingBackward(ids: ids, gradOutput: gradOutput, gradTable: gradTable)
+        let (vocabulary, width) = (size.vocabulary, size.width)
         let tokenIDs = SendablePointer(try checkedIDs(ids, bound: vocabulary, "embeddingBackward"))
         let tokens = ids.count
-        try requireShape(gradOutput, [tokens, width], "embeddingBackward gradOutput")
         let grad = SendablePointer(try f32(gradOutput, "embeddingBackward gradOutput"))
         let table = SendablePointer(try f32(gradTable, "embeddingBackward gradTable"))
         // Threads own column strips, so repeated ids never race.
@@ -34,10 +32,8 @@ extension CPUBackend {
     // MARK: RMSNorm
 
     public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, into out: Tensor, inverseRMS: Tensor?) throws {
-        let (rows, width) = try matrixSize(x, "rmsNorm x")
-        try requireShape(weight, [width], "rmsNorm weight")
-        try requireShape(out, x.shape, "rmsNorm out")
-        if let inverseRMS { try requireCount(inverseRMS, rows, "rmsNorm inverseRMS") }
+        let size = try OpCheck.rmsNorm(x, weight: weight, out: out, inverseRMS: inverseRMS)
+        let (rows, width) = (size.rows, size.columns)
         let input = SendablePointer(try f32(x, "rmsNorm x")), gain = SendablePointer(try f32(weight, "rmsNorm weight"))
         let result = SendablePointer(try f32(out, "rmsNorm out"))
         let inverse = try inverseRMS.map { SendablePointer(try f32($0, "rmsNorm inverseRMS")) }
@@ -49,12 +45,9 @@ extension CPUBackend {
 
     public func rmsNormBackward(_ x: Tensor, weight: Tensor, inverseRMS: Tensor, gradOutput: Tensor,
                                 into gradInput: Tensor, gradWeight: Tensor?) throws {
-        let (rows, width) = try matrixSize(x, "rmsNormBackward x")
-        try requireShape(weight, [width], "rmsNormBackward weight")
-        try requireCount(inverseRMS, rows, "rmsNormBackward inverseRMS")
-        try requireShape(gradOutput, x.shape, "rmsNormBackward gradOutput")
-        try requireShape(gradInput, x.shape, "rmsNormBackward gradInput")
-        if let gradWeight { try requireShape(gradWeight, [width], "rmsNormBackward gradWeight") }
+        let size = try OpCheck.rmsNormBackward(x, weight: weight, inverseRMS: inverseRMS, gradOutput: gradOutput,
+                                               gradInput: gradInput, gradWeight: gradWeight)
+        let (rows, width) = (size.rows, size.columns)
         let input = SendablePointer(try f32(x, "rmsNormBackward x"))
         let gain = SendablePointer(try f32(weight, "rmsNormBackward weight"))
         let inverse = SendablePointer(try f32(inverseRMS, "rmsNormBackward inverseRMS"))
@@ -78,14 +71,8 @@ extension CPUBackend {
 
     public func rope(_ x: Tensor, positions: Tensor, inverseFrequencies: Tensor, attentionScaling: Float,
                      inverse: Bool, into out: Tensor) throws {
-        try requireRank(x, 3, "rope x", layout: "[N, H, hd]")
-        let (tokens, heads, headDim) = (x.size(0), x.size(1), x.size(2))
-        guard headDim % 2 == 0 else {
-            throw TensorError.shapeMismatch(op: "rope x", expected: "[N, H, hd] with an even hd", got: x.shape)
-        }
-        try requireShape(positions, [tokens], "rope positions")
-        try requireShape(inverseFrequencies, [headDim / 2], "rope inverseFrequencies")
-        try requireShape(out, x.shape, "rope out")
+        let size = try OpCheck.rope(x, positions: positions, inverseFrequencies: inverseFrequencies, out: out)
+        let (tokens, heads, headDim) = (size.tokens, size.heads, size.headDim)
         let input = SendablePointer(try f32(x, "rope x")), position = SendablePointer(try i32(positions, "rope positions"))
         let frequencies = SendablePointer(try f32(inverseFrequencies, "rope inverseFrequencies"))
         let result = SendablePointer(try f32(out, "rope out"))

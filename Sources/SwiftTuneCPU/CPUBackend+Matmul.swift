@@ -51,36 +51,17 @@ extension CPUBackend {
         var sharedB: Bool
     }
 
-    /// Checks the `matmul` shapes against the batch rule of `Backend.matmul`.
+    /// The shared check's sizes as this backend's GEMM problem.
     private func matmulProblem(_ a: Tensor, _ b: Tensor, _ c: Tensor,
                                transposeA: Bool, transposeB: Bool) throws -> MatmulProblem {
-        for (tensor, argument) in [(a, "a"), (b, "b"), (c, "c")] where tensor.rank < 2 {
-            throw TensorError.shapeMismatch(op: "matmul \(argument)", expected: "rank ≥ 2 [..., rows, columns]",
-                                            got: tensor.shape)
-        }
-        let (m, k) = transposeA ? (a.size(-1), a.size(-2)) : (a.size(-2), a.size(-1))
-        let (bk, n) = transposeB ? (b.size(-1), b.size(-2)) : (b.size(-2), b.size(-1))
-        guard bk == k else {
-            let expected = transposeB ? "[..., N, \(k)] (transposeB)" : "[..., \(k), N]"
-            throw TensorError.shapeMismatch(op: "matmul b", expected: "\(expected) to match a \(a.shape)", got: b.shape)
-        }
-        let batch = a.shape.dropLast(2).reduce(1, *)
-        guard c.size(-2) == m, c.size(-1) == n, c.shape.dropLast(2).reduce(1, *) == batch else {
-            throw TensorError.shapeMismatch(
-                op: "matmul c", expected: "\(Array(a.shape.dropLast(2)) + [m, n]) (batch \(batch))", got: c.shape)
-        }
-        let sharedB = b.rank == 2
-        guard sharedB || b.shape.dropLast(2).reduce(1, *) == batch else {
-            throw TensorError.shapeMismatch(
-                op: "matmul b", expected: "rank 2 (shared) or a batch of \(batch) like a \(a.shape)", got: b.shape)
-        }
-        if sharedB && !transposeA {
+        let size = try OpCheck.matmul(a, b, c: c, transposeA: transposeA, transposeB: transposeB)
+        if size.sharedB && !transposeA {
             // A batch of row-major [m, k] blocks times one b is a single [batch · m, k] product.
-            let shape = GEMMShape(m: batch * m, n: n, k: k, transposeA: false, transposeB: transposeB)
+            let shape = GEMMShape(m: size.batch * size.m, n: size.n, k: size.k, transposeA: false, transposeB: transposeB)
             return MatmulProblem(shape: shape, batch: 1, sharedB: true)
         }
-        let shape = GEMMShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
-        return MatmulProblem(shape: shape, batch: batch, sharedB: sharedB)
+        let shape = GEMMShape(m: size.m, n: size.n, k: size.k, transposeA: transposeA, transposeB: transposeB)
+        return MatmulProblem(shape: shape, batch: size.batch, sharedB: size.sharedB)
     }
 
     /// CBLAS takes 32-bit sizes.

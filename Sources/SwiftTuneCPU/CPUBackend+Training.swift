@@ -1,14 +1,11 @@
 import SwiftTuneTensor
 
-/// Dropout and AdamW: validation plus the `CPUKernels` split over threads. Both are elementwise, so the results
-/// do not depend on the thread count.
+/// Dropout, AdamW and the clip coefficient: validation plus the `CPUKernels` split over threads. Dropout and AdamW
+/// are elementwise, so the results do not depend on the thread count.
 extension CPUBackend {
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws {
         let op = "dropout"
-        guard probability >= 0, probability <= 1 else {
-            throw TensorError.invalidArgument(op: op, reason: "probability \(probability) is outside [0, 1]")
-        }
-        try requireCount(out, x.count, "\(op) out")
+        try OpCheck.dropout(x, probability: probability, out: out)
         let input = SendablePointer(try f32(x, "\(op) x")), result = SendablePointer(try f32(out, "\(op) out"))
         let threshold = DropoutMask.threshold(probability: probability)
         let scale = DropoutMask.scale(probability: probability)
@@ -19,21 +16,25 @@ extension CPUBackend {
     }
 
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
-                      learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
-                      step: Int) throws {
+                      scalars: Tensor) throws {
         let op = "adamW"
-        let coefficients = try AdamWCoefficients(learningRate: learningRate, beta1: beta1, beta2: beta2,
-                                                 epsilon: epsilon, weightDecay: weightDecay, step: step, op: op)
-        for (tensor, argument) in [(gradient, "gradient"), (firstMoment, "firstMoment"), (secondMoment, "secondMoment")] {
-            try requireCount(tensor, parameter.count, "\(op) \(argument)")
-        }
+        try OpCheck.adamW(parameter: parameter, gradient: gradient, firstMoment: firstMoment,
+                          secondMoment: secondMoment, scalars: scalars)
+        let values = AdamWScalars(try f32(scalars, "\(op) scalars"))
         let p = SendablePointer(try f32(parameter, "\(op) parameter"))
         let g = SendablePointer(try f32(gradient, "\(op) gradient"))
         let m = SendablePointer(try f32(firstMoment, "\(op) firstMoment"))
         let v = SendablePointer(try f32(secondMoment, "\(op) secondMoment"))
         parallelFor(parameter.count, grain: Self.elementwiseGrain) { range in
             CPUKernels.adamW(parameter: p.pointer, gradient: g.pointer, firstMoment: m.pointer, secondMoment: v.pointer,
-                             coefficients: coefficients, range: range)
+                             scalars: values, range: range)
         }
+    }
+
+    public func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws {
+        let op = "clipCoefficient"
+        try OpCheck.clipCoefficient(sumOfSquares: sumOfSquares, maxNorm: maxNorm, coefficient: coefficient)
+        let squared = try f32(sumOfSquares, "\(op) sumOfSquares")[0]
+        try f32(coefficient, "\(op) coefficient")[0] = CPUKernels.clipCoefficient(sumOfSquares: squared, maxNorm: maxNorm)
     }
 }

@@ -7,12 +7,14 @@ typealias CUstream = OpaquePointer
 typealias CUmodule = OpaquePointer
 typealias CUfunction = OpaquePointer
 typealias CUmemoryPool = OpaquePointer
+typealias CUevent = OpaquePointer
 
 /// The CUDA driver API functions the backend calls, resolved from `libcuda.so.1` with `dlsym`.
 ///
 /// `cuda.h` maps several names to versioned symbols with macros, so the versioned names are resolved here:
 /// `cuMemcpyHtoDAsync` → `cuMemcpyHtoDAsync_v2`, `cuMemcpyDtoHAsync` → `_v2`, `cuMemcpyDtoDAsync` → `_v2`,
-/// `cuStreamDestroy` → `cuStreamDestroy_v2`, `cuDevicePrimaryCtxRelease` → `cuDevicePrimaryCtxRelease_v2`.
+/// `cuStreamDestroy` → `cuStreamDestroy_v2`, `cuDevicePrimaryCtxRelease` → `cuDevicePrimaryCtxRelease_v2`,
+/// `cuMemAllocHost` → `cuMemAllocHost_v2`, `cuEventDestroy` → `cuEventDestroy_v2`.
 /// The stream-ordered memset, allocation, module and launch functions have no versioned variant (only `_ptsz` ones
 /// for the per-thread default stream, which this backend does not use).
 struct CUDADriver: @unchecked Sendable {
@@ -37,6 +39,12 @@ struct CUDADriver: @unchecked Sendable {
     let cuMemcpyHtoDAsync: @convention(c) (CUdeviceptr, UnsafeRawPointer?, Int, CUstream?) -> CUresult
     let cuMemcpyDtoHAsync: @convention(c) (UnsafeMutableRawPointer?, CUdeviceptr, Int, CUstream?) -> CUresult
     let cuMemcpyDtoDAsync: @convention(c) (CUdeviceptr, CUdeviceptr, Int, CUstream?) -> CUresult
+    let cuMemAllocHost: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, Int) -> CUresult
+    let cuMemFreeHost: @convention(c) (UnsafeMutableRawPointer?) -> CUresult
+    let cuEventCreate: @convention(c) (UnsafeMutablePointer<CUevent?>?, UInt32) -> CUresult
+    let cuEventRecord: @convention(c) (CUevent?, CUstream?) -> CUresult
+    let cuEventSynchronize: @convention(c) (CUevent?) -> CUresult
+    let cuEventDestroy: @convention(c) (CUevent?) -> CUresult
     let cuMemsetD8Async: @convention(c) (CUdeviceptr, UInt8, Int, CUstream?) -> CUresult
     let cuMemsetD16Async: @convention(c) (CUdeviceptr, UInt16, Int, CUstream?) -> CUresult
     let cuMemsetD32Async: @convention(c) (CUdeviceptr, UInt32, Int, CUstream?) -> CUresult
@@ -60,6 +68,8 @@ struct CUDADriver: @unchecked Sendable {
     static let memoryPoolReleaseThreshold: Int32 = 4
     // CU_STREAM_NON_BLOCKING: the stream does not synchronize with the legacy default stream.
     static let streamNonBlocking: UInt32 = 1
+    // CU_EVENT_DISABLE_TIMING: an event only for ordering, the cheapest kind.
+    static let eventDisableTiming: UInt32 = 2
     // CUDA_ERROR_NO_DEVICE
     static let errorNoDevice: CUresult = 100
 
@@ -83,6 +93,12 @@ struct CUDADriver: @unchecked Sendable {
         cuMemcpyHtoDAsync = try library.function("cuMemcpyHtoDAsync_v2")
         cuMemcpyDtoHAsync = try library.function("cuMemcpyDtoHAsync_v2")
         cuMemcpyDtoDAsync = try library.function("cuMemcpyDtoDAsync_v2")
+        cuMemAllocHost = try library.function("cuMemAllocHost_v2")
+        cuMemFreeHost = try library.function("cuMemFreeHost")
+        cuEventCreate = try library.function("cuEventCreate")
+        cuEventRecord = try library.function("cuEventRecord")
+        cuEventSynchronize = try library.function("cuEventSynchronize")
+        cuEventDestroy = try library.function("cuEventDestroy_v2")
         cuMemsetD8Async = try library.function("cuMemsetD8Async")
         cuMemsetD16Async = try library.function("cuMemsetD16Async")
         cuMemsetD32Async = try library.function("cuMemsetD32Async")

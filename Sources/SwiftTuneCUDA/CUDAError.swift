@@ -9,8 +9,8 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
     case driver(call: String, code: Int32, name: String, message: String)
     /// An NVRTC call failed (`nvrtcResult` and `nvrtcGetErrorString`).
     case nvrtc(call: String, code: Int32, message: String)
-    /// `kernels.cu` did not compile; `log` is NVRTC's program log.
-    case compilation(architecture: String, log: String)
+    /// A kernel module (e.g. `layers.cu`) did not compile; `log` is NVRTC's program log.
+    case compilation(module: String, architecture: String, log: String)
     /// A cuBLASLt call failed (`cublasStatus_t` and `cublasLtGetStatusName/String`).
     case cublas(call: String, status: Int32, name: String, message: String)
     /// The GPU cannot run this backend (no device, wrong ordinal, no stream-ordered memory pools, ...).
@@ -52,8 +52,8 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
             return "CUDA driver call \(call) failed: \(name) (\(code)): \(message)\(hint)"
         case let .nvrtc(call, code, message):
             return "NVRTC call \(call) failed: \(message) (\(code))"
-        case let .compilation(architecture, log):
-            return "NVRTC could not compile kernels.cu for \(architecture):\n\(log)"
+        case let .compilation(module, architecture, log):
+            return "NVRTC could not compile \(module) for \(architecture):\n\(log)"
         case let .cublas(call, status, name, message):
             return "cuBLASLt call \(call) failed: \(name) (\(status)): \(message)"
         case let .unsupportedDevice(reason):

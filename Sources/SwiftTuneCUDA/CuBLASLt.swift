@@ -1,7 +1,10 @@
-/// cuBLASLt (`cublasLt.h`), resolved from `libcublasLt.so.13` with `dlsym`, with one handle and one workspace.
+import Foundation
+
+/// cuBLASLt (`cublasLt.h`), resolved from `libcublasLt.so.13` with `dlsym`, with one handle, one workspace and the
+/// matmul plans made so far (descriptors and algorithm per problem), all used under one lock.
 ///
 /// Enum values used below, from the CUDA headers (stable across CUDA 11–13):
-/// - `cudaDataType_t` (library_types.h): `CUDA_R_32F = 0`.
+/// - `cudaDataType_t` (library_types.h): `CUDA_R_32F = 0`, `CUDA_R_16BF = 14`.
 /// - `cublasComputeType_t` (cublas_api.h): `CUBLAS_COMPUTE_32F = 68` (plain f32; not `_FAST_TF32 = 77`).
 /// - `cublasOperation_t` (cublas_api.h): `CUBLAS_OP_N = 0`, `CUBLAS_OP_T = 1`.
 /// - `cublasLtMatmulDescAttributes_t`: `TRANSA = 3`, `TRANSB = 4` (int32_t values).
@@ -15,7 +18,12 @@ final class CuBLASLt: @unchecked Sendable {
     typealias Status = Int32
     typealias Descriptor = OpaquePointer
 
-    private static let dataTypeF32: Int32 = 0
+    /// `cudaDataType_t` of the matrices (library_types.h).
+    enum DataType: Int32, Sendable {
+        case f32 = 0  // CUDA_R_32F
+        case bf16 = 14  // CUDA_R_16BF
+    }
+
     private static let computeTypeF32: Int32 = 68
     private static let operationN: Int32 = 0
     private static let operationT: Int32 = 1
@@ -26,7 +34,7 @@ final class CuBLASLt: @unchecked Sendable {
     private static let preferenceMaxWorkspaceBytes: Int32 = 1
     private static let preferenceMinAlignmentBytes: [Int32] = [5, 6, 7, 8]  // A, B, C, D
     /// Room for one heuristic result; larger than `sizeof(cublasLtMatmulHeuristicResult_t)` in case it grows.
-    private static let heuristicResultBytes = 1024
+    static let heuristicResultBytes = 1024
     /// Workspace handed to cuBLASLt (NVIDIA recommends 32 MiB on Hopper).
     static let workspaceBytes = 32 << 20
 
@@ -60,6 +68,11 @@ final class CuBLASLt: @unchecked Sendable {
     let handle: Handle
     let workspace: CUDAStorage
     private let context: CUDAContext
+    /// Guards the handle, the workspace and the plans: one matmul is set up and queued at a time.
+    private let lock = NSLock()
+    private var plans: [MatmulPlan.Key: MatmulPlan] = [:]
+    /// Plan keys, oldest first.
+    private var planOrder: [MatmulPlan.Key] = []
 
     init(_ library: DynamicLibrary, context: CUDAContext) throws {
         cublasLtCreate = try library.function("cublasLtCreate")
@@ -90,6 +103,7 @@ final class CuBLASLt: @unchecked Sendable {
 
     deinit {
         _ = context.driver.cuCtxSetCurrent(context.context)
+        for plan in plans.values { destroy(plan) }
         _ = cublasLtDestroy(handle)
     }
 
@@ -103,71 +117,112 @@ final class CuBLASLt: @unchecked Sendable {
                                message: Self.name(of: status, cublasLtGetStatusString))
     }
 
-    /// Row-major, f32, strided-batch `c = alpha · op(a) · op(b) + beta · c` for `batch` products of M×K by K×N.
+    /// Row-major, strided-batch `c = alpha · op(a) · op(b) + beta · c` for `batch` products of M×K by K×N, with f32
+    /// compute (`CUBLAS_COMPUTE_32F`) and f32 alpha, beta; a and b are `inputType`, c is `outputType` (only f32 is
+    /// used today; bf16 inputs with f32 accumulation take the same path).
     ///
     /// cuBLASLt is column-major, and a row-major M×N matrix is the column-major N×M matrix of its transpose, so
     /// `cᵀ = op(b)ᵀ · op(a)ᵀ` is computed: cuBLASLt's A is our b and its B is our a, each with its own transpose flag.
-    /// Strides are in elements; `strideB == 0` shares b across the batch.
+    /// Strides are in elements; `strideB == 0` shares b across the batch. The descriptors, layouts, preference and the
+    /// heuristic's algorithm are made once per `MatmulPlan.Key` and reused (`plans`).
     func matmul(a: CUdeviceptr, b: CUdeviceptr, c: CUdeviceptr, m: Int, n: Int, k: Int, batch: Int,
                 transposeA: Bool, transposeB: Bool, strideA: Int, strideB: Int, strideC: Int,
-                alpha: Float, beta: Float) throws {
-        var operation: Descriptor?
-        try check(cublasLtMatmulDescCreate(&operation, Self.computeTypeF32, Self.dataTypeF32), "cublasLtMatmulDescCreate")
-        defer { _ = cublasLtMatmulDescDestroy(operation) }
-        var transposeLtA = transposeB ? Self.operationT : Self.operationN
-        var transposeLtB = transposeA ? Self.operationT : Self.operationN
-        try check(cublasLtMatmulDescSetAttribute(operation, Self.descriptorTransposeA, &transposeLtA, 4),
-                  "cublasLtMatmulDescSetAttribute(TRANSA)")
-        try check(cublasLtMatmulDescSetAttribute(operation, Self.descriptorTransposeB, &transposeLtB, 4),
-                  "cublasLtMatmulDescSetAttribute(TRANSB)")
-
-        // Stored (before op) column-major shapes: our b is [K, N] row-major (N×K column-major) or [N, K] if
-        // transposed; our a is [M, K] (K×M column-major) or [K, M]; c is [M, N] (N×M column-major).
-        let layoutA = try layout(rows: transposeB ? k : n, columns: transposeB ? n : k, batch: batch, stride: strideB,
-                                 name: "A (b)")
-        defer { _ = cublasLtMatrixLayoutDestroy(layoutA) }
-        let layoutB = try layout(rows: transposeA ? m : k, columns: transposeA ? k : m, batch: batch, stride: strideA,
-                                 name: "B (a)")
-        defer { _ = cublasLtMatrixLayoutDestroy(layoutB) }
-        let layoutC = try layout(rows: n, columns: m, batch: batch, stride: strideC, name: "C")
-        defer { _ = cublasLtMatrixLayoutDestroy(layoutC) }
-
-        var preference: Descriptor?
-        try check(cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
-        defer { _ = cublasLtMatmulPreferenceDestroy(preference) }
-        var workspaceSize = UInt64(Self.workspaceBytes)
-        try check(cublasLtMatmulPreferenceSetAttribute(preference, Self.preferenceMaxWorkspaceBytes, &workspaceSize, 8),
-                  "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)")
-        // Row slices of a tensor need not be 256-byte aligned (the default cuBLASLt assumes): say what they are.
-        for (attribute, address) in zip(Self.preferenceMinAlignmentBytes, [b, a, c, c]) {
-            var alignment = Self.alignment(of: address)
-            try check(cublasLtMatmulPreferenceSetAttribute(preference, attribute, &alignment, 4),
-                      "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_BYTES)")
-        }
-
-        let result = UnsafeMutableRawPointer.allocate(byteCount: Self.heuristicResultBytes, alignment: 16)
-        defer { result.deallocate() }
-        result.initializeMemory(as: UInt8.self, repeating: 0, count: Self.heuristicResultBytes)
-        var found: Int32 = 0
-        try check(cublasLtMatmulAlgoGetHeuristic(handle, operation, layoutA, layoutB, layoutC, layoutC, preference, 1,
-                                                 result, &found),
-                  "cublasLtMatmulAlgoGetHeuristic(m: \(m), n: \(n), k: \(k), batch: \(batch))")
-        guard found > 0 else {
-            throw CUDAError.cublas(call: "cublasLtMatmulAlgoGetHeuristic(m: \(m), n: \(n), k: \(k), batch: \(batch))",
-                                   status: 15, name: "CUBLAS_STATUS_NOT_SUPPORTED", message: "no algorithm found")
-        }
-
+                alpha: Float, beta: Float, inputType: DataType = .f32, outputType: DataType = .f32) throws {
+        let key = MatmulPlan.Key(
+            m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB, strideA: strideA,
+            strideB: strideB, strideC: strideC, inputType: inputType, outputType: outputType,
+            alignments: [Self.alignment(of: b), Self.alignment(of: a), Self.alignment(of: c)])
+        lock.lock()
+        defer { lock.unlock() }
+        let plan = try plan(for: key)
         var alphaValue = alpha, betaValue = beta
-        try check(cublasLtMatmul(handle, operation, &alphaValue, pointer(b), layoutA, pointer(a), layoutB, &betaValue,
-                                 pointer(c), layoutC, UnsafeMutableRawPointer(bitPattern: UInt(c)), layoutC,
-                                 UnsafeRawPointer(result), UnsafeMutableRawPointer(bitPattern: UInt(workspace.address)),
-                                 Self.workspaceBytes, context.stream),
+        try check(cublasLtMatmul(handle, plan.operation, &alphaValue, pointer(b), plan.layoutA, pointer(a), plan.layoutB,
+                                 &betaValue, pointer(c), plan.layoutC, UnsafeMutableRawPointer(bitPattern: UInt(c)),
+                                 plan.layoutC, UnsafeRawPointer(plan.heuristic),
+                                 UnsafeMutableRawPointer(bitPattern: UInt(workspace.address)), Self.workspaceBytes,
+                                 context.stream),
                   "cublasLtMatmul(m: \(m), n: \(n), k: \(k), batch: \(batch))")
     }
 
-    private func layout(rows: Int, columns: Int, batch: Int, stride: Int, name: String) throws -> Descriptor? {
+    /// The cached plan for `key`, made on first use; past `MatmulPlan.capacity` plans the oldest is dropped (packed
+    /// batches give a new M for most batches). Call with `lock` held.
+    private func plan(for key: MatmulPlan.Key) throws -> MatmulPlan {
+        if let plan = plans[key] { return plan }
+        let plan = try makePlan(key)
+        if planOrder.count >= MatmulPlan.capacity {
+            let oldest = planOrder.removeFirst()
+            if let evicted = plans.removeValue(forKey: oldest) { destroy(evicted) }
+        }
+        plans[key] = plan
+        planOrder.append(key)
+        return plan
+    }
+
+    /// The descriptors and the heuristic's first algorithm for one problem.
+    private func makePlan(_ key: MatmulPlan.Key) throws -> MatmulPlan {
+        var plan = MatmulPlan()
+        do {
+            try check(cublasLtMatmulDescCreate(&plan.operation, Self.computeTypeF32, DataType.f32.rawValue),
+                      "cublasLtMatmulDescCreate")
+            var transposeLtA = key.transposeB ? Self.operationT : Self.operationN
+            var transposeLtB = key.transposeA ? Self.operationT : Self.operationN
+            try check(cublasLtMatmulDescSetAttribute(plan.operation, Self.descriptorTransposeA, &transposeLtA, 4),
+                      "cublasLtMatmulDescSetAttribute(TRANSA)")
+            try check(cublasLtMatmulDescSetAttribute(plan.operation, Self.descriptorTransposeB, &transposeLtB, 4),
+                      "cublasLtMatmulDescSetAttribute(TRANSB)")
+
+            // Stored (before op) column-major shapes: our b is [K, N] row-major (N×K column-major) or [N, K] if
+            // transposed; our a is [M, K] (K×M column-major) or [K, M]; c is [M, N] (N×M column-major).
+            let (m, n, k) = (key.m, key.n, key.k)
+            plan.layoutA = try layout(key.inputType, rows: key.transposeB ? k : n, columns: key.transposeB ? n : k,
+                                      batch: key.batch, stride: key.strideB, name: "A (b)")
+            plan.layoutB = try layout(key.inputType, rows: key.transposeA ? m : k, columns: key.transposeA ? k : m,
+                                      batch: key.batch, stride: key.strideA, name: "B (a)")
+            plan.layoutC = try layout(key.outputType, rows: n, columns: m, batch: key.batch, stride: key.strideC,
+                                      name: "C")
+
+            try check(cublasLtMatmulPreferenceCreate(&plan.preference), "cublasLtMatmulPreferenceCreate")
+            var workspaceSize = UInt64(Self.workspaceBytes)
+            try check(cublasLtMatmulPreferenceSetAttribute(plan.preference, Self.preferenceMaxWorkspaceBytes,
+                                                           &workspaceSize, 8),
+                      "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)")
+            // Row slices of a tensor need not be 256-byte aligned (the default cuBLASLt assumes): say what they are.
+            for (attribute, alignment) in zip(Self.preferenceMinAlignmentBytes, key.alignments + [key.alignments[2]]) {
+                var value = alignment
+                try check(cublasLtMatmulPreferenceSetAttribute(plan.preference, attribute, &value, 4),
+                          "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_BYTES)")
+            }
+
+            plan.heuristic.initializeMemory(as: UInt8.self, repeating: 0, count: Self.heuristicResultBytes)
+            var found: Int32 = 0
+            let call = "cublasLtMatmulAlgoGetHeuristic(m: \(m), n: \(n), k: \(k), batch: \(key.batch))"
+            try check(cublasLtMatmulAlgoGetHeuristic(handle, plan.operation, plan.layoutA, plan.layoutB, plan.layoutC,
+                                                     plan.layoutC, plan.preference, 1, plan.heuristic, &found), call)
+            guard found > 0 else {
+                throw CUDAError.cublas(call: call, status: 15, name: "CUBLAS_STATUS_NOT_SUPPORTED",
+                                       message: "no algorithm found")
+            }
+            return plan
+        } catch {
+            destroy(plan)
+            throw error
+        }
+    }
+
+    /// Frees a plan's descriptors and heuristic buffer.
+    private func destroy(_ plan: MatmulPlan) {
+        if let operation = plan.operation { _ = cublasLtMatmulDescDestroy(operation) }
+        for layout in [plan.layoutA, plan.layoutB, plan.layoutC] {
+            if let layout { _ = cublasLtMatrixLayoutDestroy(layout) }
+        }
+        if let preference = plan.preference { _ = cublasLtMatmulPreferenceDestroy(preference) }
+        plan.heuristic.deallocate()
+    }
+
+    private func layout(_ type: DataType, rows: Int, columns: Int, batch: Int, stride: Int,
+                        name: String) throws -> Descriptor? {
         var layout: Descriptor?
-        try check(cublasLtMatrixLayoutCreate(&layout, Self.dataTypeF32, UInt64(rows), UInt64(columns), Int64(rows)),
+        try check(cublasLtMatrixLayoutCreate(&layout, type.rawValue, UInt64(rows), UInt64(columns), Int64(rows)),
                   "cublasLtMatrixLayoutCreate(\(name): \(rows)×\(columns))")
         if batch > 1 {
             var count = Int32(batch)

@@ -1,29 +1,44 @@
-/// The kernels of `Kernels/kernels.cu` that the Swift side launches, by their `extern "C"` names.
-enum Kernel: String, CaseIterable, Sendable {
-    case fillF64 = "fill_f64"
-    case castFloat = "cast_float"
-    case addF32 = "add_f32"
-    case scaleF32 = "scale_f32"
-    case addBiasF32 = "add_bias_f32"
-    case sumRowsF32 = "sum_rows_f32"
-    case sumOfSquaresF32 = "sum_of_squares_f32"
-    case embeddingF32 = "embedding_f32"
-    case embeddingBackwardF32 = "embedding_backward_f32"
-    case rmsNormF32 = "rms_norm_f32"
-    case rmsNormBackwardF32 = "rms_norm_backward_f32"
-    case rmsNormWeightGradientF32 = "rms_norm_weight_gradient_f32"
-    case ropeF32 = "rope_f32"
-    case attentionForwardF32 = "attention_forward_f32"
-    case attentionBackwardDeltaF32 = "attention_backward_delta_f32"
-    case attentionBackwardQueryF32 = "attention_backward_query_f32"
-    case attentionBackwardKeyValueF32 = "attention_backward_key_value_f32"
-    case writeKeyValueCacheF32 = "write_kv_cache_f32"
-    case pagedAttentionF32 = "paged_attention_f32"
-    case swigluF32 = "swiglu_f32"
-    case swigluBackwardF32 = "swiglu_backward_f32"
-    case crossEntropyF32 = "cross_entropy_f32"
-    case dropoutF32 = "dropout_f32"
-    case adamWF32 = "adamw_f32"
+import SwiftTuneTensor
+
+/// A kernel function of one module, by its name in the source and the dtypes it is instantiated for: `rms_norm` in
+/// `layers` for `[.f32]` is the symbol `rms_norm_f32` (a bf16 variant would add `.bf16`, exported as `rms_norm_bf16`).
+/// A function with no dtypes is one symbol, its name (`cast_float`, which takes its types as arguments).
+///
+/// Each `CUDABackend+<Family>.swift` declares its functions as static members and lists them for `KernelModule`.
+struct KernelFunction: Hashable, Sendable {
+    let module: KernelModule
+    let name: String
+    let dtypes: [DType]
+
+    init(_ module: KernelModule, _ name: String, dtypes: [DType] = []) {
+        self.module = module
+        self.name = name
+        self.dtypes = dtypes
+    }
+
+    /// Every `extern "C"` symbol of this function in its module.
+    var symbols: [String] { dtypes.isEmpty ? [name] : dtypes.map { Kernel(function: self, dtype: $0).symbol } }
+
+    /// The instantiation for `dtype` (nil for a function without dtypes).
+    /// - Throws: `TensorError.unsupported` when the function has no such instantiation.
+    func kernel(_ dtype: DType?) throws -> Kernel {
+        let instantiated = dtypes.isEmpty ? dtype == nil : dtype.map({ dtypes.contains($0) }) == true
+        guard instantiated else {
+            throw TensorError.unsupported(op: "\(name) for \(dtype.map { "\($0)" } ?? "no dtype")", backend: "cuda",
+                                          hint: "\(module.fileName) has \(symbols.joined(separator: ", "))")
+        }
+        return Kernel(function: self, dtype: dtype)
+    }
+}
+
+/// One compiled kernel: a module's function for one dtype. Its symbol is `<function>_<dtype>` (`rms_norm_f32`).
+struct Kernel: Hashable, Sendable, CustomStringConvertible {
+    let function: KernelFunction
+    let dtype: DType?
+
+    var module: KernelModule { function.module }
+    var symbol: String { dtype.map { "\(function.name)_\($0.rawValue)" } ?? function.name }
+    var description: String { "\(module.fileName):\(symbol)" }
 }
 
 /// One argument of a kernel launch, stored by value in the parameter buffer `cuLaunchKernel` reads.
@@ -42,12 +57,9 @@ enum KernelArgument {
     static func flag(_ value: Bool) -> KernelArgument { .int32(value ? 1 : 0) }
 }
 
-/// The CUDA source compiled at run time, embedded in the binary with SwiftPM's `.embedInCode`.
+/// Reading kernel sources: the names they define and the constants they share with the Swift side.
 public enum KernelSource {
-    /// The bytes of `Kernels/kernels.cu`.
-    public static var bytes: [UInt8] { PackageResources.kernels_cu }
-
-    /// Largest head dimension the attention kernels accept (`MAX_HEAD_DIM` in kernels.cu).
+    /// Largest head dimension the attention kernels accept (`MAX_HEAD_DIM` in common.cuh).
     public static let maximumHeadDimension = 256
 
     /// The names of the `extern "C" __global__ void NAME(...)` kernels in `source`, in order.

@@ -1,10 +1,10 @@
 import Foundation
 
-/// Compiled kernels on disk, so NVRTC runs once per source, GPU architecture and NVRTC version.
+/// Compiled kernel modules on disk, so NVRTC runs once per module source, GPU architecture and NVRTC version.
 ///
 /// Files live in `$XDG_CACHE_HOME/swift-tune/kernels/` (or `~/.cache/swift-tune/kernels/`) and are named
-/// `kernels-<arch>-nvrtc<major>.<minor>-<hash>.cubin`, the hash covering the source, the architecture, the NVRTC
-/// version and the compiler options. Writes go to a temporary file that is renamed into place, so a reader never
+/// `<module>-<arch>-nvrtc<major>.<minor>-<hash>.cubin`, the hash covering the module's source, the shared header,
+/// the architecture, the NVRTC version and the compiler options: editing one module recompiles only that one. Writes go to a temporary file that is renamed into place, so a reader never
 /// sees half a file; a cache that cannot be read or written only costs a compilation.
 struct KernelCache: Sendable {
     /// The folder, or nil when no cache folder could be determined.
@@ -21,16 +21,18 @@ struct KernelCache: Sendable {
         return nil
     }
 
-    /// The file name for one compilation.
-    static func fileName(source: [UInt8], architecture: String, nvrtcVersion: (major: Int32, minor: Int32),
-                         options: [String]) -> String {
+    /// The file name for one compilation of module `module` (e.g. `layers`).
+    static func fileName(module: String, source: [UInt8], header: [UInt8], architecture: String,
+                         nvrtcVersion: (major: Int32, minor: Int32), options: [String]) -> String {
         var hash = FNV1a()
+        hash.add(Array("\(source.count)\0".utf8))  // the length keeps source and header apart
         hash.add(source)
+        hash.add(header)
         hash.add(Array("\0\(architecture)\0\(nvrtcVersion.major).\(nvrtcVersion.minor)\0".utf8))
         hash.add(Array(options.joined(separator: "\0").utf8))
         let hex = String(hash.value, radix: 16)
         let padded = String(repeating: "0", count: 16 - hex.count) + hex
-        return "kernels-\(architecture)-nvrtc\(nvrtcVersion.major).\(nvrtcVersion.minor)-\(padded).cubin"
+        return "\(module)-\(architecture)-nvrtc\(nvrtcVersion.major).\(nvrtcVersion.minor)-\(padded).cubin"
     }
 
     /// The cached bytes of `fileName`, or nil.

@@ -50,14 +50,20 @@ struct NVRTC: @unchecked Sendable {
     }
 
     /// Compiles `source` (CUDA C++) to a cubin for `architecture` (`sm_XY`), throwing the program log on failure.
-    func compileToCUBIN(source: [UInt8], name: String, architecture: String, options: [String]) throws -> [UInt8] {
+    /// `headers` are in-memory headers the source may `#include` by name (e.g. `common.cuh`); `name` names the
+    /// program in NVRTC's messages.
+    func compileToCUBIN(source: [UInt8], name: String, headers: [(name: String, source: [UInt8])] = [],
+                        architecture: String, options: [String]) throws -> [UInt8] {
         var program: Program?
-        let text = source + [0]
-        try text.withUnsafeBufferPointer { sourceBuffer in
-            try sourceBuffer.withMemoryRebound(to: CChar.self) { sourceText in
-                try check(nvrtcCreateProgram(&program, sourceText.baseAddress, name, 0, nil, nil), "nvrtcCreateProgram")
-            }
+        // One C array: the source, then the header sources, then the header names.
+        let texts = [String(decoding: source, as: UTF8.self)]
+            + headers.map { String(decoding: $0.source, as: UTF8.self) } + headers.map(\.name)
+        let created = withCStrings(texts) { strings in
+            let headerSources = headers.isEmpty ? nil : strings?.advanced(by: 1)
+            let headerNames = headers.isEmpty ? nil : strings?.advanced(by: 1 + headers.count)
+            return nvrtcCreateProgram(&program, strings?[0], name, Int32(headers.count), headerSources, headerNames)
         }
+        try check(created, "nvrtcCreateProgram(\(name))")
         defer { _ = nvrtcDestroyProgram(&program) }
 
         let compiled = withCStrings(options) { nvrtcCompileProgram(program, Int32(options.count), $0) }
@@ -71,7 +77,7 @@ struct NVRTC: @unchecked Sendable {
                 }
             }
             let message = nvrtcGetErrorString(compiled).map { String(cString: $0) } ?? "\(compiled)"
-            throw CUDAError.compilation(architecture: architecture, log: "\(message)\n\(log)")
+            throw CUDAError.compilation(module: name, architecture: architecture, log: "\(message)\n\(log)")
         }
 
         var size = 0

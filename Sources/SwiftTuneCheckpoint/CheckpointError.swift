@@ -1,3 +1,5 @@
+import SwiftTuneQuantization
+
 /// Everything that can go wrong reading or writing checkpoints and model configs.
 ///
 /// Each case carries where it happened (`path`: the file or directory; `key`: the tensor name or config key),

@@ -1,3 +1,4 @@
+import SwiftTuneQuantization
 import SwiftTuneCheckpoint
 
 /// A tensor whose shape cannot use the type the file type asks for, and what it got instead.

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 
 /// A model's `generation_config.json` as HF transformers reads it (absent keys take `GenerationConfig()`'s
 /// defaults: `do_sample` false, temperature 1, top_k 50, top_p 1, repetition_penalty 1).
@@ -43,12 +44,12 @@ public struct GenerationDefaults: Sendable, Equatable {
     /// repetition_penalty come from the model's file (HF defaults when absent). Stops and log-probabilities are the
     /// caller's to add.
     public func config(applying flags: SamplingFlags) -> GenerationConfig {
-        GenerationConfig(
-            maxNewTokens: flags.maxNewTokens ?? maxNewTokens,
-            temperature: flags.temperature ?? (doSample ? temperature : 0),
-            topK: flags.topK ?? topK, topP: flags.topP ?? topP, minP: flags.minP ?? minP ?? 0,
-            repetitionPenalty: flags.repetitionPenalty ?? repetitionPenalty, seed: flags.seed ?? 42,
-            logprobs: flags.logprobs ?? false, topLogprobs: flags.topLogprobs ?? 0,
-            truncation: flags.truncation ?? .error)
+        modelConfig.applying(flags)
+    }
+
+    /// What the model's file asks for when no flag is given (`GenerationConfig()`'s values for the rest).
+    public var modelConfig: GenerationConfig {
+        GenerationConfig(maxNewTokens: maxNewTokens, temperature: doSample ? temperature : 0, topK: topK, topP: topP,
+                         minP: minP ?? 0, repetitionPenalty: repetitionPenalty)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftTuneAdapters
 import SwiftTuneChat
+import SwiftTuneEngine
 import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneRunFiles

@@ -1,4 +1,5 @@
 import SwiftTuneChat
+import SwiftTuneEngine
 
 /// One line of `--result_path`: ms-swift's `infer` result row.
 public struct InferenceRecord: Sendable, Equatable, Codable {

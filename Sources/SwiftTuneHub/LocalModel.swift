@@ -54,18 +54,21 @@ public enum LocalModel {
         return .huggingFaceFolder(path)
     }
 
-    /// Loads the model at `path` onto `backend` (f32 weights), with its tokenizer and chat template.
-    public static func load(path: URL, backend: any Backend) throws -> LoadedModel {
+    /// Loads the model at `path` onto `backend` in `precision`, with its tokenizer and chat template. A GGUF file's
+    /// quantized linear weights are decoded at load time unless `quantized` keeps them packed.
+    public static func load(path: URL, backend: any Backend, precision: Precision = .f32,
+                            quantized: QuantizedWeightLoading = .dequantize) throws -> LoadedModel {
         switch try resolve(path: path) {
         case let .huggingFaceFolder(folder):
             let tokenizer = try Tokenizer(contentsOf: folder)
-            let model = try DecoderModel.load(directory: folder, backend: backend)
+            let model = try DecoderModel.load(directory: folder, backend: backend, precision: precision)
             return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: tokenizer.chatTemplate,
                                name: folder.lastPathComponent, source: folder, format: .huggingFace)
         case let .gguf(url):
             let file = try GGUFFile(url: url)
             let tokenizer = try Tokenizer(gguf: file)  // before the weights: cheap, and fails fast
-            let model = try DecoderModel.load(gguf: GGUFWeights(file: file), backend: backend)
+            let model = try DecoderModel.load(gguf: GGUFWeights(file: file), backend: backend, precision: precision,
+                                              quantized: quantized)
             let name = try file.string("general.name") ?? url.deletingPathExtension().lastPathComponent
             return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: tokenizer.chatTemplate, name: name,
                                source: url, format: .gguf)

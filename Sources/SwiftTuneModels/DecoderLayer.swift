@@ -12,6 +12,8 @@ struct LayerContext {
     let attentionScaling: Float
     /// The step's dropout seed for LoRA side paths (nil: evaluation, no dropout).
     let dropoutSeed: UInt64?
+    /// Whether attached adapters' side paths run (false: the base model, `withAdaptersDisabled`).
+    var adapters: Bool = true
     /// Generation: where the new tokens' keys and values go and which cached positions each attends to. With it,
     /// a layer given its cache attends over the cache (`sequenceStarts` is unused).
     var paged: DeviceKVCacheBatch? = nil
@@ -70,9 +72,9 @@ public struct DecoderLayer: Sendable {
 
     /// Every parameter of the layer, in checkpoint order.
     public var parameters: [Parameter] {
-        [inputLayernorm, qProj.weight, qProj.bias, kProj.weight, kProj.bias, vProj.weight, vProj.bias,
-         oProj.weight, oProj.bias, qNorm, kNorm, postAttentionLayernorm,
-         gateProj.weight, gateProj.bias, upProj.weight, upProj.bias, downProj.weight, downProj.bias]
+        [inputLayernorm, qProj.denseWeight, qProj.bias, kProj.denseWeight, kProj.bias, vProj.denseWeight, vProj.bias,
+         oProj.denseWeight, oProj.bias, qNorm, kNorm, postAttentionLayernorm,
+         gateProj.denseWeight, gateProj.bias, upProj.denseWeight, upProj.bias, downProj.denseWeight, downProj.bias]
             .compactMap { $0 }
     }
 
@@ -92,32 +94,33 @@ public struct DecoderLayer: Sendable {
         let backend = x.backend
         let n = x.size(0)
         // Attention block.
-        let inverseRMS1 = try backend.empty([n])
-        let normed1 = try backend.empty(x.shape)
+        let inverseRMS1 = try backend.empty([n], dtype: .f32)
+        let normed1 = try backend.empty(x.shape, dtype: x.dtype)
         try backend.rmsNorm(x, weight: inputLayernorm.value, epsilon: epsilon, into: normed1, inverseRMS: inverseRMS1)
-        let seed = context.dropoutSeed
-        var q = try qProj.forward(normed1, dropoutSeed: seed)  //  (N, Hq·hd)
-        var k = try kProj.forward(normed1, dropoutSeed: seed)  // (N, Hkv·hd)
-        let v = try vProj.forward(normed1, dropoutSeed: seed).reshaped([n, kvHeads, headDim])
+        let seed = context.dropoutSeed, adapters = context.adapters
+        var q = try qProj.forward(normed1, dropoutSeed: seed, adapters: adapters)  //  (N, Hq·hd)
+        var k = try kProj.forward(normed1, dropoutSeed: seed, adapters: adapters)  // (N, Hkv·hd)
+        let v = try vProj.forward(normed1, dropoutSeed: seed, adapters: adapters).reshaped([n, kvHeads, headDim])
         var queryProjected: Tensor?, keyProjected: Tensor?, queryInverseRMS: Tensor?, keyInverseRMS: Tensor?
         if let qNorm, let kNorm {
             // Qwen3: RMSNorm over each head's vector, before RoPE.
             let qp = try q.reshaped([n * heads, headDim]), kp = try k.reshaped([n * kvHeads, headDim])
-            let qr = try backend.empty([n * heads]), kr = try backend.empty([n * kvHeads])
-            let qn = try backend.empty(qp.shape), kn = try backend.empty(kp.shape)
+            let qr = try backend.empty([n * heads], dtype: .f32), kr = try backend.empty([n * kvHeads], dtype: .f32)
+            let qn = try backend.empty(qp.shape, dtype: x.dtype), kn = try backend.empty(kp.shape, dtype: x.dtype)
             try backend.rmsNorm(qp, weight: qNorm.value, epsilon: epsilon, into: qn, inverseRMS: qr)
             try backend.rmsNorm(kp, weight: kNorm.value, epsilon: epsilon, into: kn, inverseRMS: kr)
             (queryProjected, keyProjected, queryInverseRMS, keyInverseRMS) = (qp, kp, qr, kr)
             (q, k) = (qn, kn)
         }
-        let query = try backend.empty([n, heads, headDim]), key = try backend.empty([n, kvHeads, headDim])
+        let query = try backend.empty([n, heads, headDim], dtype: x.dtype)
+        let key = try backend.empty([n, kvHeads, headDim], dtype: x.dtype)
         try backend.rope(q.reshaped(query.shape), positions: context.positions,
                          inverseFrequencies: context.inverseFrequencies, attentionScaling: context.attentionScaling,
                          inverse: false, into: query)
         try backend.rope(k.reshaped(key.shape), positions: context.positions,
                          inverseFrequencies: context.inverseFrequencies, attentionScaling: context.attentionScaling,
                          inverse: false, into: key)
-        let attention = try backend.empty([n, heads, headDim])
+        let attention = try backend.empty([n, heads, headDim], dtype: x.dtype)
         if let cache, let paged = context.paged {
             guard !keep else {
                 throw TensorError.invalidArgument(op: "DecoderLayer.forward", reason: "a cached forward keeps no activations")
@@ -128,12 +131,12 @@ public struct DecoderLayer: Sendable {
                                        blockTables: paged.blockTables, contextLengths: paged.contextLengths,
                                        queryStarts: paged.queryStarts, slidingWindow: slidingWindow,
                                        scale: attentionScale, into: attention)
-            return (try mlpBlock(attention: attention, input: x, seed: seed).output, nil)
+            return (try mlpBlock(attention: attention, input: x, seed: seed, adapters: adapters).output, nil)
         }
-        let logSumExp = try backend.empty([n, heads])
+        let logSumExp = try backend.empty([n, heads], dtype: .f32)
         try backend.attention(query: query, key: key, value: v, sequenceStarts: context.sequenceStarts,
                               slidingWindow: slidingWindow, scale: attentionScale, into: attention, logSumExp: logSumExp)
-        let block = try mlpBlock(attention: attention, input: x, seed: seed)
+        let block = try mlpBlock(attention: attention, input: x, seed: seed, adapters: adapters)
         guard keep else { return (block.output, nil) }
         return (block.output, LayerActivations(
             input: x, normed1: normed1, inverseRMS1: inverseRMS1, queryProjected: queryProjected,
@@ -144,21 +147,21 @@ public struct DecoderLayer: Sendable {
     }
 
     /// The rest of the layer after attention: `residual = x + o(attention)`, then `residual + MLP(RMSNorm(residual))`.
-    private func mlpBlock(attention: Tensor, input x: Tensor, seed: UInt64?) throws
+    private func mlpBlock(attention: Tensor, input x: Tensor, seed: UInt64?, adapters: Bool) throws
         -> (output: Tensor, residual: Tensor, normed2: Tensor, inverseRMS2: Tensor, gate: Tensor, up: Tensor,
             activated: Tensor) {
         let backend = x.backend
         let n = x.size(0)
-        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]), dropoutSeed: seed)  // (N, D)
+        let residual = try oProj.forward(attention.reshaped([n, heads * headDim]), dropoutSeed: seed, adapters: adapters)  // (N, D)
         try backend.add(residual, x, scale: 1, into: residual)
-        let inverseRMS2 = try backend.empty([n])
-        let normed2 = try backend.empty(x.shape)
+        let inverseRMS2 = try backend.empty([n], dtype: .f32)
+        let normed2 = try backend.empty(x.shape, dtype: x.dtype)
         try backend.rmsNorm(residual, weight: postAttentionLayernorm.value, epsilon: epsilon, into: normed2,
                             inverseRMS: inverseRMS2)
-        let gate = try gateProj.forward(normed2, dropoutSeed: seed), up = try upProj.forward(normed2, dropoutSeed: seed)
-        let activated = try backend.empty(gate.shape)  // (N, F)
+        let gate = try gateProj.forward(normed2, dropoutSeed: seed, adapters: adapters), up = try upProj.forward(normed2, dropoutSeed: seed, adapters: adapters)
+        let activated = try backend.empty(gate.shape, dtype: gate.dtype)  // (N, F)
         try backend.swiglu(gate: gate, up: up, into: activated)
-        let output = try downProj.forward(activated, dropoutSeed: seed)
+        let output = try downProj.forward(activated, dropoutSeed: seed, adapters: adapters)
         try backend.add(output, residual, scale: 1, into: output)
         return (output, residual, normed2, inverseRMS2, gate, up, activated)
     }
@@ -167,22 +170,22 @@ public struct DecoderLayer: Sendable {
     func backward(_ a: LayerActivations, gradOutput dy: Tensor, context: LayerContext) throws -> Tensor {
         let backend = dy.backend
         let n = dy.size(0)
-        let seed = context.dropoutSeed
+        let seed = context.dropoutSeed, adapters = context.adapters
         // MLP block: output = residual + down(swiglu(gate(n2), up(n2))).
-        let dActivated = try downProj.backward(input: a.activated, gradOutput: dy, dropoutSeed: seed)
-        let dGate = try backend.empty(a.gate.shape), dUp = try backend.empty(a.up.shape)
+        let dActivated = try downProj.backward(input: a.activated, gradOutput: dy, dropoutSeed: seed, adapters: adapters)
+        let dGate = try backend.empty(a.gate.shape, dtype: dy.dtype), dUp = try backend.empty(a.up.shape, dtype: dy.dtype)
         try backend.swigluBackward(gate: a.gate, up: a.up, gradOutput: dActivated, into: dGate, gradUp: dUp)
-        let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate, dropoutSeed: seed)
-        try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2, dropoutSeed: seed)
-        let dResidual = try backend.empty(dy.shape)
+        let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate, dropoutSeed: seed, adapters: adapters)
+        try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2, dropoutSeed: seed, adapters: adapters)
+        let dResidual = try backend.empty(dy.shape, dtype: dy.dtype)
         try backend.rmsNormBackward(a.residual, weight: postAttentionLayernorm.value, inverseRMS: a.inverseRMS2,
                                     gradOutput: dNormed2, into: dResidual, gradWeight: postAttentionLayernorm.gradient)
         try backend.add(dResidual, dy, scale: 1, into: dResidual)
         // Attention block: residual = input + o(attention(rope(q), rope(k), v)).
         let dAttention = try oProj.backward(input: a.attention.reshaped([n, heads * headDim]), gradOutput: dResidual,
-                                            dropoutSeed: seed)
-        let dQuery = try backend.empty(a.query.shape), dKey = try backend.empty(a.key.shape)
-        let dValue = try backend.empty(a.value.shape)
+                                            dropoutSeed: seed, adapters: adapters)
+        let dQuery = try backend.empty(a.query.shape, dtype: dy.dtype), dKey = try backend.empty(a.key.shape, dtype: dy.dtype)
+        let dValue = try backend.empty(a.value.shape, dtype: dy.dtype)
         try backend.attentionBackward(
             query: a.query, key: a.key, value: a.value, output: a.attention, logSumExp: a.logSumExp,
             gradOutput: dAttention.reshaped(a.attention.shape), sequenceStarts: context.sequenceStarts,
@@ -194,7 +197,7 @@ public struct DecoderLayer: Sendable {
         var dq = try dQuery.reshaped([n, heads * headDim]), dk = try dKey.reshaped([n, kvHeads * headDim])
         if let qNorm, let kNorm, let qp = a.queryProjected, let kp = a.keyProjected,
            let qr = a.queryInverseRMS, let kr = a.keyInverseRMS {
-            let dqp = try backend.empty(qp.shape), dkp = try backend.empty(kp.shape)
+            let dqp = try backend.empty(qp.shape, dtype: dy.dtype), dkp = try backend.empty(kp.shape, dtype: dy.dtype)
             try backend.rmsNormBackward(qp, weight: qNorm.value, inverseRMS: qr, gradOutput: dQuery.reshaped(qp.shape),
                                         into: dqp, gradWeight: qNorm.gradient)
             try backend.rmsNormBackward(kp, weight: kNorm.value, inverseRMS: kr, gradOutput: dKey.reshaped(kp.shape),
@@ -202,11 +205,11 @@ public struct DecoderLayer: Sendable {
             dq = try dqp.reshaped(dq.shape)
             dk = try dkp.reshaped(dk.shape)
         }
-        let dNormed1 = try qProj.backward(input: a.normed1, gradOutput: dq, dropoutSeed: seed)
-        try kProj.backward(input: a.normed1, gradOutput: dk, accumulateInto: dNormed1, dropoutSeed: seed)
+        let dNormed1 = try qProj.backward(input: a.normed1, gradOutput: dq, dropoutSeed: seed, adapters: adapters)
+        try kProj.backward(input: a.normed1, gradOutput: dk, accumulateInto: dNormed1, dropoutSeed: seed, adapters: adapters)
         try vProj.backward(input: a.normed1, gradOutput: dValue.reshaped([n, kvHeads * headDim]),
-                           accumulateInto: dNormed1, dropoutSeed: seed)
-        let dInput = try backend.empty(dy.shape)
+                           accumulateInto: dNormed1, dropoutSeed: seed, adapters: adapters)
+        let dInput = try backend.empty(dy.shape, dtype: dy.dtype)
         try backend.rmsNormBackward(a.input, weight: inputLayernorm.value, inverseRMS: a.inverseRMS1,
                                     gradOutput: dNormed1, into: dInput, gradWeight: inputLayernorm.gradient)
         try backend.add(dInput, dResidual, scale: 1, into: dInput)

@@ -1,11 +1,12 @@
 import SwiftTuneTensor
 
 /// The cached forward pass of generation: the same layers (q/k/v bias, q/k norm, RoPE at each token's position,
-/// sliding windows, unmerged LoRA side paths) with attention over a paged `KVCache`.
+/// sliding windows, unmerged LoRA side paths) with attention over a paged KV cache (`KVCacheStorage`).
 extension DecoderModel {
-    /// A KV cache for this model with `blockCount` blocks of `blockSize` tokens per layer.
-    public func makeKVCache(blockCount: Int, blockSize: Int = 16) throws -> KVCache {
-        try KVCache(config: config, backend: backend, blockCount: blockCount, blockSize: blockSize)
+    /// The KV cache tensors for this model: `blockCount` blocks of `blockSize` tokens per layer.
+    public func makeKVCacheStorage(blockCount: Int, blockSize: Int = 16) throws -> KVCacheStorage {
+        try KVCacheStorage(config: config, backend: backend, blockCount: blockCount, blockSize: blockSize,
+                           dtype: precision.compute)
     }
 
     /// Runs the new tokens of `batch` through the model, writing their keys and values into `cache`, and returns
@@ -13,7 +14,7 @@ extension DecoderModel {
     ///
     /// Sequence s's earlier tokens must already be in its cache blocks (from earlier steps); its new tokens are
     /// causal among themselves and see that prefix, so one call serves prefill, chunked prefill and decode.
-    public func cachedLogits(_ batch: DeviceKVCacheBatch, cache: KVCache) throws -> Tensor {
+    public func cachedLogits(_ batch: DeviceKVCacheBatch, cache: KVCacheStorage) throws -> Tensor {
         guard cache.keys.count == layers.count,
               let first = cache.keys.first, first.shape.count == 4,
               first.size(2) == config.numKeyValueHeads, first.size(3) == config.headDim,
@@ -25,17 +26,17 @@ extension DecoderModel {
                                    inverseFrequencies: inverseFrequencies, attentionScaling: rotary.attentionScaling,
                                    dropoutSeed: nil)
         context.paged = batch
-        var h = try backend.empty([batch.count, config.hiddenSize])  // (N, D)
+        var h = try backend.empty([batch.count, config.hiddenSize], dtype: precision.compute)  // (N, D)
         try backend.embedding(ids: batch.inputIds, table: embedTokens.value, into: h)
         for (index, layer) in layers.enumerated() {
             h = try layer.forward(h, context: context, keep: false,
                                   cache: LayerCache(key: cache.keys[index], value: cache.values[index])).0
         }
         // Only the rows that are sampled go through the final norm and the lm_head.
-        let last = try backend.empty([batch.sequenceCount, config.hiddenSize])  // (S, D)
+        let last = try backend.empty([batch.sequenceCount, config.hiddenSize], dtype: precision.compute)  // (S, D)
         try backend.embedding(ids: batch.lastTokenRows, table: h, into: last)
         let normed = try finalNorm(last, inverseRMS: nil)
-        let logits = try backend.empty([batch.sequenceCount, config.vocabSize])  // (S, V)
+        let logits = try backend.empty([batch.sequenceCount, config.vocabSize], dtype: .f32)  // (S, V)
         try backend.matmul(normed, lmHead.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
         return logits
     }

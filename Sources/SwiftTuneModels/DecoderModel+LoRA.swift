@@ -39,7 +39,7 @@ extension DecoderModel {
     /// lm_head is listed even when tied, as PyTorch's `named_modules(remove_duplicate=False)` lists it.
     var parameterModules: [(name: String, parameters: [(suffix: String, parameter: Parameter)])] {
         func linear(_ linear: Linear) -> [(String, Parameter)] {
-            [("weight", linear.weight)] + (linear.bias.map { [("bias", $0)] } ?? [])
+            (linear.denseWeight.map { [("weight", $0)] } ?? []) + (linear.bias.map { [("bias", $0)] } ?? [])
         }
         var modules: [(String, [(String, Parameter)])] = [("model.embed_tokens", [("weight", embedTokens)])]
         for (index, layer) in layers.enumerated() {

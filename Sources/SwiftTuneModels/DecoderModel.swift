@@ -1,31 +1,27 @@
 import SwiftTuneCheckpoint
 import SwiftTuneNN
+import SwiftTuneQuantization
 import SwiftTuneTensor
 
-/// The loss statistics of a forward pass and, after a backward pass, the gradient of its input embeddings.
-public struct DecoderLossOutput: Sendable {
-    /// f32 `[3]` on the device: Σ −log p(target), scored tokens, tokens whose argmax was the target.
-    public let stats: Tensor
-    /// f32 `[N]` log p(target) per token, when requested.
-    public let logProbabilities: Tensor?
-    /// f32 `[N, D]` `dL/d(input embeddings)`, after `lossAndGradients`.
-    public let gradInputEmbeddings: Tensor?
-
-    /// Reads the statistics on the host (an edge: logging): mean loss, scored tokens, token accuracy.
-    public func summary() throws -> (loss: Double, tokens: Int, accuracy: Double) {
-        let values = try stats.backend.floats(stats)
-        let tokens = Double(values[1])
-        return (tokens > 0 ? Double(values[0]) / tokens : 0, Int(values[1]), tokens > 0 ? Double(values[2]) / tokens : 0)
-    }
+/// One weight as a loader hands it to `DecoderModel`: a dense tensor in the model's compute dtype, or (for the
+/// weight of a linear layer only) packed blocks that stay packed on the device.
+public enum ModelWeight: Sendable {
+    case dense(Tensor)
+    /// u8 blocks of a `[out, in]` weight in `format`, rows in HF's order.
+    case quantized(format: BlockFormat, blocks: Tensor)
 }
 
 /// The one generic decoder for Llama 2/3, Mistral, Qwen2/2.5 and Qwen3: embeddings, pre-norm layers, a final
 /// RMSNorm and the lm_head (tied to the embeddings or not). Parameter names are HF's checkpoint keys.
 ///
-/// The model code calls only `Backend` ops, so it runs unchanged on any backend.
+/// The model code calls only `Backend` ops, so it runs unchanged on any backend; it is built with a `Precision`
+/// (activations, frozen weights and the KV cache in `precision.compute`; statistics, log-sum-exps, inverse RMS
+/// and log-probabilities in f32).
 public final class DecoderModel: @unchecked Sendable {
     public let config: DecoderConfig
     public let backend: any Backend
+    /// The dtypes the model stores and computes in.
+    public let precision: Precision
     /// `model.embed_tokens.weight` `[V, D]`
     public let embedTokens: Parameter
     public internal(set) var layers: [DecoderLayer]
@@ -43,6 +39,8 @@ public final class DecoderModel: @unchecked Sendable {
     public var lossChunkSize = 1024
     /// The LoRA setup while adapters are attached (`attachLoRA`), else nil.
     public internal(set) var loraConfiguration: LoRAConfiguration?
+    /// Whether attached adapters' side paths run (see `withAdaptersDisabled`).
+    public private(set) var adaptersEnabled = true
 
     /// The checkpoint keys and shapes this config needs, in HF's order.
     public static func parameterShapes(for config: DecoderConfig) -> [(name: String, shape: [Int])] {
@@ -73,26 +71,64 @@ public final class DecoderModel: @unchecked Sendable {
         return shapes
     }
 
+    /// Whether checkpoint key `name` is the weight of one of a layer's linear modules (the weights that may stay
+    /// quantized).
+    public static func isLinearWeight(_ name: String) -> Bool {
+        name.hasPrefix("model.layers.") && name.hasSuffix("_proj.weight")
+    }
+
+    /// Builds the model from dense weights; `weight(name)` returns the tensor for a checkpoint key on `backend` in
+    /// `precision.compute`.
+    public convenience init(config: DecoderConfig, backend: any Backend, precision: Precision = .f32,
+                            source: String = "checkpoint", weight: (String) throws -> Tensor?) throws {
+        try self.init(config: config, backend: backend, precision: precision, source: source,
+                      weights: { name in try weight(name).map(ModelWeight.dense) })
+    }
+
     /// Builds the model from a weight source; constructing is loading, so a missing or misshapen weight names
-    /// its key. `weight(name)` returns the f32 tensor for a checkpoint key on `backend`.
-    public init(config: DecoderConfig, backend: any Backend, source: String = "checkpoint",
-                weight: (String) throws -> Tensor?) throws {
+    /// its key. `weights(name)` returns a checkpoint key's weight on `backend`: dense in `precision.compute`, or
+    /// quantized blocks for a linear layer's weight.
+    public init(config: DecoderConfig, backend: any Backend, precision: Precision = .f32, source: String = "checkpoint",
+                weights: (String) throws -> ModelWeight?) throws {
+        guard backend.supports(precision) else {
+            throw ModelError.unsupportedPrecision(precision: precision.description, backend: backend.name,
+                                                  hint: "the CPU backend computes in float32 (--torch_dtype float32)")
+        }
         self.config = config
         self.backend = backend
+        self.precision = precision
         var parameters: [String: Parameter] = [:]
+        var quantized: [String: QuantizedWeight] = [:]
         for (name, shape) in Self.parameterShapes(for: config) {
-            guard let value = try weight(name) else { throw ModelError.missingWeight(key: name, source: source) }
-            guard value.shape == shape else {
-                throw ModelError.weightShapeMismatch(key: name, source: source, expected: shape, got: value.shape)
+            guard let loaded = try weights(name) else { throw ModelError.missingWeight(key: name, source: source) }
+            switch loaded {
+            case let .dense(value):
+                guard value.shape == shape else {
+                    throw ModelError.weightShapeMismatch(key: name, source: source, expected: shape, got: value.shape)
+                }
+                guard value.dtype == precision.compute, value.backend === backend else {
+                    throw ModelError.unsupportedWeight(key: name, source: source,
+                                                       expected: "\(precision.compute) on \(backend.name)",
+                                                       got: "\(value.dtype) on \(value.backend.name)")
+                }
+                parameters[name] = Parameter(name: name, value: value)
+            case let .quantized(format, blocks):
+                guard Self.isLinearWeight(name) else {
+                    throw ModelError.unsupportedWeight(key: name, source: source, expected: "a dense tensor",
+                                                       got: "\(format) blocks (only linear layers' weights stay quantized)")
+                }
+                guard blocks.backend === backend else {
+                    throw ModelError.unsupportedWeight(key: name, source: source, expected: "blocks on \(backend.name)",
+                                                       got: "blocks on \(blocks.backend.name)")
+                }
+                quantized[name] = try QuantizedWeight(name: name, shape: shape, format: format, blocks: blocks)
             }
-            guard value.dtype == .f32, value.backend === backend else {
-                throw TensorError.dtypeMismatch(op: "loading \(name)", expected: "f32 on \(backend.name)", got: value.dtype)
-            }
-            parameters[name] = Parameter(name: name, value: value)
         }
-        func p(_ name: String) -> Parameter { parameters[name]! }  // every name above was just inserted
+        func p(_ name: String) -> Parameter { parameters[name]! }  // every dense name above was just inserted
         func linear(_ prefix: String, bias: Bool) -> Linear {
-            Linear(weight: p(prefix + ".weight"), bias: bias ? p(prefix + ".bias") : nil)
+            let name = prefix + ".weight"
+            let weight: LinearWeight = quantized[name].map(LinearWeight.quantized) ?? .dense(p(name))
+            return Linear(weight: weight, bias: bias ? p(prefix + ".bias") : nil)
         }
         embedTokens = p("model.embed_tokens.weight")
         norm = p("model.norm.weight")
@@ -116,21 +152,22 @@ public final class DecoderModel: @unchecked Sendable {
                 slidingWindow: i < config.layerSlidingWindows.count ? config.layerSlidingWindows[i] : nil)
         }
         rotary = try RotaryFrequencies(config: config)
-        inverseFrequencies = try backend.tensor(rotary.inverseFrequencies, shape: [rotary.inverseFrequencies.count])
+        inverseFrequencies = try backend.tensor(rotary.inverseFrequencies, shape: [rotary.inverseFrequencies.count],
+                                                dtype: .f32)
     }
 
     /// A model with random weights (normal with `standardDeviation`, norms at 1), for tests and benchmarks.
-    public static func randomlyInitialized(config: DecoderConfig, backend: any Backend, seed: UInt64,
-                                           standardDeviation: Double = 0.02) throws -> DecoderModel {
+    public static func randomlyInitialized(config: DecoderConfig, backend: any Backend, precision: Precision = .f32,
+                                           seed: UInt64, standardDeviation: Double = 0.02) throws -> DecoderModel {
         var generator = SeededGenerator(seed: seed)
         let shapes = Dictionary(uniqueKeysWithValues: parameterShapes(for: config).map { ($0.name, $0.shape) })
-        return try DecoderModel(config: config, backend: backend, source: "random init") { name in
+        return try DecoderModel(config: config, backend: backend, precision: precision, source: "random init") { name in
             guard let shape = shapes[name] else { return nil }
             let count = shape.reduce(1, *)
             let values: [Float] = name.hasSuffix("norm.weight") ? Array(repeating: 1, count: count)
                 : name.hasSuffix(".bias") ? Array(repeating: 0, count: count)
                 : generator.normals(count, standardDeviation: standardDeviation)
-            return try backend.tensor(values, shape: shape)
+            return try backend.tensor(values, shape: shape, dtype: precision.compute)
         }
     }
 
@@ -144,115 +181,19 @@ public final class DecoderModel: @unchecked Sendable {
         for parameter in parameters { try parameter.setTrainable(trainable) }
     }
 
-    // MARK: Forward
-
-    private func context(_ batch: DeviceBatch, dropoutSeed: UInt64? = nil) -> LayerContext {
-        LayerContext(positions: batch.positions, sequenceStarts: batch.sequenceStarts,
-                     inverseFrequencies: inverseFrequencies, attentionScaling: rotary.attentionScaling,
-                     dropoutSeed: dropoutSeed)
+    /// Every parameter count of the model, quantized weights included (for "trainable parameters: x of y").
+    public var parameterCount: Int {
+        Self.parameterShapes(for: config).reduce(0) { $0 + $1.shape.reduce(1, *) }
+            + (lmHead === embedTokens || !config.tieWordEmbeddings ? 0 : lmHead.value.count)
     }
 
-    private func embed(_ batch: DeviceBatch) throws -> Tensor {
-        let h = try backend.empty([batch.count, config.hiddenSize])  // (N, D)
-        try backend.embedding(ids: batch.inputIds, table: embedTokens.value, into: h)
-        return h
-    }
-
-    func finalNorm(_ h: Tensor, inverseRMS: Tensor?) throws -> Tensor {
-        let normed = try backend.empty(h.shape)
-        try backend.rmsNorm(h, weight: norm.value, epsilon: Float(config.rmsNormEps), into: normed, inverseRMS: inverseRMS)
-        return normed
-    }
-
-    /// The hidden states after each stage, HF's `output_hidden_states` order: the embeddings, each layer's
-    /// output except the last, then the final-norm output. Each `[N, D]`.
-    public func hiddenStates(_ batch: DeviceBatch) throws -> [Tensor] {
-        let ctx = context(batch)
-        var h = try embed(batch)
-        var states = [h]
-        for layer in layers {
-            h = try layer.forward(h, context: ctx, keep: false).0
-            states.append(h)
-        }
-        states[states.count - 1] = try finalNorm(h, inverseRMS: nil)
-        return states
-    }
-
-    /// Full logits `[N, V]` (for inference and tests; training never materialises them).
-    public func logits(_ batch: DeviceBatch) throws -> Tensor {
-        let hidden = try hiddenStates(batch).last ?? embed(batch)
-        let logits = try backend.empty([batch.count, config.vocabSize])
-        try backend.matmul(hidden, lmHead.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
-        return logits
-    }
-
-    /// The loss without gradients (evaluation), optionally with per-token log-probabilities.
-    public func loss(_ batch: DeviceBatch, wantLogProbabilities: Bool = false) throws -> DecoderLossOutput {
-        let hidden = try hiddenStates(batch).last ?? embed(batch)
-        let (input, targets) = wantLogProbabilities ? (hidden, batch.targets) : try scored(hidden, batch)
-        let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
-            .run(hidden: input, targets: targets, gradientScale: nil, wantLogProbabilities: wantLogProbabilities)
-        return DecoderLossOutput(stats: result.stats, logProbabilities: result.logProbabilities, gradInputEmbeddings: nil)
-    }
-
-    /// The final hidden states `[M, D]` and targets `[M]` of the positions that carry a loss, gathered so that
-    /// the lm_head (a fifth of a small model's work) skips the prompt tokens of SFT rows; the whole batch when
-    /// every position (or none) is scored.
-    private func scored(_ hidden: Tensor, _ batch: DeviceBatch) throws -> (Tensor, Tensor) {
-        guard let rows = batch.scoredRows, let targets = batch.scoredTargets else { return (hidden, batch.targets) }
-        let gathered = try backend.empty([rows.count, hidden.size(1)])  // (M, D)
-        try backend.embedding(ids: rows, table: hidden, into: gathered)
-        return (gathered, targets)
-    }
-
-    // MARK: Forward and backward
-
-    /// One forward and backward pass: accumulates `gradientScale · d(Σ token losses)/dθ` into every trainable
-    /// parameter's gradient. Pass `1 / scoredTokens` (of the whole accumulated batch) for HF's mean loss.
-    ///
-    /// - Parameter dropoutSeed: the micro-batch's seed for LoRA dropout (`DropoutMask.stepSeed`); each adapter
-    ///   derives its own mask from it and its module name, so recomputed layers (gradient checkpointing) draw the
-    ///   same masks. nil draws no dropout.
-    public func lossAndGradients(_ batch: DeviceBatch, gradientScale: Float,
-                                 dropoutSeed: UInt64? = nil) throws -> DecoderLossOutput {
-        let ctx = context(batch, dropoutSeed: dropoutSeed)
-        var h = try embed(batch)
-        var kept: [LayerActivations] = [], inputs: [Tensor] = []
-        for layer in layers {
-            if gradientCheckpointing {
-                inputs.append(h)
-                h = try layer.forward(h, context: ctx, keep: false).0
-            } else {
-                let (output, activations) = try layer.forward(h, context: ctx, keep: true)
-                if let activations { kept.append(activations) }
-                h = output
-            }
-        }
-        let finalInverseRMS = try backend.empty([batch.count])
-        let normed = try finalNorm(h, inverseRMS: finalInverseRMS)
-        let (scoredHidden, scoredTargets) = try scored(normed, batch)
-        let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
-            .run(hidden: scoredHidden, targets: scoredTargets, gradientScale: gradientScale)
-        guard var dNormed = result.gradHidden else {
-            throw TensorError.backendFailure(backend: backend.name, call: "lossAndGradients", message: "no gradient")
-        }
-        if let rows = batch.scoredRows {  // back to every position: zero where no loss was taken
-            let full = try backend.zeros(normed.shape)
-            try backend.embeddingBackward(ids: rows, gradOutput: dNormed, into: full)
-            dNormed = full
-        }
-        var dh = try backend.empty(h.shape)
-        try backend.rmsNormBackward(h, weight: norm.value, inverseRMS: finalInverseRMS, gradOutput: dNormed,
-                                    into: dh, gradWeight: norm.gradient)
-        for (i, layer) in layers.enumerated().reversed() {
-            let activations = gradientCheckpointing
-                ? try layer.forward(inputs[i], context: ctx, keep: true).1 : kept[i]
-            guard let activations else { continue }
-            dh = try layer.backward(activations, gradOutput: dh, context: ctx)
-        }
-        if let dTable = embedTokens.gradient {
-            try backend.embeddingBackward(ids: batch.inputIds, gradOutput: dh, into: dTable)
-        }
-        return DecoderLossOutput(stats: result.stats, logProbabilities: nil, gradInputEmbeddings: dh)
+    /// Runs `body` with every attached adapter's side path switched off: the base model, as the LoRA reference model
+    /// of preference training (one model in memory, as TRL does with peft's `disable_adapter()`). A forward pass
+    /// records the setting, so its backward pass (and a recomputed layer) uses the same one.
+    public func withAdaptersDisabled<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let previous = adaptersEnabled
+        adaptersEnabled = false
+        defer { adaptersEnabled = previous }
+        return try body()
     }
 }

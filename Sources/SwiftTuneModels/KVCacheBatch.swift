@@ -1,7 +1,7 @@
 import SwiftTuneTensor
 
 /// One step of cached generation: the new tokens of several sequences, packed end to end, and where their
-/// keys and values go in a `KVCache`.
+/// keys and values go in a `KVCacheStorage`.
 ///
 /// A sequence contributes its whole prompt (prefill), a chunk of it, or one sampled token (decode); all of them
 /// run in one forward pass. The step's logits are one row per sequence, for its last new token.
@@ -92,24 +92,4 @@ public struct KVCacheBatch: Sendable, Equatable {
             blockTables: try backend.tensor(blockTables, shape: [sequenceCount, maxBlocks]),
             lastTokenRows: try backend.tensor(lastTokenRows, shape: [sequenceCount]))
     }
-}
-
-/// A `KVCacheBatch` on a device (all i32).
-public struct DeviceKVCacheBatch: Sendable {
-    public let count: Int
-    public let sequenceCount: Int
-    /// `[N]`
-    public let inputIds: Tensor
-    /// `[N]`
-    public let positions: Tensor
-    /// `[N]`
-    public let slots: Tensor
-    /// `[S + 1]`
-    public let queryStarts: Tensor
-    /// `[S]`
-    public let contextLengths: Tensor
-    /// `[S, maxBlocks]`
-    public let blockTables: Tensor
-    /// `[S]`
-    public let lastTokenRows: Tensor
 }

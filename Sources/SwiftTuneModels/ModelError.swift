@@ -6,6 +6,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case invalidBatch(String)
     /// A LoRA setting (`key` is PEFT's name for it) that cannot be applied to this model.
     case invalidLoRAConfiguration(key: String, reason: String, hint: String)
+    /// A weight in a dtype or storage kind the model cannot take for `key` (`expected` says what it can).
+    case unsupportedWeight(key: String, source: String, expected: String, got: String)
+    /// The backend cannot compute in the precision the model was asked for.
+    case unsupportedPrecision(precision: String, backend: String, hint: String)
 
     public var description: String {
         switch self {
@@ -19,6 +23,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             "invalid batch: \(message)"
         case let .invalidLoRAConfiguration(key, reason, hint):
             "LoRA \(key): \(reason) (hint: \(hint))"
+        case let .unsupportedWeight(key, source, expected, got):
+            "\(source): weight \"\(key)\" is \(got), expected \(expected)"
+        case let .unsupportedPrecision(precision, backend, hint):
+            "the \(backend) backend cannot compute in \(precision) (hint: \(hint))"
         }
     }
 }

@@ -14,8 +14,11 @@ public struct CrossEntropyResult: Sendable {
 /// lm_head projection fused with cross-entropy, over chunks of tokens, so the full `[tokens, vocab]` logits
 /// never exist: each chunk's logits are made, turned into their gradient in place, and consumed at once.
 ///
-/// The loss is `gradientScale · Σ_t −log softmax(h_t · Wᵀ)[target_t]` over tokens whose target is not `-100`;
-/// pass `1 / scoredTokens` for HF's mean. The same pass accumulates `dL/dW` into the weight's gradient.
+/// The loss is `gradientScale · Σ_t w_t · −log softmax(h_t · Wᵀ)[target_t]` over tokens whose target is not `-100`,
+/// with `w_t = 1` unless per-token weights are given; pass `1 / scoredTokens` for HF's mean (SFT). A training
+/// objective whose loss is a function of the per-token log-probabilities (DPO, KTO, GRPO) runs the pass once without
+/// a gradient to read them, then again with `tokenWeights = −dL/d log p_t`. The same pass accumulates `dL/dW` into the
+/// weight's gradient.
 public struct FusedLinearCrossEntropy: Sendable {
     /// The output projection `[V, D]` (the embedding table when embeddings are tied).
     public let weight: Parameter
@@ -28,25 +31,27 @@ public struct FusedLinearCrossEntropy: Sendable {
     }
 
     /// - Parameters:
-    ///   - hidden: f32 `[N, D]`, the final-norm output.
+    ///   - hidden: `[N, D]` in the compute dtype, the final-norm output.
     ///   - targets: i32 `[N]`, the next-token ids, `-100` where no loss is taken.
     ///   - gradientScale: when set, computes `dL/dhidden` and accumulates `dL/dW` for this scale.
+    ///   - tokenWeights: f32 `[N]` per-token gradient weights `w_t` (with a gradient only).
     ///   - wantLogProbabilities: also return `log p(target)` per token.
-    public func run(hidden: Tensor, targets: Tensor, gradientScale: Float?,
+    public func run(hidden: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor? = nil,
                     wantLogProbabilities: Bool = false) throws -> CrossEntropyResult {
         let backend = hidden.backend
         let (tokens, vocab) = (hidden.size(0), weight.shape[0])
-        let stats = try backend.zeros([3])
-        let logProbabilities = wantLogProbabilities ? try backend.empty([tokens]) : nil
-        let gradHidden = gradientScale == nil ? nil : try backend.empty(hidden.shape)
+        let stats = try backend.zeros([3], dtype: .f32)
+        let logProbabilities = wantLogProbabilities ? try backend.empty([tokens], dtype: .f32) : nil
+        let gradHidden = gradientScale == nil ? nil : try backend.empty(hidden.shape, dtype: hidden.dtype)
         var start = 0
         while start < tokens {
             let rows = start..<min(tokens, start + chunkSize)
             let h = try hidden.rows(rows)  // (c, D)
-            let logits = try backend.empty([rows.count, vocab])  // (c, V)
+            let logits = try backend.empty([rows.count, vocab], dtype: .f32)  // (c, V) f32: the loss is f32
             try backend.matmul(h, weight.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
             try backend.crossEntropy(logits: logits, targets: try targets.rows(rows), gradientScale: gradientScale,
-                                     stats: stats, logProbabilities: try logProbabilities?.rows(rows))
+                                     tokenWeights: try tokenWeights?.rows(rows), stats: stats,
+                                     logProbabilities: try logProbabilities?.rows(rows))
             if let gradHidden {
                 // logits now hold dL/dlogits (c, V).
                 try backend.matmul(logits, weight.value, into: try gradHidden.rows(rows),

@@ -53,7 +53,8 @@ public final class LoRA: @unchecked Sendable {
         let a = try backend.tensor(generator.uniforms(rank * inFeatures, in: -bound..<bound), shape: [rank, inFeatures])
         try self.init(moduleName: moduleName,
                       loraA: Parameter(name: moduleName + ".lora_A.weight", value: a),
-                      loraB: Parameter(name: moduleName + ".lora_B.weight", value: try backend.zeros([outFeatures, rank])),
+                      loraB: Parameter(name: moduleName + ".lora_B.weight",
+                                       value: try backend.zeros([outFeatures, rank], dtype: .f32)),
                       alpha: alpha, dropout: dropout, useRSLoRA: useRSLoRA)
     }
 
@@ -77,7 +78,7 @@ public final class LoRA: @unchecked Sendable {
     /// `dropout(x)` `[N, in]`: a new tensor under a mask, else `x` itself.
     private func droppedInput(_ x: Tensor, maskSeed: UInt64?) throws -> Tensor {
         guard let maskSeed else { return x }
-        let dropped = try x.backend.empty(x.shape)
+        let dropped = try x.backend.empty(x.shape, dtype: x.dtype)
         try x.backend.dropout(x, probability: dropout, seed: maskSeed, into: dropped)
         return dropped
     }
@@ -86,7 +87,7 @@ public final class LoRA: @unchecked Sendable {
     func addForward(input x: Tensor, into y: Tensor, stepSeed: UInt64?) throws {
         let backend = x.backend
         let dropped = try droppedInput(x, maskSeed: maskSeed(stepSeed))
-        let projected = try backend.empty([x.size(0), rank])  // (N, r)
+        let projected = try backend.empty([x.size(0), rank], dtype: x.dtype)  // (N, r)
         try backend.matmul(dropped, loraA.value, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
         // y (N, out) += scale · projected (N, r) · Bᵀ (r, out)
         try backend.matmul(projected, loraB.value, into: y, transposeA: false, transposeB: true,
@@ -103,12 +104,12 @@ public final class LoRA: @unchecked Sendable {
         let dropped = try droppedInput(x, maskSeed: seed)
         let n = x.size(0)
         if let dB = loraB.gradient {
-            let projected = try backend.empty([n, rank])  // (N, r) recomputed
+            let projected = try backend.empty([n, rank], dtype: x.dtype)  // (N, r) recomputed
             try backend.matmul(dropped, loraA.value, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
             // dB (out, r) += scale · dyᵀ (out, N) · projected (N, r)
             try backend.matmul(dy, projected, into: dB, transposeA: true, transposeB: false, alpha: Float(scale), beta: 1)
         }
-        let dProjected = try backend.empty([n, rank])  // (N, r) = scale · dy (N, out) · B (out, r)
+        let dProjected = try backend.empty([n, rank], dtype: dy.dtype)  // (N, r) = scale · dy (N, out) · B (out, r)
         try backend.matmul(dy, loraB.value, into: dProjected, transposeA: false, transposeB: false,
                            alpha: Float(scale), beta: 0)
         if let dA = loraA.gradient {
@@ -116,7 +117,7 @@ public final class LoRA: @unchecked Sendable {
             try backend.matmul(dProjected, dropped, into: dA, transposeA: true, transposeB: false, alpha: 1, beta: 1)
         }
         if let seed {
-            let dDropped = try backend.empty(x.shape)  // (N, in)
+            let dDropped = try backend.empty(x.shape, dtype: dy.dtype)  // (N, in)
             try backend.matmul(dProjected, loraA.value, into: dDropped, transposeA: false, transposeB: false,
                                alpha: 1, beta: 0)
             try backend.dropout(dDropped, probability: dropout, seed: seed, into: dDropped)
@@ -128,7 +129,7 @@ public final class LoRA: @unchecked Sendable {
         }
     }
 
-    /// `weight (out, in) += sign · scale · B (out, r) · A (r, in)`.
+    /// `weight (out, in) += sign · scale · B (out, r) · A (r, in)` (a dense weight).
     func addDelta(to weight: Parameter, sign: Float) throws {
         let backend = weight.value.backend
         try backend.matmul(loraB.value, loraA.value, into: weight.value, transposeA: false, transposeB: false,

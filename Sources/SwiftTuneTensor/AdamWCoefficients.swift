@@ -17,7 +17,15 @@ import Darwin
 /// ```
 ///
 /// `lerp(a, b, w)` is PyTorch's: `a + w·(b − a)` when `w < 0.5`, else `b − (b − a)·(1 − w)`.
+///
+/// On the device the step's scalars are one f32 tensor `[scalarCount]` (`scalars`, in the order above: decay,
+/// firstMomentWeight, beta2, secondMomentWeight, biasCorrection2Root, epsilon, negativeStepSize), which
+/// `Backend.adamW(parameter:gradient:firstMoment:secondMoment:scalars:)` reads, so a step's kernel arguments stay the
+/// same from step to step (the seam for capturing a step as a CUDA graph).
 public struct AdamWCoefficients: Sendable, Equatable {
+    /// The number of f32 values in `scalars`.
+    public static let scalarCount = 7
+
     public let decay: Double
     public let firstMomentWeight: Double
     public let beta2: Double
@@ -48,5 +56,13 @@ public struct AdamWCoefficients: Sendable, Equatable {
         biasCorrection2Root = (1 - pow(beta2, Double(step))).squareRoot()
         self.epsilon = epsilon
         negativeStepSize = -(learningRate / (1 - pow(beta1, Double(step))))
+    }
+
+    /// The scalars rounded to f32 once, as PyTorch rounds its Python floats to the tensor's dtype, in the order the
+    /// kernels read them (see the type's documentation).
+    public var scalars: [Float] {
+        [decay, firstMomentWeight, beta2, secondMomentWeight, biasCorrection2Root, epsilon, negativeStepSize].map {
+            Float($0)
+        }
     }
 }

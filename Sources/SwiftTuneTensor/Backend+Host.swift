@@ -84,6 +84,15 @@ extension Backend {
         return raw.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
     }
 
+    /// The values of an f64 tensor.
+    public func doubles(_ tensor: Tensor) throws -> [Double] {
+        guard tensor.dtype == .f64 else {
+            throw TensorError.dtypeMismatch(op: "doubles", expected: "f64", got: tensor.dtype)
+        }
+        let raw = try bytes(tensor)
+        return raw.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+    }
+
     /// A new tensor with `source`'s values converted to `dtype` (a plain copy when the dtype matches).
     public func converted(_ source: Tensor, to dtype: DType) throws -> Tensor {
         let result = try empty(source.shape, dtype: dtype)

@@ -1,3 +1,5 @@
+import SwiftTuneQuantization
+
 /// A compute device: memory plus the coarse, fused op set the decoder is built from.
 ///
 /// Every op writes into tensors the caller allocated (`into:`), so a GPU backend can run the whole step
@@ -13,12 +15,16 @@
 public protocol Backend: AnyObject, Sendable {
     /// A short name for messages, e.g. `cpu` or `cuda:0`.
     var name: String { get }
+    /// Whether the ops compute with `precision`'s storage dtypes (every backend computes `Precision.f32`).
+    func supports(_ precision: Precision) -> Bool
 
     // MARK: Memory
 
     /// New tensor; zero-filled when `zeroed`, else contents are unspecified.
     func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
-    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`.
+    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`. The caller may reuse `bytes` as
+    /// soon as this returns; the copy lands before any op queued after it. A GPU backend may return before the copy is
+    /// done and need not wait for queued work (`CUDABackend` stages small uploads through pinned memory).
     func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws
     /// Copies `tensor` to the host (exactly `tensor.byteCount` bytes). Waits for pending work.
     func download(_ tensor: Tensor, to bytes: UnsafeMutableRawBufferPointer) throws
@@ -37,6 +43,9 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws
     /// `out = factor * x`; `out` may be `x`.
     func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws
+    /// `out = factor[0] * x` with the factor f32 `[1]` read on the device (a clip coefficient, a loss scale), so
+    /// the host never waits for it; `out` may be `x`.
+    func scale(_ x: Tensor, byDeviceScalar factor: Tensor, into out: Tensor) throws
     /// `out[n, c] = x[n, c] + bias[c]` for x `[N, C]`; `out` may be `x`.
     func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws
     /// `out[c] (+)= Σ_n x[n, c]` for x `[N, C]`: the bias gradient. Accumulates when `accumulate`.
@@ -100,10 +109,21 @@ public protocol Backend: AnyObject, Sendable {
     /// logits f32 `[N, V]`, targets i32 `[N]` (`-100` = ignored). Accumulates into `stats` (f32 `[3]`):
     /// the sum of `-log p(target)`, the number of scored rows, and the number whose argmax equals the target.
     /// Writes `log p(target)` per row into `logProbabilities` `[N]` when given (0 for ignored rows).
-    /// When `gradientScale` is set, overwrites `logits` with `gradientScale · (softmax − onehot)` (zero rows
-    /// for ignored targets), which is the gradient of `gradientScale · Σ loss`.
-    func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    /// When `gradientScale` is set, overwrites `logits` with `s_n · (softmax − onehot)` (zero rows for ignored
+    /// targets), which is the gradient of `Σ_n s_n · loss_n`: `s_n = gradientScale`, or
+    /// `gradientScale · tokenWeights[n]` with per-row weights (f32 `[N]`; a training objective's
+    /// `−dL/d log p(target_n)`, e.g. DPO's per-sequence coefficients).
+    func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                       stats: Tensor, logProbabilities: Tensor?) throws
+
+    // MARK: Quantized weights
+
+    /// Decodes a matrix stored in a block format (a frozen quantized weight) into a float tensor.
+    ///
+    /// blocks u8, `rows · format.rowByteCount(columns)` bytes (rows back to back); out `[rows, columns]` (any rank
+    /// whose last dimension is `columns`) in a float dtype the backend computes in. The arithmetic is the format's
+    /// reference (`BlockFormat.decode`), so a dequantized weight equals the one a loader dequantizes on the host.
+    func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws
 
     // MARK: Generation (paged KV cache)
 
@@ -130,6 +150,34 @@ public protocol Backend: AnyObject, Sendable {
                         contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
                         into out: Tensor) throws
 
+    // MARK: Sampling
+
+    /// Picks the next token of every row of logits on the device, as HF transformers' `generate` does (its logits
+    /// processors in its order, then one draw), so a decode step downloads `[S]` ids instead of `[S, V]` logits.
+    ///
+    /// logits f32 `[S, V]` (read only); parameters f64 `[S, SamplingParameter.count]`, row s's settings in the
+    /// columns `SamplingParameter` names; historyIds i32 `[H]` packs every row's history (prompt and answer so far)
+    /// end to end; historyStarts i32 `[S + 1]` (from 0, rising, ending at H): row s's history is
+    /// `historyIds[historyStarts[s]..<historyStarts[s + 1]]`; answerStarts i32 `[S]`: its answer is
+    /// `historyIds[answerStarts[s]..<historyStarts[s + 1]]` (`historyStarts[s] ≤ answerStarts[s] ≤ historyStarts[s + 1]`).
+    /// Ids outside `0..<V` are skipped. Per row, on f32 scores `x` (a copy of the logits):
+    /// 1. repetition penalty `r` (CTRL, https://arxiv.org/abs/1909.05858) on each distinct history id:
+    ///    `x < 0 ? x · r : x / r` (r = 1: off);
+    /// 2. OpenAI's presence and frequency penalties on each id occurring `c > 0` times in the answer:
+    ///    `x −= Float(Double(c) · frequency + presence)`;
+    /// 3. temperature 0: the token is the first largest `x` (greedy). Otherwise `x /= temperature` (f32), and the
+    ///    candidates (scores above −∞) go through top-k (keep scores ≥ the k-th largest, ties included; 0: off),
+    ///    top-p (in ascending (score, id) order, drop tokens while the cumulative probability stays ≤ 1 − top_p;
+    ///    the most likely stays; 1: off) and min-p (drop scores below `max + log(min_p)` in f64; 0: off), each with
+    ///    its softmax in f64; then the token is the first candidate, in ascending id order, whose cumulative
+    ///    probability exceeds the row's `uniform` (the last candidate if none does; the first largest `x` if no
+    ///    candidate is left).
+    /// The uniform number comes from the host (the request's `SeededGenerator`), so a row samples the same alone or
+    /// batched and on every backend (up to rounding of the f64 sums on a GPU). Writes tokens i32 `[S]` and, when
+    /// given, logprobs f64 `[S]`: the chosen token's log-softmax of the raw logits (before penalties and filters).
+    func sample(logits: Tensor, parameters: Tensor, historyIds: Tensor, historyStarts: Tensor, answerStarts: Tensor,
+                into tokens: Tensor, logprobs: Tensor?) throws
+
     // MARK: Training
 
     /// Inverted dropout with a counter-based mask: `out[i] = keep(i) ? x[i] · scale : 0`, `scale = 1 / (1 − p)`.
@@ -141,16 +189,24 @@ public protocol Backend: AnyObject, Sendable {
     func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws
 
     /// One AdamW step on one f32 tensor in `torch.optim.AdamW`'s single-tensor order (Loshchilov & Hutter,
-    /// https://arxiv.org/abs/1711.05101), with `t = step` (1 for the first update):
+    /// https://arxiv.org/abs/1711.05101), with `t` the step (1 for the first update):
     /// `p ← p · (1 − lr·wd)`; `m ← lerp(m, g, 1 − β1)`; `v ← β2·v + (1 − β2)·g²`;
     /// `p ← p − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)`.
     ///
     /// parameter, gradient, firstMoment (`m`), secondMoment (`v`): f32, same element count; the moments start at 0
-    /// and are updated in place. The scalars are `Double` so the host-side bias corrections match PyTorch's
-    /// Python-float arithmetic (`AdamWCoefficients`); the update itself is f32.
-    func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
-               learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
-               step: Int) throws
+    /// and are updated in place. `scalars` is f32 `[7]`, the step's `AdamWCoefficients.scalars` (computed on the host
+    /// in `Double` as PyTorch computes them in Python floats, then rounded to f32 once), read on the device: the
+    /// launch does not change from step to step, so a step can be captured as a graph and replayed after one small
+    /// upload. `adamW(…, learningRate:…, step:)` is the same update with the scalars uploaded for one call.
+    func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, scalars: Tensor) throws
+
+    /// The global-norm clip factor of `torch.nn.utils.clip_grad_norm_`, on the device:
+    /// `coefficient[0] = min(1, maxNorm / (norm + 1e-6))` in f32, with `norm = Float(√Double(sumOfSquares[0]))`.
+    ///
+    /// sumOfSquares f32 `[1]` (Σ g² over every gradient, from `sumOfSquares`), coefficient f32 `[1]`; maxNorm finite
+    /// and ≥ 0. A NaN norm gives 1 (no scaling), as the host's `coefficient < 1` test does. Scale the gradients with
+    /// `scale(_:byDeviceScalar:into:)`: nothing is read on the host.
+    func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws
 }
 
 // MARK: - Default implementations: an op a backend lacks says so.
@@ -162,6 +218,9 @@ extension Backend {
 
     public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws { throw missing("add") }
     public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws { throw missing("scale") }
+    public func scale(_ x: Tensor, byDeviceScalar factor: Tensor, into out: Tensor) throws {
+        throw missing("scaleByDeviceScalar")
+    }
     public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws { throw missing("addBias") }
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumRows") }
     public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws { throw missing("sumOfSquares") }
@@ -190,15 +249,48 @@ extension Backend {
     public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws { throw missing("swiglu") }
     public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
                                into gradGate: Tensor, gradUp: Tensor) throws { throw missing("swigluBackward") }
-    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?, tokenWeights: Tensor?,
                              stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
+    public func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws {
+        throw missing("dequantize(\(format))")
+    }
+    public func supports(_ precision: Precision) -> Bool { precision == .f32 }
+
+    /// `crossEntropy` with one gradient scale for every row.
+    public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,
+                             stats: Tensor, logProbabilities: Tensor?) throws {
+        try crossEntropy(logits: logits, targets: targets, gradientScale: gradientScale, tokenWeights: nil,
+                         stats: stats, logProbabilities: logProbabilities)
+    }
     public func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor,
                                    valueCache: Tensor) throws { throw missing("writeKeyValueCache") }
     public func pagedAttention(query: Tensor, keyCache: Tensor, valueCache: Tensor, blockTables: Tensor,
                                contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?, scale: Float,
                                into out: Tensor) throws { throw missing("pagedAttention") }
+    public func sample(logits: Tensor, parameters: Tensor, historyIds: Tensor, historyStarts: Tensor,
+                       answerStarts: Tensor, into tokens: Tensor, logprobs: Tensor?) throws { throw missing("sample") }
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                      scalars: Tensor) throws { throw missing("adamW") }
+    public func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws {
+        throw missing("clipCoefficient")
+    }
+}
+
+// MARK: - Conveniences over the ops
+
+extension Backend {
+    /// One AdamW step with host scalars: validates the hyperparameters (`AdamWCoefficients`, `TensorError.invalidArgument`
+    /// for a step below 1, betas outside [0, 1), negative or non-finite rates), uploads the step's scalars and runs
+    /// `adamW(parameter:gradient:firstMoment:secondMoment:scalars:)`. An optimizer over many tensors uploads the
+    /// scalars once per step instead (`SwiftTuneNN.AdamW`).
+    public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                       learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double,
-                      step: Int) throws { throw missing("adamW") }
+                      step: Int) throws {
+        let coefficients = try AdamWCoefficients(learningRate: learningRate, beta1: beta1, beta2: beta2,
+                                                 epsilon: epsilon, weightDecay: weightDecay, step: step)
+        let scalars = try tensor(coefficients.scalars, shape: [AdamWCoefficients.scalarCount])
+        try adamW(parameter: parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                  scalars: scalars)
+    }
 }

@@ -4,7 +4,7 @@
 ///
 /// The hash is SplitMix64's finalizer (https://prng.di.unimi.it/splitmix64.c) applied to `seed + (i + 1)·γ`.
 /// Its top 24 bits are compared with an integer threshold, so no float rounding can differ between devices.
-/// `Kernels/kernels.cu` (`dropout_bits`) repeats this arithmetic; change both together.
+/// `Kernels/training.cu` (`dropout_bits`) repeats this arithmetic; change both together.
 public enum DropoutMask {
     /// Random bits per decision: keep probabilities are multiples of 2⁻²⁴.
     public static let resolution: UInt32 = 1 << 24

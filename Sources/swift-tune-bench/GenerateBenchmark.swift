@@ -1,7 +1,7 @@
 import Foundation
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
-import SwiftTuneGeneration
+import SwiftTuneEngine
 import SwiftTuneModels
 import SwiftTuneTensor
 import SwiftTuneTokenizers

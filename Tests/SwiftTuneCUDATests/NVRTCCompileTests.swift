@@ -11,17 +11,29 @@ import Testing
         return try? DynamicLibrary.open(candidates).get()
     }
 
-    @Test(.enabled(if: findNVRTC() != nil, "no libnvrtc.so.13 found (set SWIFT_TUNE_CUDA_LIB_DIR)"))
-    func embeddedKernelsCompileForHopper() throws {
+    @Test(.enabled(if: findNVRTC() != nil, "no libnvrtc.so.13 found (set SWIFT_TUNE_CUDA_LIB_DIR)"),
+          arguments: KernelModule.allCases)
+    func everyModuleCompilesForHopperWithTheSharedHeader(module: KernelModule) throws {
         let library = try #require(Self.findNVRTC())
         let nvrtc = try NVRTC(library)
         #expect(nvrtc.version.major >= 12)
-        let cubin = try nvrtc.compileToCUBIN(source: KernelSource.bytes, name: "kernels.cu", architecture: "sm_90",
-                                             options: CUDABackend.compilerOptions(architecture: "sm_90"))
+        let cubin = try nvrtc.compileToCUBIN(source: module.source, name: module.fileName,
+                                             headers: [(KernelModule.headerName, KernelModule.header)],
+                                             architecture: "sm_90",
+                                             options: KernelLibrary.compilerOptions(architecture: "sm_90"))
         #expect(Array(cubin.prefix(4)) == [0x7f, 0x45, 0x4c, 0x46], "a cubin is an ELF file")
         let text = String(decoding: cubin, as: UTF8.self)
-        for kernel in Kernel.allCases {
-            #expect(text.contains(kernel.rawValue), "the cubin lacks \(kernel.rawValue)")
+        for symbol in module.functions.flatMap(\.symbols) {
+            #expect(text.contains(symbol), "the cubin of \(module.fileName) lacks \(symbol)")
+        }
+    }
+
+    @Test(.enabled(if: findNVRTC() != nil, "no libnvrtc.so.13 found (set SWIFT_TUNE_CUDA_LIB_DIR)"))
+    func aModuleWithoutItsHeaderDoesNotCompile() throws {
+        let nvrtc = try NVRTC(try #require(Self.findNVRTC()))
+        #expect(throws: CUDAError.self) {
+            _ = try nvrtc.compileToCUBIN(source: KernelModule.layers.source, name: "layers.cu", architecture: "sm_90",
+                                         options: KernelLibrary.compilerOptions(architecture: "sm_90"))
         }
     }
 
@@ -31,9 +43,10 @@ import Testing
         let broken = Array("extern \"C\" __global__ void broken(float* x) { x[0] = undefined_name; }".utf8)
         do {
             _ = try nvrtc.compileToCUBIN(source: broken, name: "broken.cu", architecture: "sm_90",
-                                         options: CUDABackend.compilerOptions(architecture: "sm_90"))
+                                         options: KernelLibrary.compilerOptions(architecture: "sm_90"))
             Issue.record("compiling broken source succeeded")
-        } catch let CUDAError.compilation(architecture, log) {
+        } catch let CUDAError.compilation(module, architecture, log) {
+            #expect(module == "broken.cu")
             #expect(architecture == "sm_90")
             #expect(log.contains("undefined_name"))
         }

@@ -65,7 +65,7 @@ import Testing
         #expect(try gguf.intArray("tokenizer.ggml.token_type")?.last == 5)
         // q rows are in ggml's interleaved order: row 1 of the file is HF row hd/2 of head 0.
         let merged = try DecoderModel.load(gguf: file, backend: backend)
-        let hfQuery = try backend.floats(merged.layers[0].qProj.weight.value)
+        let hfQuery = try backend.floats(merged.layers[0].qProj.denseWeight!.value)
         let fileQuery = try gguf.floats("blk.0.attn_q.weight")
         #expect(Array(fileQuery[64 ..< 128]) == Array(hfQuery[8 * 64 ..< 9 * 64]))
         try await checkManifest(file)
@@ -99,8 +99,8 @@ import Testing
         #expect(result.notes.contains { $0.contains("sliding window") && $0.contains("5") }, "\(result.notes)")
         let original = try DecoderModel.load(directory: base, backend: backend)
         let reloaded = try DecoderModel.load(gguf: gguf.url, backend: backend)
-        #expect(try backend.floats(reloaded.layers[0].kProj.weight.value).map { Float16($0) }
-                == backend.floats(original.layers[0].kProj.weight.value).map { Float16($0) })
+        #expect(try backend.floats(reloaded.layers[0].kProj.denseWeight!.value).map { Float16($0) }
+                == backend.floats(original.layers[0].kProj.denseWeight!.value).map { Float16($0) })
     }
 
     /// K-quants on 64-wide rows fall back per tensor as llama.cpp does, and the fallbacks are reported.
@@ -155,8 +155,8 @@ import Testing
         #expect(try file.info("output.weight").type == .q6K && file.info("blk.1.ffn_down.weight").type == .q6K)
         #expect(try file.info("token_embd.weight").type == (type == .q4K ? .q4K : .q6K))
         let reloaded = try DecoderModel.load(gguf: url, backend: backend)
-        let original = try backend.floats(model.layers[1].downProj.weight.value)
-        let quantized = try backend.floats(reloaded.layers[1].downProj.weight.value)
+        let original = try backend.floats(model.layers[1].downProj.denseWeight!.value)
+        let quantized = try backend.floats(reloaded.layers[1].downProj.denseWeight!.value)
         #expect(relativeMaxError(original, quantized) < 0.05, "Q6_K error \(relativeMaxError(original, quantized))")
         try await checkManifest(url)
     }

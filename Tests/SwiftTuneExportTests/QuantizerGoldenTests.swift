@@ -1,3 +1,4 @@
+import SwiftTuneQuantization
 import Foundation
 @testable import SwiftTuneCheckpoint
 import Testing
@@ -38,8 +39,8 @@ import Testing
     }
 
     @Test func refusesNonFiniteValuesAndPartialBlocks() throws {
-        #expect(throws: CheckpointError.self) { try GGMLQuantizer.quantize([1, .nan] + Array(repeating: 0, count: 30), rowLength: 32, as: .q8_0) }
-        #expect(throws: CheckpointError.self) { try GGMLQuantizer.quantize(Array(repeating: 1, count: 64), rowLength: 64, as: .q4K) }
-        #expect(throws: CheckpointError.self) { try GGMLQuantizer.quantize(Array(repeating: 1, count: 32), rowLength: 32, as: .q2K) }
+        #expect(throws: QuantizationError.self) { try GGMLQuantizer.quantize([1, .nan] + Array(repeating: 0, count: 30), rowLength: 32, as: .q8_0) }
+        #expect(throws: QuantizationError.self) { try GGMLQuantizer.quantize(Array(repeating: 1, count: 64), rowLength: 64, as: .q4K) }
+        #expect(throws: QuantizationError.self) { try GGMLQuantizer.quantize(Array(repeating: 1, count: 32), rowLength: 32, as: .q2K) }
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import SwiftTuneChat
 import SwiftTuneCPU
 import SwiftTuneData
+import SwiftTuneEngine
 @testable import SwiftTuneGeneration
 import SwiftTuneRunFiles
 

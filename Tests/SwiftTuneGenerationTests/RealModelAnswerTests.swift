@@ -3,6 +3,7 @@ import SwiftTuneChat
 import SwiftTuneCPU
 import SwiftTuneTestSupport
 import Testing
+import SwiftTuneEngine
 @testable import SwiftTuneGeneration
 
 /// The real GGUF models that `scripts/fetch_test_models.sh` keeps in `.cache/models`, answering greedily through

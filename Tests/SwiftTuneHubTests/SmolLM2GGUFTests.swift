@@ -50,4 +50,26 @@ import Testing
             #expect(ours == theirs, "argmax at position \(position)")
         }
     }
+
+    /// The weight-kind seam on a real file: the linear layers' Q4_1 blocks kept packed on the device (q/k rows moved
+    /// back to HF order as whole rows of bytes) give the same logits, bit for bit, as weights dequantized at load.
+    @Test func quantizedLinearWeightsGiveTheLogitsOfDequantizedOnes() throws {
+        let url = try HubFixtures.requireSmolLM2()
+        let backend = CPUBackend()
+        let dense = try LocalModel.load(path: url, backend: backend).model
+        let packed = try LocalModel.load(path: url, backend: backend, quantized: .keepLinearLayers).model
+        let kinds = packed.linearModules.map { module -> String in
+            if case let .quantized(weight) = module.linear.weight { return weight.format.description }
+            return "dense"
+        }
+        #expect(!kinds.contains("dense"), "linear weights left dense: \(kinds.filter { $0 == "dense" }.count) of \(kinds.count)")
+        #expect(packed.parameters.count < dense.parameters.count, "quantized weights are not dense parameters")
+        #expect(packed.parameterCount == dense.parameterCount)
+        let batch = try TokenBatch(sequences: [[1, 504, 3458, 282, 4649, 314], [2, 9]]).upload(to: backend)
+        let expected = try backend.floats(dense.logits(batch)), actual = try backend.floats(packed.logits(batch))
+        #expect(actual == expected, "logits differ: max abs \(zip(actual, expected).map { abs($0 - $1) }.max() ?? 0)")
+        // LoRA trains on a packed base (QLoRA's shape), but cannot be merged into packed blocks.
+        _ = try packed.attachLoRA(LoRAConfiguration(rank: 2, alpha: 4, dropout: 0), seed: 1, trainable: true)
+        #expect(throws: TensorError.self) { try packed.mergeLoRA() }
+    }
 }

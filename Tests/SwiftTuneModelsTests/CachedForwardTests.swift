@@ -13,10 +13,9 @@ struct CachedForwardTests {
     /// logits must equal the last row of `model.logits` over everything it has seen (≤ 1e-5 relative).
     static func checkAgainstUncached(_ model: DecoderModel, sequences: [[Int32]], label: String) throws {
         let backend = model.backend
-        let cache = try model.makeKVCache(blockCount: 16, blockSize: 4)
-        // Blocks taken in an interleaved order, so neither table is contiguous.
-        var blocks: [[Int32]] = [[], []]
-        for i in 0..<10 { blocks[i % 2] += try cache.allocateBlocks(1) }  // 5 blocks of 4 hold 20 tokens
+        let cache = try model.makeKVCacheStorage(blockCount: 16, blockSize: 4)
+        // Interleaved blocks, so neither table is contiguous: 5 blocks of 4 hold 20 tokens.
+        let blocks: [[Int32]] = [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]]
         var done = [0, 0]
         let chunk = [7, 3]
         var step = 0
@@ -83,18 +82,14 @@ struct CachedForwardTests {
         #expect(throws: ModelError.self) { try golden.model.detachLoRA() }
     }
 
-    @Test func cacheBlocksAreCountedAndReturned() throws {
+    @Test func aSequenceWhoseBlocksCannotHoldItsTokensIsRefused() throws {
         let golden = try Golden("llama", backend: CPUBackend(threadCount: 2))
-        let cache = try golden.model.makeKVCache(blockCount: 3, blockSize: 4)
-        #expect(cache.blocksNeeded(forTokens: 9) == 3 && cache.tokenCapacity == 12)
-        let taken = try cache.allocateBlocks(2)
-        #expect(cache.freeBlockCount == 1)
-        #expect(throws: ModelError.self) { try cache.allocateBlocks(2) }
-        cache.release(taken)
-        #expect(cache.freeBlockCount == 3)
-        // A sequence whose blocks cannot hold its tokens is refused before anything runs.
+        let cache = try golden.model.makeKVCacheStorage(blockCount: 3, blockSize: 4)
+        #expect(cache.tokenCapacity == 12 && cache.keys.count == golden.model.config.numHiddenLayers)
+        // Refused before anything runs.
         #expect(throws: ModelError.self) {
             try KVCacheBatch(entries: [.init(tokens: [1, 2, 3], cachedLength: 6, blocks: [0, 1])], blockSize: 4)
         }
+        #expect(throws: ModelError.self) { try golden.model.makeKVCacheStorage(blockCount: 0, blockSize: 4) }
     }
 }

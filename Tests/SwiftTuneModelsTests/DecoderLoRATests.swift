@@ -82,7 +82,7 @@ struct DecoderLoRATests {
         for lora in adapted.model.loraModules {
             let backend = adapted.backend
             let (r, out, inFeatures) = (lora.rank, lora.loraB.shape[0], lora.loraA.shape[1])
-            let dW = try backend.floats(#require(weightGradients[lora.moduleName]?.weight.gradient)).map(Double.init)
+            let dW = try backend.floats(#require(weightGradients[lora.moduleName]?.denseWeight?.gradient)).map(Double.init)
             let a = try backend.floats(lora.loraA.value).map(Double.init), b = try backend.floats(lora.loraB.value).map(Double.init)
             var expectedB = [Double](repeating: 0, count: out * r), expectedA = [Double](repeating: 0, count: r * inFeatures)
             for o in 0..<out {

@@ -108,7 +108,7 @@ struct LoRALinearTests {
         let label = "(dropout \(dropout), rsLoRA \(useRSLoRA))"
         expectRelativelyClose(try backend.doubles(dx), numericalGradient(at: problem.x) { problem.loss(x: $0) },
                               tolerance: 1e-4, "dx \(label)")
-        expectRelativelyClose(try backend.doubles(#require(layer.weight.gradient)),
+        expectRelativelyClose(try backend.doubles(#require(layer.denseWeight!.gradient)),
                               numericalGradient(at: problem.weight) { problem.loss(weight: $0) }, tolerance: 1e-4, "dW \(label)")
         expectRelativelyClose(try backend.doubles(#require(layer.bias?.gradient)),
                               numericalGradient(at: problem.bias) { problem.loss(bias: $0) }, tolerance: 1e-4, "db \(label)")
@@ -144,7 +144,7 @@ struct LoRALinearTests {
                               "merged forward ignores dropout")
         try layer.unmergeLoRA()
         #expect(layer.lora?.isMerged == false)
-        expectRelativelyClose(try backend.doubles(layer.weight.value), problem.weight, tolerance: 1e-6, "unmerged weight")
+        expectRelativelyClose(try backend.doubles(layer.denseWeight!.value), problem.weight, tolerance: 1e-6, "unmerged weight")
     }
 
     @Test func newAdaptersAreKaimingUniformAndZeroAndDeterministic() throws {

@@ -102,6 +102,73 @@ struct OptimizerTests {
         #expect(try GradientClipping.globalNorm(of: [frozen]) == 0)
     }
 
+    @Test func clipOnDeviceEqualsClipBitForBitAndLeavesTheNormOnTheDevice() throws {
+        var generator = SeededGenerator(seed: 17)
+        let values = [randomValues(300, &generator), randomValues(41, &generator)]
+        for maxNorm in [0.5, 1000] {
+            func parameters() throws -> [Parameter] {
+                try values.enumerated().map { index, gradient in
+                    let parameter = Parameter(name: "p\(index)", value: try backend.zeros([gradient.count]))
+                    try parameter.setTrainable(true)
+                    try backend.copy(backend.tensor(gradient, [gradient.count]), to: #require(parameter.gradient))
+                    return parameter
+                }
+            }
+            let (host, device) = (try parameters(), try parameters())
+            let norm = try GradientClipping.clip(host, maxNorm: maxNorm)
+            let onDevice = try #require(try GradientClipping.clipOnDevice(device, maxNorm: maxNorm))
+            #expect(try onDevice.norm() == norm)
+            let coefficient = try backend.floats(onDevice.coefficient)[0]
+            let expected = Float(maxNorm) / (Float(norm) + 1e-6)
+            #expect(coefficient == (expected < 1 ? expected : 1))
+            for (a, b) in zip(host, device) {
+                #expect(try backend.floats(#require(a.gradient)).map(\.bitPattern)
+                    == backend.floats(#require(b.gradient)).map(\.bitPattern), "max norm \(maxNorm)")
+            }
+        }
+        // Nothing to clip without gradients; a negative max norm is refused.
+        #expect(try GradientClipping.clipOnDevice([Parameter(name: "x", value: try backend.zeros([1]))], maxNorm: 1) == nil)
+        let trainable = Parameter(name: "y", value: try backend.zeros([2]))
+        try trainable.setTrainable(true)
+        #expect(throws: TensorError.self) { try GradientClipping.clipOnDevice([trainable], maxNorm: -1) }
+    }
+
+    @Test func aStepEqualsOneHostScalarAdamWPerParameterBitForBit() throws {
+        var generator = SeededGenerator(seed: 23)
+        let start = [randomValues(12, &generator), randomValues(4, &generator)]
+        let names = ["layer.weight", "layer.bias"]
+        let parameters = try zip(names, start).map { name, values in
+            let parameter = Parameter(name: name, value: try backend.tensor(values, [values.count]))
+            try parameter.setTrainable(true)
+            return parameter
+        }
+        let optimizer = try AdamW(parameters: parameters)
+        let reference = try start.map { try backend.tensor($0, [$0.count]) }
+        let moments = try start.map { (try backend.zeros([$0.count]), try backend.zeros([$0.count])) }
+        let h = optimizer.hyperparameters
+        for (step, learningRate) in [(1, 1e-2), (2, 3e-3), (3, 1e-3)] {
+            for (index, parameter) in parameters.enumerated() {
+                let gradient = try backend.tensor(randomValues(start[index].count, &generator), [start[index].count])
+                try backend.copy(gradient, to: #require(parameter.gradient))
+                try backend.adamW(parameter: reference[index], gradient: gradient, firstMoment: moments[index].0,
+                                  secondMoment: moments[index].1,
+                                  learningRate: learningRate, beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon,
+                                  weightDecay: optimizer.decays[index] ? h.weightDecay : 0, step: step)
+            }
+            try optimizer.step(learningRate: learningRate)
+        }
+        for (parameter, expected) in zip(parameters, reference) {
+            #expect(try backend.floats(parameter.value).map(\.bitPattern) == backend.floats(expected).map(\.bitPattern),
+                    "\(parameter.name)")
+        }
+    }
+
+    @Test func parametersOnTwoBackendsAreRefused() throws {
+        let other = CPUBackend(threadCount: 1)
+        let a = Parameter(name: "a", value: try backend.zeros([1])), b = Parameter(name: "b", value: try other.zeros([1]))
+        #expect(throws: TensorError.self) { try AdamW(parameters: [a, b]) }
+    }
+
     // MARK: Schedules
 
     /// Values worked out by hand from transformers' lambdas (optimization.py), at several steps.

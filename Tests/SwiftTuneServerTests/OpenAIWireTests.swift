@@ -15,11 +15,11 @@ import Testing
              "stream_options": {"include_usage": true}, "logprobs": true, "top_logprobs": 2}
             """#)
         #expect(request.messages.map(\.content) == ["Be brief.", "Hi there"])
-        #expect(request.sampling.stop == ["###"] && request.sampling.maxTokens == 7 && request.sampling.topLogprobs == 2)
+        #expect(request.sampling.stop == ["###"] && request.sampling.flags.maxNewTokens == 7 && request.sampling.flags.topLogprobs == 2)
         #expect(request.stream && request.includeUsageInStream && request.sampling.logprobs)
         try request.validate()
         let completion = try decode(CompletionRequest.self, #"{"model": "m", "prompt": ["a", "b"], "logprobs": 3}"#)
-        #expect(completion.prompts == ["a", "b"] && completion.sampling.maxTokens == 16 && completion.sampling.topLogprobs == 3)
+        #expect(completion.prompts == ["a", "b"] && completion.sampling.flags.maxNewTokens == 16 && completion.sampling.flags.topLogprobs == 3)
     }
 
     @Test func badBodiesAre400sNamingTheField() {

@@ -3,7 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import SwiftTuneServer
-@testable import SwiftTuneGeneration
+@testable import SwiftTuneEngine
+import SwiftTuneGeneration
 import SwiftTuneCPU
 import NIOCore
 import NIOEmbedded
@@ -126,6 +127,6 @@ struct ServerDisconnectTests {
             #expect(after.cancelled == 1 && after.finished == 0, "\(after)")
             #expect(after.generatedTokens < 100, "stopped early: \(after.generatedTokens) tokens")
         }
-        #expect(inference.engine.cache.freeBlockCount == inference.engine.cache.blockCount)
+        #expect(inference.engine.cacheBlocks.free == inference.engine.cacheBlocks.total)
     }
 }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Testing
 import SwiftTuneChat
 import SwiftTuneCPU
+import SwiftTuneEngine
 import SwiftTuneGeneration
 @testable import SwiftTuneServer
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import SwiftTuneCPU
+import SwiftTuneEngine
 import SwiftTuneGeneration
 @testable import SwiftTuneServer
 

@@ -11,7 +11,7 @@ final class StopAfter: TrainingObserver {
     let step: Int
     let stop: StopSignal
     init(step: Int, stop: StopSignal) { (self.step, self.stop) = (step, stop) }
-    func stepFinished(step: Int, totalSteps: Int, loss: Double, learningRate: Double, tokensPerSecond: Double) {
+    func stepFinished(step: Int, totalSteps: Int, loss: Double?, learningRate: Double, tokensPerSecond: Double) {
         if step == self.step { stop.receive() }
     }
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Compile Sources/SwiftTuneCUDA/Kernels/kernels.cu with NVRTC, with no GPU needed, to catch errors early.
+"""Compile every kernel module Sources/SwiftTuneCUDA/Kernels/*.cu with NVRTC, with no GPU needed, to catch errors early.
 
 NVRTC comes from a CUDA install or from the `nvidia-cuda-nvrtc` wheel (CUDA 13; `nvidia-cuda-nvrtc-cu12` for 12):
 
     python3 -m pip install --target /tmp/nvrtc nvidia-cuda-nvrtc
     python3 scripts/gpu/compile_kernels_check.py --nvrtc /tmp/nvrtc/nvidia/cu13/lib/libnvrtc.so.13
 
-Compiles for each --arch (default sm_90) the same way the Swift side does (CUDABackend.compilerOptions), prints NVRTC's log,
-checks that every `extern "C" __global__` kernel is in the PTX, and exits non-zero on any failure.
+Compiles each module for each --arch (default sm_90) the same way the Swift side does (KernelLibrary.compilerOptions,
+with common.cuh passed to NVRTC as an in-memory header), prints NVRTC's log, checks that every `extern "C" __global__`
+kernel of the module is in its PTX, and exits non-zero on any failure.
 """
 import argparse
 import ctypes
@@ -17,8 +18,9 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE = os.path.join(ROOT, "Sources", "SwiftTuneCUDA", "Kernels", "kernels.cu")
-# Keep in step with CUDABackend.compilerOptions(architecture:) in Sources/SwiftTuneCUDA/CUDABackend.swift.
+KERNELS = os.path.join(ROOT, "Sources", "SwiftTuneCUDA", "Kernels")
+HEADER = "common.cuh"
+# Keep in step with KernelLibrary.compilerOptions(architecture:) in Sources/SwiftTuneCUDA/KernelLibrary.swift.
 BASE_OPTIONS = ["--std=c++17"]
 
 
@@ -59,10 +61,12 @@ def check(library, call, result):
         sys.exit(f"{call} failed: {library.nvrtcGetErrorString(result).decode()}")
 
 
-def compile_source(library, source, options, want_cubin):
+def compile_source(library, source, name, header, options, want_cubin):
     program = ctypes.c_void_p()
+    headers = (ctypes.c_char_p * 1)(header)
+    names = (ctypes.c_char_p * 1)(HEADER.encode())
     check(library, "nvrtcCreateProgram",
-          library.nvrtcCreateProgram(ctypes.byref(program), source, b"kernels.cu", 0, None, None))
+          library.nvrtcCreateProgram(ctypes.byref(program), source, name.encode(), 1, headers, names))
     encoded = [option.encode() for option in options]
     array = (ctypes.c_char_p * len(encoded))(*encoded)
     result = library.nvrtcCompileProgram(program, len(encoded), array)
@@ -92,30 +96,37 @@ def main():
     library.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
     print(f"NVRTC {major.value}.{minor.value} from {path}")
 
-    with open(SOURCE, "rb") as handle:
-        source = handle.read()
-    kernels = re.findall(rb'extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)', source)
-    print(f"{len(kernels)} kernels in {os.path.relpath(SOURCE, ROOT)}")
+    with open(os.path.join(KERNELS, HEADER), "rb") as handle:
+        header = handle.read()
+    modules = sorted(name for name in os.listdir(KERNELS) if name.endswith(".cu"))
+    if not modules:
+        sys.exit(f"no .cu modules in {os.path.relpath(KERNELS, ROOT)}")
 
     failed = False
-    for architecture in arguments.arch or ["sm_90"]:
-        compute = architecture.replace("sm_", "compute_")
-        # The cubin the backend loads, then PTX for the entry check.
-        result, log, cubin = compile_source(library, source, BASE_OPTIONS + [f"--gpu-architecture={architecture}"], True)
-        if log.strip():
-            print(f"--- NVRTC log ({architecture}) ---\n{log.strip()}")
-        if result != 0:
-            print(f"FAIL {architecture}: compilation failed")
-            failed = True
-            continue
-        result, _, ptx = compile_source(library, source, BASE_OPTIONS + [f"--gpu-architecture={compute}"], False)
-        entries = set(re.findall(rb"\.entry\s+([A-Za-z_][A-Za-z0-9_]*)", ptx))
-        missing = [name.decode() for name in kernels if name not in entries]
-        if missing:
-            print(f"FAIL {architecture}: kernels missing from the PTX: {', '.join(missing)}")
-            failed = True
-        else:
-            print(f"ok   {architecture}: cubin {len(cubin)} bytes, {len(entries)} entries")
+    for module in modules:
+        with open(os.path.join(KERNELS, module), "rb") as handle:
+            source = handle.read()
+        kernels = re.findall(rb'extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)', source)
+        for architecture in arguments.arch or ["sm_90"]:
+            compute = architecture.replace("sm_", "compute_")
+            # The cubin the backend loads, then PTX for the entry check.
+            result, log, cubin = compile_source(library, source, module, header,
+                                                BASE_OPTIONS + [f"--gpu-architecture={architecture}"], True)
+            if log.strip():
+                print(f"--- NVRTC log ({module}, {architecture}) ---\n{log.strip()}")
+            if result != 0:
+                print(f"FAIL {module} {architecture}: compilation failed")
+                failed = True
+                continue
+            result, _, ptx = compile_source(library, source, module, header,
+                                            BASE_OPTIONS + [f"--gpu-architecture={compute}"], False)
+            entries = set(re.findall(rb"\.entry\s+([A-Za-z_][A-Za-z0-9_]*)", ptx))
+            missing = [name.decode() for name in kernels if name not in entries]
+            if missing or not kernels:
+                print(f"FAIL {module} {architecture}: kernels missing from the PTX: {', '.join(missing) or 'none in the source'}")
+                failed = True
+            else:
+                print(f"ok   {module:<18} {architecture}: cubin {len(cubin)} bytes, {len(entries)} kernels")
     sys.exit(1 if failed else 0)
 
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwiftTuneData
+import SwiftTuneEngine
 import SwiftTuneGeneration
 import SwiftTuneRunFiles
 

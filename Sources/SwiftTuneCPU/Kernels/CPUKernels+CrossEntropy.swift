@@ -16,11 +16,12 @@ extension CPUKernels {
     ///
     /// Writes `logProbabilities[n] = log p(target)` (0 for ignored rows) and `predictions[n]` = the argmax
     /// (first index on ties), both `[N]`. When `gradientScale` is set, overwrites the row of logits with
-    /// `gradientScale · (softmax − onehot(target))`, or zeros for an ignored row. The log-sum-exp subtracts
+    /// `s · (softmax − onehot(target))`, or zeros for an ignored row, where `s = gradientScale`, or
+    /// `gradientScale · tokenWeights[n]` when per-row weights are given. The log-sum-exp subtracts
     /// the row max and sums the exponentials in `Double`. Targets must be `ignoreIndex` or in `0..<vocabulary`.
     static func crossEntropy<T: KernelScalar>(
         logits: UnsafeMutablePointer<T>, targets: UnsafePointer<Int32>, vocabulary: Int, gradientScale: T?,
-        logProbabilities: UnsafeMutablePointer<T>, predictions: UnsafeMutablePointer<Int32>, rows: Range<Int>
+        tokenWeights: UnsafePointer<T>? = nil, logProbabilities: UnsafeMutablePointer<T>, predictions: UnsafeMutablePointer<Int32>, rows: Range<Int>
     ) {
         for n in rows {
             let row = logits + n * vocabulary
@@ -47,7 +48,8 @@ extension CPUKernels {
             }
             logProbabilities[n] = T(Double(targetLogit) - Double(maxValue) - Double.log(sumOfExponentials))
 
-            guard let gradientScale else { continue }
+            guard let baseScale = gradientScale else { continue }
+            let gradientScale = tokenWeights.map { baseScale * $0[n] } ?? baseScale
             // gradientScale · (p − onehot), with p = exp(x − max) / Σ and the one subtracted before scaling.
             let inverseSum = T(1 / sumOfExponentials)
             let targetProbability = row[targetIndex] * inverseSum

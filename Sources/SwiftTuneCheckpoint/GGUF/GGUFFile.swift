@@ -1,3 +1,4 @@
+import SwiftTuneQuantization
 import Foundation
 import SwiftTuneTensor
 

@@ -1,3 +1,5 @@
+import SwiftTuneQuantization
+
 /// The parsed and validated header of a GGUF v2/v3 file: metadata, tensor infos and the data section's start
 /// (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md).
 ///

@@ -1,3 +1,4 @@
+import SwiftTuneQuantization
 import Foundation
 
 /// One tensor of a GGUF file to be written: its name, ggml `ne` (innermost first) and type. The bytes come later.

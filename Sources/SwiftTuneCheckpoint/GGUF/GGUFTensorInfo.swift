@@ -1,3 +1,5 @@
+import SwiftTuneQuantization
+
 /// Where one tensor of a GGUF file lives and how it is stored.
 ///
 /// ggml lists dimensions innermost first (`ne`); an HF/PyTorch `[out, in]` matrix is stored with

@@ -1,11 +1,13 @@
 import Foundation
 import SwiftTuneFamilies
+import SwiftTuneQuantization
 import SwiftTuneTensor
 
 /// The weights of a GGUF model under Hugging Face names, with the config read from its metadata: the same view
 /// of a llama.cpp file that `ModelWeights` gives of a safetensors checkpoint.
 ///
-/// Tensors are dequantized to f32 on load. For architectures whose converter permuted the q/k rows (`llama`,
+/// Tensors are dequantized to f32 on load (`tensor`), or uploaded as their packed blocks (`blocks`) for a model that
+/// keeps quantized linear weights. For architectures whose converter permuted the q/k rows (`llama`,
 /// `mistral`; see `RotaryRowPermutation`) the HF row order is restored, so the weights work with HF-style
 /// rotate-half RoPE; Qwen2/Qwen3 rows are left as stored.
 ///
@@ -89,6 +91,34 @@ public final class GGUFWeights: Sendable {
         let gguf = try ggufName(for: name)
         let loaded = try backend.tensor(try floats(name), shape: try file.info(gguf).shape)
         return dtype == .f32 ? loaded : try backend.converted(loaded, to: dtype)
+    }
+
+    /// Whether HF key `name` is stored in a block format (a type that is not plain f32/f16/bf16).
+    public func isQuantized(_ name: String) throws(CheckpointError) -> Bool {
+        ![.f32, .f16, .bf16, .f64].contains(try file.info(ggufName(for: name)).type)
+    }
+
+    /// Uploads HF key `name` as its stored bytes (u8, `rows · rowByteCount` bytes) in HF's row order, with its format:
+    /// the blocks of a quantized `[out, in]` weight, for `Backend.dequantize` (rows are independent, so the q/k row
+    /// order is restored by moving whole rows of bytes).
+    public func blocks(_ name: String, on backend: any Backend) throws -> (format: BlockFormat, blocks: Tensor) {
+        let gguf = try ggufName(for: name)
+        let info = try file.info(gguf)
+        let rowBytes = info.rowByteCount
+        var bytes = try file.withBytes(gguf) { [UInt8]($0) }
+        if restoresRotaryRowOrder, let heads = rotaryHeads(name), info.dimensions.count == 2 {
+            guard RotaryRowPermutation.applies(rows: info.rowCount, heads: heads) else {
+                throw CheckpointError.invalidGGUF(path: file.path, key: "tensor \"\(gguf)\"",
+                                                  expected: "\(heads) heads of an even width", got: "\(info.rowCount) rows")
+            }
+            let source = RotaryRowPermutation.ggufRowsForHuggingFaceRows(rows: info.rowCount, heads: heads)
+            let stored = bytes
+            for row in 0..<info.rowCount {
+                bytes[row * rowBytes ..< (row + 1) * rowBytes] = stored[source[row] * rowBytes ..< (source[row] + 1) * rowBytes]
+            }
+        }
+        let tensor = try bytes.withUnsafeBytes { try backend.tensor(bytes: $0, shape: [bytes.count], dtype: .u8) }
+        return (.ggml(info.type), tensor)
     }
 
     /// The head count the permutation uses for `name`: heads for q, kv heads for k, nil for other tensors.

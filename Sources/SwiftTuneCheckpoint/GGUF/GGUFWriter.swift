@@ -1,3 +1,4 @@
+import SwiftTuneQuantization
 import Foundation
 
 /// Writes GGUF v3 files: metadata in the order added, tensor infos, then the data of each tensor padded to the

@@ -34,12 +34,19 @@ public final class AdamW: @unchecked Sendable {
     public let secondMoments: [Tensor]
     /// Whether weight decay applies, per parameter.
     public let decays: [Bool]
+    /// The step's scalars on the parameters' backend, f32 `[2, 7]`: row 0 with weight decay, row 1 without.
+    private var stepScalars: Tensor?
 
-    /// - Parameter parameters: distinct parameters (e.g. `DecoderModel.trainableParameters`).
+    /// - Parameter parameters: distinct parameters (e.g. `DecoderModel.trainableParameters`) on one backend.
     public init(parameters: [Parameter], hyperparameters: Hyperparameters = Hyperparameters()) throws {
         var seen = Set<ObjectIdentifier>()
         for parameter in parameters where !seen.insert(ObjectIdentifier(parameter)).inserted {
             throw TensorError.invalidArgument(op: "AdamW", reason: "parameter \(parameter.name) is listed twice")
+        }
+        if let backend = parameters.first?.value.backend,
+           let stray = parameters.first(where: { $0.value.backend !== backend }) {
+            throw TensorError.invalidArgument(
+                op: "AdamW", reason: "parameter \(stray.name) is on \(stray.value.backend.name), the others on \(backend.name)")
         }
         self.parameters = parameters
         self.hyperparameters = hyperparameters
@@ -61,15 +68,28 @@ public final class AdamW: @unchecked Sendable {
 
     /// One update of every parameter that has a gradient, with learning rate `learningRate` (the schedule's value
     /// for this step). Increments `stepCount` first, as PyTorch does.
+    ///
+    /// The step's scalars (`AdamWCoefficients`, with and without weight decay) go to the device in one upload of a
+    /// `[2, 7]` tensor kept for the next steps, and every parameter's `Backend.adamW` reads its group's row there, so
+    /// the launches are the same from step to step.
     public func step(learningRate: Double) throws {
         stepCount += 1
+        let updated = parameters.indices.filter { parameters[$0].gradient != nil }
+        guard let first = updated.first else { return }
         let h = hyperparameters
-        for (index, parameter) in parameters.enumerated() {
-            guard let gradient = parameter.gradient else { continue }
-            try parameter.value.backend.adamW(
-                parameter: parameter.value, gradient: gradient, firstMoment: firstMoments[index],
-                secondMoment: secondMoments[index], learningRate: learningRate, beta1: h.beta1, beta2: h.beta2,
-                epsilon: h.epsilon, weightDecay: decays[index] ? h.weightDecay : 0, step: stepCount)
+        let groups = try [h.weightDecay, 0].map { weightDecay in
+            try AdamWCoefficients(learningRate: learningRate, beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon,
+                                  weightDecay: weightDecay, step: stepCount)
+        }
+        let backend = parameters[first].value.backend
+        let scalars = try stepScalars ?? backend.empty([2, AdamWCoefficients.scalarCount])
+        stepScalars = scalars
+        try groups.flatMap(\.scalars).withUnsafeBytes { try backend.upload($0, to: scalars) }
+        let rows = try (0..<2).map { try scalars.rows($0..<($0 + 1)).reshaped([AdamWCoefficients.scalarCount]) }
+        for index in updated {
+            guard let gradient = parameters[index].gradient else { continue }
+            try backend.adamW(parameter: parameters[index].value, gradient: gradient, firstMoment: firstMoments[index],
+                              secondMoment: secondMoments[index], scalars: rows[decays[index] ? 0 : 1])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneChat
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// `POST /v1/chat/completions`: the messages rendered by the model's chat template, answered as
@@ -67,7 +68,7 @@ struct ChatFormat: CompletionFormat {
         (0..<choiceCount).map { chunk([.init(index: $0, delta: ChatMessageOut(role: "assistant", content: ""), finishReason: nil)]) }
     }
 
-    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneGeneration.TokenLogprob]) -> ChatCompletionResponse {
+    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneEngine.TokenLogprob]) -> ChatCompletionResponse {
         chunk([.init(index: choice, delta: ChatMessageOut(role: nil, content: text),
                      logprobs: logprobs.isEmpty ? nil : Self.logprobs(logprobs), finishReason: nil)])
     }
@@ -95,7 +96,7 @@ struct ChatFormat: CompletionFormat {
                                usage: nil)
     }
 
-    static func logprobs(_ entries: [SwiftTuneGeneration.TokenLogprob]) -> ChatLogprobs {
+    static func logprobs(_ entries: [SwiftTuneEngine.TokenLogprob]) -> ChatLogprobs {
         ChatLogprobs(content: entries.map { entry in
             TokenLogprob(token: entry.token, logprob: entry.logprob,
                          top: entry.topLogprobs.map { TokenLogprob.Alternative(token: $0.token, logprob: $0.logprob) })

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// One OpenAI request turned into engine requests: its prompts (one for chat, one per `prompt` entry for text
@@ -33,7 +34,7 @@ struct CompletionPlan: Sendable {
                         + "tokens, leaving no room for an answer. Shorten the \(promptParam).",
                     param: promptParam, code: "context_length_exceeded")
             }
-            if let maxTokens = sampling.maxTokens, prompt.count + maxTokens > context {
+            if let maxTokens = sampling.flags.maxNewTokens, prompt.count + maxTokens > context {
                 throw .invalidRequest(
                     "This model's maximum context length is \(context) tokens. However, you requested "
                         + "\(prompt.count + maxTokens) tokens (\(prompt.count) in the \(promptParam), \(maxTokens) in the "
@@ -53,26 +54,20 @@ struct CompletionPlan: Sendable {
     /// The server's default config (the model's `generation_config.json`, the template's stops) with the
     /// request's fields over it. A request without `seed` draws one, so sampled answers differ between calls.
     static func config(_ sampling: SamplingFields, defaults: GenerationConfig) throws(OpenAIError) -> GenerationConfig {
-        var config = defaults
-        if let value = sampling.maxTokens { config.maxNewTokens = value }
-        if let value = sampling.temperature { config.temperature = value }
-        if let value = sampling.topP { config.topP = value }
-        if let value = sampling.topK { config.topK = value }
-        if let value = sampling.minP { config.minP = value }
-        if let value = sampling.repetitionPenalty { config.repetitionPenalty = value }
-        if let value = sampling.presencePenalty { config.presencePenalty = value }
-        if let value = sampling.frequencyPenalty { config.frequencyPenalty = value }
+        // Log-probabilities are what the request says (off when absent), whatever the server's defaults.
+        var flags = sampling.flags
+        flags.logprobs = sampling.logprobs
+        flags.topLogprobs = flags.topLogprobs ?? 0
+        flags.truncation = .error
+        var config = defaults.applying(flags)
         for stop in sampling.stop where !stop.isEmpty && !config.stopStrings.contains(stop) {
             config.stopStrings.append(stop)
         }
         if sampling.stop.contains("") { throw .invalidRequest("'stop' sequences must not be empty.", param: "stop") }
-        if let top = sampling.topLogprobs, top > 0, !sampling.logprobs {
+        if let top = sampling.flags.topLogprobs, top > 0, !sampling.logprobs {
             throw .invalidRequest("'top_logprobs' requires 'logprobs' to be true.", param: "top_logprobs")
         }
-        config.logprobs = sampling.logprobs
-        config.topLogprobs = sampling.topLogprobs ?? 0
-        config.seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
-        config.truncation = .error
+        config.seed = sampling.flags.seed ?? UInt64.random(in: 0...UInt64.max)
         do {
             try config.validate()
         } catch {

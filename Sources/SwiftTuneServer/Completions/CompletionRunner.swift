@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// How one endpoint writes its answers: the whole response, and the chunks of a stream.
@@ -10,7 +11,7 @@ protocol CompletionFormat: Sendable {
     /// Chunks sent before any token (chat: each choice's assistant role; completions with `echo`: the prompt).
     func openingChunks(choiceCount: Int) -> [Chunk]
     /// New text of one choice, with the log-probabilities of its tokens when asked for.
-    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneGeneration.TokenLogprob]) -> Chunk
+    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneEngine.TokenLogprob]) -> Chunk
     /// The last chunk of one choice: its finish reason.
     func finishChunk(choice: Int, result: GenerationResult) -> Chunk
     /// `stream_options.include_usage`: the closing chunk with the token counts and no choices.

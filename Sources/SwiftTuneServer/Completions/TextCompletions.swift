@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// `POST /v1/completions`: each prompt continued as plain text (no chat template), answered as `text_completion`
@@ -40,7 +41,7 @@ struct TextFormat: CompletionFormat {
         return echo.enumerated().map { chunk(.init(index: $0.offset, text: $0.element, logprobs: nil, finishReason: nil)) }
     }
 
-    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneGeneration.TokenLogprob]) -> CompletionResponse {
+    func deltaChunk(choice: Int, text: String, logprobs: [SwiftTuneEngine.TokenLogprob]) -> CompletionResponse {
         chunk(.init(index: choice, text: text, logprobs: logprobs.isEmpty ? nil : Self.logprobs(logprobs, offset: 0),
                     finishReason: nil))
     }
@@ -69,7 +70,7 @@ struct TextFormat: CompletionFormat {
 
     /// The legacy logprobs object: tokens, their log-probabilities, the alternatives by token text, and each
     /// token's character offset in the text (from `offset`).
-    static func logprobs(_ entries: [SwiftTuneGeneration.TokenLogprob], offset: Int) -> CompletionResponse.Logprobs {
+    static func logprobs(_ entries: [SwiftTuneEngine.TokenLogprob], offset: Int) -> CompletionResponse.Logprobs {
         var offsets: [Int] = []
         var position = offset
         for entry in entries {

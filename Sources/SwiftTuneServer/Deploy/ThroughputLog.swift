@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// `--log_interval`'s line: token rates since the last line, the batch and queue now, and request totals.

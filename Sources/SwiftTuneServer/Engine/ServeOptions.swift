@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 /// What `swift-tune deploy` serves: the model (an HF folder or a GGUF file), its adapters, template, engine sizes

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 import SwiftTuneGeneration
 import SwiftTuneTensor
 

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneChat
+import SwiftTuneEngine
 import SwiftTuneGeneration
 
 extension OpenAIError {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneEngine
 
 /// One message of a chat request. `content` may be a string or OpenAI's array of parts (only text parts are
 /// supported; others are a 400).
@@ -49,40 +50,43 @@ public struct StopSequences: Sendable, Equatable, Decodable {
     }
 }
 
-/// The sampling fields shared by chat and text completions.
+/// The sampling fields shared by chat and text completions: the engine's settings a request gives
+/// (`SamplingFlags`, filled from OpenAI's names: `max_tokens` is `maxNewTokens`), plus the fields only the API has.
 public struct SamplingFields: Sendable, Equatable {
-    public var maxTokens: Int?
-    public var temperature: Double?
-    public var topP: Double?
-    public var topK: Int?
-    public var minP: Double?
-    public var repetitionPenalty: Double?
-    public var presencePenalty: Double?
-    public var frequencyPenalty: Double?
+    /// The settings the request gives; `logprobs` is always set (false when absent), as OpenAI's default.
+    public var flags: SamplingFlags
     public var stop: [String]
-    public var seed: UInt64?
+    /// Choices per prompt.
     public var n: Int
-    public var logprobs: Bool
-    public var topLogprobs: Int?
 
-    /// Range checks, as OpenAI answers them: a 400 naming the parameter.
+    /// Whether the request asks for log-probabilities.
+    public var logprobs: Bool { flags.logprobs ?? false }
+
+    /// Range checks, as OpenAI answers them: a 400 naming the parameter (OpenAI's ranges, e.g. temperature ≤ 2,
+    /// which are narrower than the engine's; `GenerationConfig.validate` runs after them on the merged config).
     public func validate() throws(OpenAIError) {
-        if let maxTokens, maxTokens < 1 { throw .invalidRequest("'max_tokens' must be at least 1, got \(maxTokens).", param: "max_tokens") }
-        if let temperature, !(0...2).contains(temperature) {
+        if let maxTokens = flags.maxNewTokens, maxTokens < 1 {
+            throw .invalidRequest("'max_tokens' must be at least 1, got \(maxTokens).", param: "max_tokens")
+        }
+        if let temperature = flags.temperature, !(0...2).contains(temperature) {
             throw .invalidRequest("'temperature' must be between 0 and 2, got \(temperature).", param: "temperature")
         }
-        if let topP, !(topP > 0 && topP <= 1) { throw .invalidRequest("'top_p' must be in (0, 1], got \(topP).", param: "top_p") }
-        if let topK, topK < 0 { throw .invalidRequest("'top_k' must be ≥ 0 (0 disables), got \(topK).", param: "top_k") }
-        if let minP, !(0...1).contains(minP) { throw .invalidRequest("'min_p' must be in [0, 1], got \(minP).", param: "min_p") }
-        if let repetitionPenalty, repetitionPenalty <= 0 {
+        if let topP = flags.topP, !(topP > 0 && topP <= 1) {
+            throw .invalidRequest("'top_p' must be in (0, 1], got \(topP).", param: "top_p")
+        }
+        if let topK = flags.topK, topK < 0 { throw .invalidRequest("'top_k' must be ≥ 0 (0 disables), got \(topK).", param: "top_k") }
+        if let minP = flags.minP, !(0...1).contains(minP) {
+            throw .invalidRequest("'min_p' must be in [0, 1], got \(minP).", param: "min_p")
+        }
+        if let repetitionPenalty = flags.repetitionPenalty, repetitionPenalty <= 0 {
             throw .invalidRequest("'repetition_penalty' must be positive, got \(repetitionPenalty).", param: "repetition_penalty")
         }
-        for (name, value) in [("presence_penalty", presencePenalty), ("frequency_penalty", frequencyPenalty)] {
+        for (name, value) in [("presence_penalty", flags.presencePenalty), ("frequency_penalty", flags.frequencyPenalty)] {
             if let value, !(-2...2).contains(value) { throw .invalidRequest("'\(name)' must be between -2 and 2, got \(value).", param: name) }
         }
         if stop.count > 4 { throw .invalidRequest("'stop' takes at most 4 sequences, got \(stop.count).", param: "stop") }
         if !(1...16).contains(n) { throw .invalidRequest("'n' must be between 1 and 16, got \(n).", param: "n") }
-        if let topLogprobs, !(0...20).contains(topLogprobs) {
+        if let topLogprobs = flags.topLogprobs, !(0...20).contains(topLogprobs) {
             throw .invalidRequest("'top_logprobs' must be between 0 and 20, got \(topLogprobs).", param: "top_logprobs")
         }
     }
@@ -98,24 +102,26 @@ extension SamplingFields {
     /// Decodes the shared fields; `logprobs` is a boolean for chat and an integer (top count) for completions.
     init(from decoder: any Decoder, logprobsIsCount: Bool) throws {
         let c = try decoder.container(keyedBy: SamplingKeys.self)
-        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? c.decodeIfPresent(Int.self, forKey: .maxTokens)
-        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
-        topP = try c.decodeIfPresent(Double.self, forKey: .topP)
-        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
-        minP = try c.decodeIfPresent(Double.self, forKey: .minP)
-        repetitionPenalty = try c.decodeIfPresent(Double.self, forKey: .repetitionPenalty)
-        presencePenalty = try c.decodeIfPresent(Double.self, forKey: .presencePenalty)
-        frequencyPenalty = try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty)
+        flags = SamplingFlags(
+            maxNewTokens: try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+                ?? c.decodeIfPresent(Int.self, forKey: .maxTokens),
+            temperature: try c.decodeIfPresent(Double.self, forKey: .temperature),
+            topK: try c.decodeIfPresent(Int.self, forKey: .topK),
+            topP: try c.decodeIfPresent(Double.self, forKey: .topP),
+            minP: try c.decodeIfPresent(Double.self, forKey: .minP),
+            repetitionPenalty: try c.decodeIfPresent(Double.self, forKey: .repetitionPenalty),
+            presencePenalty: try c.decodeIfPresent(Double.self, forKey: .presencePenalty),
+            frequencyPenalty: try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty),
+            seed: try c.decodeIfPresent(UInt64.self, forKey: .seed))
         stop = try c.decodeIfPresent(StopSequences.self, forKey: .stop)?.values ?? []
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         n = try c.decodeIfPresent(Int.self, forKey: .n) ?? 1
         if logprobsIsCount {
             let count = try c.decodeIfPresent(Int.self, forKey: .logprobs)
-            logprobs = count != nil
-            topLogprobs = count
+            flags.logprobs = count != nil
+            flags.topLogprobs = count
         } else {
-            logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs) ?? false
-            topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
+            flags.logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs) ?? false
+            flags.topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
         }
     }
 }
@@ -170,7 +176,7 @@ public struct CompletionRequest: Sendable, Equatable, Decodable {
         includeUsageInStream = try c.decodeIfPresent(ChatCompletionRequest.StreamOptions.self, forKey: .streamOptions)?.include_usage ?? false
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo) ?? false
         sampling = try SamplingFields(from: decoder, logprobsIsCount: true)
-        if sampling.maxTokens == nil { sampling.maxTokens = 16 }  // OpenAI's default for completions
+        if sampling.flags.maxNewTokens == nil { sampling.flags.maxNewTokens = 16 }  // OpenAI's default for completions
     }
 
     public func validate() throws(OpenAIError) {

@@ -1,0 +1,121 @@
+import SwiftTuneAdapters
+import SwiftTuneModels
+import SwiftTuneTensor
+
+/// The work behind the engine's public methods; every method here is called with the engine's lock held.
+extension GenerationEngine {
+    /// Validates a request and sizes it: prompt (left-truncated if asked), and the tokens it may hold.
+    func makeSequence(_ request: GenerationRequest, id: Int) throws -> GenerationSequence {
+        try request.config.validate()
+        guard !request.promptIDs.isEmpty else { throw GenerationError.invalidPrompt(request: id, reason: "the prompt is empty") }
+        let vocabulary = model.config.vocabSize
+        if let bad = request.promptIDs.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
+            throw GenerationError.invalidPrompt(
+                request: id, reason: "token \(bad) has id \(request.promptIDs[bad]), outside the vocabulary 0..<\(vocabulary)")
+        }
+        if let adapter = request.adapter, adapters[adapter] == nil, activeAdapter != adapter {
+            throw GenerationError.unknownAdapter(name: adapter, known: adapters.keys.sorted())
+        }
+        var prompt = request.promptIDs
+        if prompt.count >= maxModelLength {
+            switch request.config.truncation {
+            case .error:
+                throw GenerationError.promptTooLong(
+                    request: id, tokens: prompt.count, limit: maxModelLength,
+                    hint: "shorten it, raise --max_model_len, or keep its end with --truncation_strategy left")
+            case .left:
+                let reserve = min(request.config.maxNewTokens ?? maxModelLength / 2, maxModelLength - 1)
+                prompt = Array(prompt.suffix(maxModelLength - reserve))
+            }
+        }
+        let budget = min(prompt.count + min(request.config.maxNewTokens ?? maxModelLength, maxModelLength), maxModelLength)
+        guard cache.blocksNeeded(forTokens: budget) <= cache.blockCount else {
+            throw GenerationError.cacheTooSmall(request: id, tokens: budget, capacity: cache.tokenCapacity)
+        }
+        return GenerationSequence(id: id, request: request, prompt: prompt, budget: budget, tokenizer: tokenizer)
+    }
+
+    /// Takes the blocks of `sequence`'s budget if the batch and the cache have room.
+    func reserveBlocks(_ sequence: GenerationSequence) -> Bool {
+        guard sequence.blocks.isEmpty else { return true }
+        guard admittedCount < maxBatchSize,
+              let blocks = cache.allocateBlocks(cache.blocksNeeded(forTokens: sequence.budget)) else { return false }
+        sequence.blocks = blocks
+        admittedCount += 1
+        return true
+    }
+
+    /// Gives `sequence`'s blocks back.
+    func returnBlocks(_ sequence: GenerationSequence) {
+        guard !sequence.blocks.isEmpty else { return }
+        cache.release(sequence.blocks)
+        sequence.blocks = []
+        admittedCount -= 1
+    }
+
+    /// One forward pass for `group`, then a token for every sequence whose prompt is all in the cache.
+    func runStep(_ group: [GenerationSequence], onDelta: (Int, String) throws -> Void) throws -> Int {
+        guard let first = group.first else {
+            throw GenerationError.invalidStep(reason: "no sequences", hint: "step at least one admitted sequence")
+        }
+        let adapter = first.request.adapter
+        if let bad = group.first(where: { $0.blocks.isEmpty || $0.result != nil || $0.request.adapter != adapter }) {
+            let reason = bad.blocks.isEmpty ? "holds no cache blocks" : bad.result != nil ? "has finished"
+                : "names adapter \(bad.request.adapter ?? "none"), the others \(adapter ?? "none")"
+            throw GenerationError.invalidStep(reason: "sequence \(bad.id) \(reason)",
+                                              hint: "admit sequences first, release finished ones, step one adapter at a time")
+        }
+        try activate(adapter)
+        let entries = group.map { sequence in
+            let count = min(sequence.tokens.count - sequence.cachedLength, prefillChunk)
+            return KVCacheBatch.Entry(tokens: Array(sequence.tokens[sequence.cachedLength..<(sequence.cachedLength + count)]),
+                                      cachedLength: sequence.cachedLength, blocks: sequence.blocks)
+        }
+        let batch = try KVCacheBatch(entries: entries, blockSize: cache.blockSize).upload(to: model.backend)
+        let logits = try model.cachedLogits(batch, cache: cache.storage)  // (S, V), stays on the device
+        var promptTokens = 0
+        for (row, sequence) in group.enumerated() {
+            if sequence.cachedLength < sequence.promptCount { promptTokens += entries[row].tokens.count }
+            sequence.cachedLength += entries[row].tokens.count
+        }
+        let choices = try StepSampler.choose(logits: logits, sequences: group, backend: model.backend)
+        for (sequence, choice) in zip(group, choices) {
+            guard let choice else { continue }  // still prefilling
+            let delta = sequence.accept(choice, tokenizer: tokenizer)
+            if !delta.isEmpty { try onDelta(sequence.id, delta) }
+        }
+        return promptTokens
+    }
+
+    // MARK: Adapters
+
+    /// Attaches registered adapter `name` (nil: the model's own), detaching the one attached now.
+    func activate(_ name: String?) throws {
+        guard name != activeAdapter else { return }
+        if let current = activeAdapter {
+            adapters[current] = try model.detachLoRA()
+        } else {
+            ownAdapter = try detachOwn()
+        }
+        if let name {
+            guard let set = adapters[name] else { throw GenerationError.unknownAdapter(name: name, known: adapters.keys.sorted()) }
+            try model.attachLoRA(set)
+            adapters[name] = nil
+        } else if let own = ownAdapter {
+            try model.attachLoRA(own)
+            ownAdapter = nil
+        }
+        activeAdapter = name
+    }
+
+    /// Takes the model's own adapter off: unmerged ones are returned, merged ones are dropped (their weights stay in
+    /// the base, which is what every request without a registered adapter then runs).
+    func detachOwn() throws -> LoRASet? {
+        guard model.loraConfiguration != nil else { return nil }
+        if model.loraModules.contains(where: \.isMerged) {
+            model.removeLoRA()
+            return nil
+        }
+        return try model.detachLoRA()
+    }
+}

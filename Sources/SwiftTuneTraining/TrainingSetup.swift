@@ -1,0 +1,117 @@
+import Foundation
+import SwiftTuneAdapters
+import SwiftTuneChat
+import SwiftTuneCheckpoint
+import SwiftTuneData
+import SwiftTuneHub
+import SwiftTuneModels
+import SwiftTuneNN
+import SwiftTuneRunFiles
+import SwiftTuneTensor
+import SwiftTuneTokenizers
+
+/// What every training command shares before and after its objective (`sft`, `pt`, and `rlhf` next): the flags
+/// checked, the model, tokenizer and chat template loaded, LoRA attached (or everything trainable), a checkpoint's
+/// weights loaded for `--resume_from_checkpoint`; then the run folder with `args.json`, the trainer, resume, the run and
+/// its curves. A command adds only its datasets and its objective.
+///
+/// ```swift
+/// let setup = try TrainingSetup(options, backend: backend)
+/// let data = try DatasetPipeline.load(options.datasets, options: options.data, tokenizer: setup.tokenizer,
+///                                     template: setup.template)
+/// let objective = try SFTObjective(train: TrainingExample.examples(of: data.train))
+/// let (runFolder, summary) = try setup.train(objective, validationRows: data.validationRows)
+/// ```
+public final class TrainingSetup {
+    public let options: SFTOptions
+    public let model: DecoderModel
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+    /// The template's registry name, recorded in `args.json`.
+    public let templateName: String
+    public var fullFineTuning: Bool { options.trainType == .full }
+
+    /// Checks the flags, loads the model and its template, and makes the trainable parameters (full, an existing
+    /// adapter, or a new LoRA); with `--resume_from_checkpoint`, loads that checkpoint's trainable weights.
+    ///
+    /// - Parameter message: informational lines for the caller to show.
+    public init(_ options: SFTOptions, backend: any Backend, message: (String) -> Void = { _ in }) throws {
+        // Check everything cheap before the long work.
+        try options.training.validate()
+        let source: LocalModel.Source
+        do { source = try LocalModel.resolve(path: options.model) } catch {
+            throw TrainingError.invalidArgument(flag: "model", value: options.model.path,
+                                                expected: "an HF model folder (config.json, safetensors, tokenizer.json) or a GGUF file: \(error)")
+        }
+        if options.trainType == .full, case .gguf = source {
+            throw TrainingError.invalidArgument(flag: "train_type", value: "full",
+                                                expected: "lora with a GGUF base (full fine-tuning writes HF checkpoints and needs an HF folder)")
+        }
+        if let resume = options.training.resumeFromCheckpoint, !FileManager.default.fileExists(atPath: resume) {
+            throw TrainingError.invalidArgument(flag: "resume_from_checkpoint", value: resume, expected: "an existing checkpoint-N folder")
+        }
+        if options.trainType == .lora, options.lora.rank < 1 {
+            throw TrainingError.invalidArgument(flag: "lora_rank", value: "\(options.lora.rank)", expected: "a positive integer")
+        }
+        try Self.checkWritable(URL(fileURLWithPath: options.training.outputDir))
+
+        let loaded = try LocalModel.load(path: options.model, backend: backend)
+        let hints = TemplateRegistry.ModelHints(modelType: loaded.model.config.modelType.rawValue,
+                                                modelName: loaded.name, tokenizer: loaded.tokenizer)
+        templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
+        template = try TemplateRegistry.template(named: templateName)
+        self.options = options
+        model = loaded.model
+        tokenizer = loaded.tokenizer
+        let config = model.config
+        message("model: \(options.model.path) (\(config.modelType.rawValue), \(config.numHiddenLayers) layers, "
+            + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name)")
+
+        if options.trainType == .full {
+            try model.setAllTrainable(true)
+        } else if let adapters = options.adapters {
+            try LoRAAdapter.load(from: adapters, into: model, trainable: true)
+        } else {
+            _ = try model.attachLoRA(options.lora, seed: options.training.seed, trainable: true)
+        }
+        if let resume = options.training.resumeFromCheckpoint {
+            try Self.loadWeights(from: URL(fileURLWithPath: resume), into: model, fullFineTuning: fullFineTuning)
+        }
+    }
+
+    /// Trains `objective`: the run folder (`vN-…`) with `args.json` (and `val_dataset.jsonl` when validation rows were
+    /// split off), the trainer with its checkpoints, resume, the run, and the curves in `images/`.
+    public func train(_ objective: any TrainingObjective, validationRows: [DatasetRow] = [], stop: StopSignal? = nil,
+                      observer: (any TrainingObserver)? = nil,
+                      message: (String) -> Void = { _ in }) throws -> (runFolder: URL, summary: TrainingSummary) {
+        let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
+        let total = model.parameterCount
+        message("trainable parameters: \(trainable) of \(total) ("
+            + String(format: "%.4f%%", 100 * Double(trainable) / Double(max(total, 1))) + ")")
+
+        let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
+                                             addVersion: options.training.addVersion)
+        let arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        try arguments.write()
+        if !validationRows.isEmpty {
+            try Self.writeJSONLines(validationRows, to: runFolder.appendingPathComponent(RunFolder.validationFileName))
+        }
+        let (model, options, fullFineTuning) = (self.model, self.options, self.fullFineTuning)
+        let trainer = try Trainer(model: model, objective: objective, arguments: options.training,
+                                  fullFineTuning: fullFineTuning, runFolder: runFolder) { folder in
+            try arguments.write(into: folder)
+            if fullFineTuning {
+                try Self.saveFullModel(model, source: options.model, to: folder)
+            } else {
+                try LoRAAdapter.save(from: model, to: folder, baseModelNameOrPath: options.model.path)
+            }
+        }
+        if let resume = options.training.resumeFromCheckpoint {
+            try trainer.resume(from: URL(fileURLWithPath: resume), onlyModel: options.training.resumeOnlyModel)
+            message("resumed from \(resume) at step \(trainer.globalStep) of \(trainer.totalSteps)")
+        }
+        let summary = try trainer.train(stop: stop, observer: observer)
+        try Self.drawCurves(trainer.log, to: runFolder.appendingPathComponent(RunFolder.imagesFolderName))
+        return (runFolder, summary)
+    }
+}
