@@ -156,8 +156,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
-        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization"]),
-        .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization", "SwiftTuneTestSupport"]),
+        .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU", "SwiftTuneTestSupport"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         // Helpers shared by several test targets (never part of a product).
         .target(name: "SwiftTuneTestSupport", dependencies: ["SwiftTuneTokenizers"], path: "Tests/SwiftTuneTestSupport"),

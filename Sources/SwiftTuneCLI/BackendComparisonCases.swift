@@ -5,21 +5,6 @@ import Darwin
 #endif
 import SwiftTuneTensor
 
-/// SplitMix64 (https://prng.di.unimi.it/splitmix64.c): a small seeded generator, so every run draws the same inputs.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// Tolerances per kind of op, for f32 compute.
 private enum Tolerance {
     static let elementwise = ComparisonTolerance(absolute: 1e-6, relative: 1e-5)
@@ -34,7 +19,7 @@ extension ComparisonCase {
     /// Every case, with inputs drawn from `seed`. Sizes: N = 37 tokens in 3 packed sequences (13, 16, 8), D = 72,
     /// Hq = 6, Hkv = 2, hd = 12, V = 301.
     static func all(seed: UInt64) -> [ComparisonCase] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func values(_ count: Int, _ scale: Float = 1) -> [Float] {
             (0..<count).map { _ in Float.random(in: -scale...scale, using: &random) }
         }
