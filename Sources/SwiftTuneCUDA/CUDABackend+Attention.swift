@@ -26,7 +26,7 @@ extension CUDABackend {
         try Self.checkAttentionLimits(size, sequenceStarts: sequenceStarts, op, query: query)
         guard size.tokens > 0, size.queryHeads > 0 else { return }
         try context.makeCurrent()
-        try launch(.attentionForward, .f32, grid: (size.tokens, size.queryHeads),
+        try launch(.attentionForward, query.dtype, grid: (size.tokens, size.queryHeads),
                    block: KernelLimits.attentionBlock(headDim: size.headDim), [
             .pointer(address(out, op)), .pointer(address(logSumExp, op)),
             .pointer(address(query, op)), .pointer(address(key, op)), .pointer(address(value, op)),
@@ -53,7 +53,7 @@ extension CUDABackend {
         let rows = size.tokens * size.queryHeads
         let block = KernelLimits.attentionBlock(headDim: size.headDim)
         try withExtendedLifetime(delta) {
-            try launch(.attentionBackwardDelta, .f32, grid: ((rows + 255) / 256, 1), block: 256, [
+            try launch(.attentionBackwardDelta, query.dtype, grid: ((rows + 255) / 256, 1), block: 256, [
                 .pointer(address(delta, op)), .pointer(address(output, op)), .pointer(address(gradOutput, op)),
                 .long(rows), .int(size.headDim),
             ])
@@ -63,9 +63,9 @@ extension CUDABackend {
                 .pointer(address(sequenceStarts, op)), .int(size.sequences), .int(size.queryHeads),
                 .int(size.keyValueHeads), .int(size.headDim), .int(Self.window(slidingWindow)), .float32(scale),
             ]
-            try launch(.attentionBackwardQuery, .f32, grid: (size.tokens, size.queryHeads), block: block,
+            try launch(.attentionBackwardQuery, query.dtype, grid: (size.tokens, size.queryHeads), block: block,
                        [.pointer(address(gradQuery, op))] + common)
-            try launch(.attentionBackwardKeyValue, .f32, grid: (size.tokens, size.keyValueHeads), block: block,
+            try launch(.attentionBackwardKeyValue, query.dtype, grid: (size.tokens, size.keyValueHeads), block: block,
                        [.pointer(address(gradKey, op)), .pointer(address(gradValue, op))] + common)
         }
     }

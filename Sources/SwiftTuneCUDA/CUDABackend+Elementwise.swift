@@ -21,7 +21,7 @@ extension CUDABackend {
         let op = "add"
         try OpCheck.add(a, b, out: out)
         try context.makeCurrent()
-        try launchElementwise(.add, .f32, count: a.count, [
+        try launchElementwise(.add, a.dtype, count: a.count, [
             .pointer(address(out, op)), .pointer(address(a, op)), .pointer(address(b, op)), .float32(scale),
             .long(a.count),
         ])
@@ -31,7 +31,7 @@ extension CUDABackend {
         let op = "scale"
         try OpCheck.scale(x, out: out)
         try context.makeCurrent()
-        try launchElementwise(.scale, .f32, count: x.count, [
+        try launchElementwise(.scale, x.dtype, count: x.count, [
             .pointer(address(out, op)), .pointer(address(x, op)), .float32(factor), .long(x.count),
         ])
     }
@@ -40,7 +40,7 @@ extension CUDABackend {
         let op = "scaleByDeviceScalar"
         try OpCheck.scaleByDeviceScalar(x, factor: factor, out: out)
         try context.makeCurrent()
-        try launchElementwise(.scaleByScalar, .f32, count: x.count, [
+        try launchElementwise(.scaleByScalar, x.dtype, count: x.count, [
             .pointer(address(out, op)), .pointer(address(x, op)), .pointer(address(factor, op)), .long(x.count),
         ])
     }
@@ -50,7 +50,7 @@ extension CUDABackend {
         let size = try OpCheck.addBias(x, bias: bias, out: out)
         try KernelLimits.fitsInt32([size.columns], op, x.shape)
         try context.makeCurrent()
-        try launchElementwise(.addBias, .f32, count: x.count, [
+        try launchElementwise(.addBias, x.dtype, count: x.count, [
             .pointer(address(out, op)), .pointer(address(x, op)), .pointer(address(bias, op)), .long(size.rows),
             .int(size.columns),
         ])
@@ -63,7 +63,7 @@ extension CUDABackend {
         guard size.columns > 0 else { return }
         try context.makeCurrent()
         let block = 256
-        try launch(.sumRows, .f32, grid: ((size.columns + block - 1) / block, 1), block: block, [
+        try launch(.sumRows, x.dtype, grid: ((size.columns + block - 1) / block, 1), block: block, [
             .pointer(address(out, op)), .pointer(address(x, op)), .long(size.rows), .int(size.columns),
             .flag(accumulate),
         ])
@@ -81,7 +81,7 @@ extension CUDABackend {
         guard x.count > 0 else { return }
         let block = Self.elementwiseBlock
         let blocks = min((x.count + block - 1) / block, 1024)
-        try launch(.sumOfSquares, .f32, grid: (blocks, 1), block: block, [
+        try launch(.sumOfSquares, x.dtype, grid: (blocks, 1), block: block, [
             .pointer(target), .pointer(address(x, op)), .long(x.count),
         ])
     }
@@ -90,7 +90,7 @@ extension CUDABackend {
         let op = "swiglu"
         try OpCheck.swiglu(gate: gate, up: up, out: out)
         try context.makeCurrent()
-        try launchElementwise(.swiglu, .f32, count: gate.count, [
+        try launchElementwise(.swiglu, gate.dtype, count: gate.count, [
             .pointer(address(out, op)), .pointer(address(gate, op)), .pointer(address(up, op)), .long(gate.count),
         ])
     }
@@ -100,7 +100,7 @@ extension CUDABackend {
         let op = "swigluBackward"
         try OpCheck.swigluBackward(gate: gate, up: up, gradOutput: gradOutput, gradGate: gradGate, gradUp: gradUp)
         try context.makeCurrent()
-        try launchElementwise(.swigluBackward, .f32, count: gate.count, [
+        try launchElementwise(.swigluBackward, gate.dtype, count: gate.count, [
             .pointer(address(gradGate, op)), .pointer(address(gradUp, op)), .pointer(address(gate, op)),
             .pointer(address(up, op)), .pointer(address(gradOutput, op)), .long(gate.count),
         ])

@@ -21,7 +21,7 @@ extension CUDABackend {
         try KernelLimits.fitsInt32([size.rowWidth, size.slots], op, keyCache.shape)
         guard key.count > 0 else { return }
         try context.makeCurrent()
-        try launchElementwise(.writeKeyValueCache, .f32, count: key.count, [
+        try launchElementwise(.writeKeyValueCache, key.dtype, count: key.count, [
             .pointer(address(keyCache, op)), .pointer(address(valueCache, op)), .pointer(address(key, op)),
             .pointer(address(value, op)), .pointer(address(slots, op)), .long(size.tokens), .int(size.rowWidth),
         ])
@@ -38,7 +38,7 @@ extension CUDABackend {
         try KernelLimits.fitsInt32([size.tokens, size.blocks * size.blockSize, size.maxBlocks], op, query.shape)
         guard size.tokens > 0, size.queryHeads > 0 else { return }
         try context.makeCurrent()
-        try launch(.pagedAttention, .f32, grid: (size.tokens, size.queryHeads),
+        try launch(.pagedAttention, query.dtype, grid: (size.tokens, size.queryHeads),
                    block: KernelLimits.attentionBlock(headDim: size.headDim), [
             .pointer(address(out, op)), .pointer(address(query, op)), .pointer(address(keyCache, op)),
             .pointer(address(valueCache, op)), .pointer(address(blockTables, op)), .pointer(address(contextLengths, op)),

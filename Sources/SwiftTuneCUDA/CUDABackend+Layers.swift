@@ -23,7 +23,7 @@ extension CUDABackend {
         let size = try OpCheck.embedding(ids: ids, table: table, out: out)
         try KernelLimits.fitsInt32([size.vocabulary, size.width], op, table.shape)
         try context.makeCurrent()
-        try launchElementwise(.embedding, .f32, count: out.count, [
+        try launchElementwise(.embedding, table.dtype, count: out.count, [
             .pointer(address(out, op)), .pointer(address(ids, op)), .pointer(address(table, op)), .long(size.tokens),
             .int(size.width), .int(size.vocabulary),
         ])
@@ -34,7 +34,7 @@ extension CUDABackend {
         let size = try OpCheck.embeddingBackward(ids: ids, gradOutput: gradOutput, gradTable: gradTable)
         try KernelLimits.fitsInt32([size.vocabulary, size.width], op, gradTable.shape)
         try context.makeCurrent()
-        try launchElementwise(.embeddingBackward, .f32, count: gradOutput.count, [
+        try launchElementwise(.embeddingBackward, gradOutput.dtype, count: gradOutput.count, [
             .pointer(address(gradTable, op)), .pointer(address(ids, op)), .pointer(address(gradOutput, op)),
             .long(size.tokens), .int(size.width), .int(size.vocabulary),
         ])
@@ -48,7 +48,7 @@ extension CUDABackend {
         try KernelLimits.fitsInt32([size.rows, size.columns], op, x.shape)
         guard size.rows > 0, size.columns > 0 else { return }
         try context.makeCurrent()
-        try launch(.rmsNorm, .f32, grid: (size.rows, 1), block: Self.rowBlock, [
+        try launch(.rmsNorm, x.dtype, grid: (size.rows, 1), block: Self.rowBlock, [
             .pointer(address(out, op)), .pointer(address(inverseRMS, op)), .pointer(address(x, op)),
             .pointer(address(weight, op)), .int(size.columns), .float32(epsilon),
         ])
@@ -66,12 +66,12 @@ extension CUDABackend {
         // The weight gradient goes first: it still reads gradOutput, which gradInput may overwrite.
         if let gradWeight {
             let block = 256
-            try launch(.rmsNormWeightGradient, .f32, grid: ((dim + block - 1) / block, 1), block: block, [
+            try launch(.rmsNormWeightGradient, x.dtype, grid: ((dim + block - 1) / block, 1), block: block, [
                 .pointer(address(gradWeight, op)), .pointer(address(x, op)), .pointer(address(inverseRMS, op)),
                 .pointer(address(gradOutput, op)), .long(rows), .int(dim),
             ])
         }
-        try launch(.rmsNormBackward, .f32, grid: (rows, 1), block: Self.rowBlock, [
+        try launch(.rmsNormBackward, x.dtype, grid: (rows, 1), block: Self.rowBlock, [
             .pointer(address(gradInput, op)), .pointer(address(x, op)), .pointer(address(weight, op)),
             .pointer(address(inverseRMS, op)), .pointer(address(gradOutput, op)), .int(dim),
         ])
@@ -85,7 +85,7 @@ extension CUDABackend {
         let size = try OpCheck.rope(x, positions: positions, inverseFrequencies: inverseFrequencies, out: out)
         try KernelLimits.fitsInt32([size.heads, size.headDim], op, x.shape)
         try context.makeCurrent()
-        try launchElementwise(.rope, .f32, count: size.tokens * size.heads * (size.headDim / 2), [
+        try launchElementwise(.rope, x.dtype, count: size.tokens * size.heads * (size.headDim / 2), [
             .pointer(address(out, op)), .pointer(address(x, op)), .pointer(address(positions, op)),
             .pointer(address(inverseFrequencies, op)), .long(size.tokens), .int(size.heads), .int(size.headDim),
             .float32(attentionScaling), .flag(inverse),

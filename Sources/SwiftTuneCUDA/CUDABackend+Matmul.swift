@@ -8,6 +8,10 @@ extension CUDABackend {
         let op = "matmul"
         let size = try OpCheck.matmul(a, b, c: c, transposeA: transposeA, transposeB: transposeB)
         let (m, n, k, batch) = (size.m, size.n, size.k, size.batch)
+        guard a.dtype == .f32, c.dtype == .f32 else {
+            throw TensorError.unsupported(op: "\(op) of \(a.dtype) into \(c.dtype)", backend: name,
+                                          hint: "the cuBLASLt products are f32 so far")
+        }
         try KernelLimits.fitsInt32([m, n, k, batch], op, a.shape)
         guard m > 0, n > 0, batch > 0 else { return }
         try context.makeCurrent()

@@ -16,7 +16,7 @@ extension CUDABackend {
         let op = "dropout"
         try OpCheck.dropout(x, probability: probability, out: out)
         try context.makeCurrent()
-        try launchElementwise(.dropout, .f32, count: x.count, [
+        try launchElementwise(.dropout, x.dtype, count: x.count, [
             .pointer(address(out, op)), .pointer(address(x, op)), .int64(Int64(bitPattern: seed)),
             .int32(Int32(DropoutMask.threshold(probability: probability))),
             .float32(DropoutMask.scale(probability: probability)), .long(x.count),

@@ -17,7 +17,7 @@ extension OpCheck {
         let op = "attention"
         let size = try attentionInputs(query: query, key: key, value: value, sequenceStarts: sequenceStarts,
                                        slidingWindow: slidingWindow, op)
-        try float(op, (out, "out"))
+        try same(out, as: query, op, "out")
         try shape(out, query.shape, op, "out")
         if let logSumExp {
             try float(op, (logSumExp, "logSumExp"))
@@ -34,8 +34,11 @@ extension OpCheck {
         let op = "attentionBackward"
         let size = try attentionInputs(query: query, key: key, value: value, sequenceStarts: sequenceStarts,
                                        slidingWindow: slidingWindow, op)
-        try float(op, (output, "output"), (logSumExp, "logSumExp"), (gradOutput, "gradOutput"),
-                  (gradQuery, "gradQuery"), (gradKey, "gradKey"), (gradValue, "gradValue"))
+        try float(op, (logSumExp, "logSumExp"))
+        for (tensor, argument) in [(output, "output"), (gradOutput, "gradOutput"), (gradQuery, "gradQuery"),
+                                   (gradKey, "gradKey"), (gradValue, "gradValue")] {
+            try same(tensor, as: query, op, argument)
+        }
         try shape(output, query.shape, op, "output")
         try shape(logSumExp, [size.tokens, size.queryHeads], op, "logSumExp")
         try shape(gradOutput, query.shape, op, "gradOutput")
@@ -48,7 +51,7 @@ extension OpCheck {
     /// Query `[N, Hq, hd]`, key and value `[N, Hkv, hd]` with Hkv dividing Hq, the window and the sequence starts.
     private static func attentionInputs(query: Tensor, key: Tensor, value: Tensor, sequenceStarts: Tensor,
                                         slidingWindow: Int?, _ op: String) throws -> AttentionShape {
-        try float(op, (query, "query"), (key, "key"), (value, "value"))
+        try storage(op, (query, "query"), (key, "key"), (value, "value"))
         try rank(query, 3, op, "query", layout: "[N, Hq, hd]")
         try rank(key, 3, op, "key", layout: "[N, Hkv, hd]")
         let (tokens, queryHeads, headDim) = (query.size(0), query.size(1), query.size(2))

@@ -3,7 +3,7 @@ extension OpCheck {
     /// `add`: a, b, out f32 with a's element count.
     public static func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
         let op = "add"
-        try float(op, (a, "a"), (b, "b"), (out, "out"))
+        try storage(op, (a, "a"), (b, "b"), (out, "out"))
         try count(b, a.count, op, "b")
         try count(out, a.count, op, "out")
     }
@@ -11,14 +11,15 @@ extension OpCheck {
     /// `scale`: x, out f32 with x's element count.
     public static func scale(_ x: Tensor, out: Tensor) throws {
         let op = "scale"
-        try float(op, (x, "x"), (out, "out"))
+        try storage(op, (x, "x"), (out, "out"))
         try count(out, x.count, op, "out")
     }
 
     /// `scale(_:byDeviceScalar:into:)`: x, out f32 with x's element count, factor f32 `[1]`.
     public static func scaleByDeviceScalar(_ x: Tensor, factor: Tensor, out: Tensor) throws {
         let op = "scaleByDeviceScalar"
-        try float(op, (x, "x"), (factor, "factor"), (out, "out"))
+        try storage(op, (x, "x"), (out, "out"))
+        try float(op, (factor, "factor"))
         try shape(factor, [1], op, "factor")
         try count(out, x.count, op, "out")
     }
@@ -26,7 +27,7 @@ extension OpCheck {
     /// `addBias`: x `[N, C]` (any rank ≥ 1), bias `[C]`, out x's shape.
     public static func addBias(_ x: Tensor, bias: Tensor, out: Tensor) throws -> RowShape {
         let op = "addBias"
-        try float(op, (x, "x"), (bias, "bias"), (out, "out"))
+        try storage(op, (x, "x"), (bias, "bias"), (out, "out"))
         let size = try rows(x, op, "x")
         try shape(bias, [size.columns], op, "bias")
         try shape(out, x.shape, op, "out")
@@ -36,7 +37,7 @@ extension OpCheck {
     /// `sumRows`: x `[N, C]` (any rank ≥ 1), out `[C]`.
     public static func sumRows(_ x: Tensor, out: Tensor) throws -> RowShape {
         let op = "sumRows"
-        try float(op, (x, "x"), (out, "out"))
+        try accumulator(out, storage: try storage(op, (x, "x")), op, "out")
         let size = try rows(x, op, "x")
         try shape(out, [size.columns], op, "out")
         return size
@@ -45,14 +46,15 @@ extension OpCheck {
     /// `sumOfSquares`: x f32 of any shape, out one element.
     public static func sumOfSquares(_ x: Tensor, out: Tensor) throws {
         let op = "sumOfSquares"
-        try float(op, (x, "x"), (out, "out"))
+        try storage(op, (x, "x"))
+        try float(op, (out, "out"))
         try count(out, 1, op, "out")
     }
 
     /// `swiglu`: gate, up and out of one shape.
     public static func swiglu(gate: Tensor, up: Tensor, out: Tensor) throws {
         let op = "swiglu"
-        try float(op, (gate, "gate"), (up, "up"), (out, "out"))
+        try storage(op, (gate, "gate"), (up, "up"), (out, "out"))
         try shape(up, gate.shape, op, "up")
         try shape(out, gate.shape, op, "out")
     }
@@ -62,7 +64,7 @@ extension OpCheck {
                                       gradUp: Tensor) throws {
         let op = "swigluBackward"
         let others = [(up, "up"), (gradOutput, "gradOutput"), (gradGate, "gradGate"), (gradUp, "gradUp")]
-        try float(op, [(gate, "gate")] + others)
+        try storage(op, [(gate, "gate")] + others)
         for (tensor, argument) in others { try shape(tensor, gate.shape, op, argument) }
     }
 }

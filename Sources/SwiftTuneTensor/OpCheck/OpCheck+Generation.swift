@@ -13,7 +13,7 @@ extension OpCheck {
     public static func writeKeyValueCache(key: Tensor, value: Tensor, slots: Tensor, keyCache: Tensor,
                                           valueCache: Tensor) throws -> KeyValueCacheShape {
         let op = "writeKeyValueCache"
-        try float(op, (key, "key"), (value, "value"), (keyCache, "keyCache"), (valueCache, "valueCache"))
+        try storage(op, (key, "key"), (value, "value"), (keyCache, "keyCache"), (valueCache, "valueCache"))
         try dtype(slots, .i32, op, "slots")
         try rank(key, 3, op, "key", layout: "[N, Hkv, hd]")
         try shape(value, key.shape, op, "value")
@@ -49,7 +49,7 @@ extension OpCheck {
                                       contextLengths: Tensor, queryStarts: Tensor, slidingWindow: Int?,
                                       out: Tensor) throws -> PagedAttentionShape {
         let op = "pagedAttention"
-        try float(op, (query, "query"), (keyCache, "keyCache"), (valueCache, "valueCache"), (out, "out"))
+        try storage(op, (query, "query"), (keyCache, "keyCache"), (valueCache, "valueCache"), (out, "out"))
         try dtype(blockTables, .i32, op, "blockTables")
         try dtype(contextLengths, .i32, op, "contextLengths")
         try rank(query, 3, op, "query", layout: "[N, Hq, hd]")

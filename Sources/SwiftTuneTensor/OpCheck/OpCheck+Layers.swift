@@ -10,7 +10,7 @@ extension OpCheck {
     /// `embedding`: ids i32 `[N]`, table `[V, D]`, out `[N, D]`. Ids in `0..<V` are the caller's (or the CPU's) to check.
     public static func embedding(ids: Tensor, table: Tensor, out: Tensor) throws -> EmbeddingShape {
         let op = "embedding"
-        try float(op, (table, "table"), (out, "out"))
+        try storage(op, (table, "table"), (out, "out"))
         try rank(table, 2, op, "table", layout: "[V, D]")
         let shape = try embeddingIDs(ids, table: table, op)
         try self.shape(out, [shape.tokens, shape.width], op, "out")
@@ -20,7 +20,7 @@ extension OpCheck {
     /// `embeddingBackward`: ids i32 `[N]`, gradOutput `[N, D]`, gradTable `[V, D]`.
     public static func embeddingBackward(ids: Tensor, gradOutput: Tensor, gradTable: Tensor) throws -> EmbeddingShape {
         let op = "embeddingBackward"
-        try float(op, (gradOutput, "gradOutput"), (gradTable, "gradTable"))
+        try accumulator(gradTable, storage: try storage(op, (gradOutput, "gradOutput")), op, "gradTable")
         try rank(gradTable, 2, op, "gradTable", layout: "[V, D]")
         let shape = try embeddingIDs(ids, table: gradTable, op)
         try self.shape(gradOutput, [shape.tokens, shape.width], op, "gradOutput")
@@ -36,7 +36,7 @@ extension OpCheck {
     /// `rmsNorm`: x `[N, D]` (any rank ≥ 1), weight `[D]`, out x's shape, inverseRMS N elements when given.
     public static func rmsNorm(_ x: Tensor, weight: Tensor, out: Tensor, inverseRMS: Tensor?) throws -> RowShape {
         let op = "rmsNorm"
-        try float(op, (x, "x"), (weight, "weight"), (out, "out"))
+        try storage(op, (x, "x"), (weight, "weight"), (out, "out"))
         let size = try rows(x, op, "x")
         try shape(weight, [size.columns], op, "weight")
         try shape(out, x.shape, op, "out")
@@ -52,15 +52,15 @@ extension OpCheck {
     public static func rmsNormBackward(_ x: Tensor, weight: Tensor, inverseRMS: Tensor, gradOutput: Tensor,
                                        gradInput: Tensor, gradWeight: Tensor?) throws -> RowShape {
         let op = "rmsNormBackward"
-        try float(op, (x, "x"), (weight, "weight"), (inverseRMS, "inverseRMS"), (gradOutput, "gradOutput"),
-                  (gradInput, "gradInput"))
+        let stored = try storage(op, (x, "x"), (weight, "weight"), (gradOutput, "gradOutput"), (gradInput, "gradInput"))
+        try float(op, (inverseRMS, "inverseRMS"))
         let size = try rows(x, op, "x")
         try shape(weight, [size.columns], op, "weight")
         try count(inverseRMS, size.rows, op, "inverseRMS")
         try shape(gradOutput, x.shape, op, "gradOutput")
         try shape(gradInput, x.shape, op, "gradInput")
         if let gradWeight {
-            try float(op, (gradWeight, "gradWeight"))
+            try accumulator(gradWeight, storage: stored, op, "gradWeight")
             try shape(gradWeight, [size.columns], op, "gradWeight")
         }
         return size
@@ -76,7 +76,8 @@ extension OpCheck {
     /// `rope`: x and out `[N, H, hd]` with hd even, positions i32 `[N]`, inverseFrequencies `[hd / 2]`.
     public static func rope(_ x: Tensor, positions: Tensor, inverseFrequencies: Tensor, out: Tensor) throws -> RopeShape {
         let op = "rope"
-        try float(op, (x, "x"), (inverseFrequencies, "inverseFrequencies"), (out, "out"))
+        try storage(op, (x, "x"), (out, "out"))
+        try float(op, (inverseFrequencies, "inverseFrequencies"))
         try dtype(positions, .i32, op, "positions")
         try rank(x, 3, op, "x", layout: "[N, H, hd]")
         let size = RopeShape(tokens: x.size(0), heads: x.size(1), headDim: x.size(2))

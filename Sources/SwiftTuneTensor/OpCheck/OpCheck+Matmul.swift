@@ -16,11 +16,11 @@ extension OpCheck {
     }
 
     /// `matmul`: a `[..., M, K]` (`[..., K, M]` if transposeA), b `[..., K, N]` (`[..., N, K]` if transposeB),
-    /// c `[..., M, N]`; a and c have the same batch count, b that count or rank 2 (shared).
+    /// c `[..., M, N]`, a and b in one storage dtype and c f32 or that dtype; a and c have the same batch count, b that count or rank 2 (shared).
     public static func matmul(_ a: Tensor, _ b: Tensor, c: Tensor, transposeA: Bool, transposeB: Bool) throws
         -> MatmulShape {
         let op = "matmul"
-        try float(op, (a, "a"), (b, "b"), (c, "c"))
+        try accumulator(c, storage: try storage(op, (a, "a"), (b, "b")), op, "c")
         for (tensor, argument) in [(a, "a"), (b, "b"), (c, "c")] where tensor.rank < 2 {
             throw TensorError.shapeMismatch(op: "\(op) \(argument)", expected: "rank ≥ 2 [..., rows, columns]",
                                             got: tensor.shape)

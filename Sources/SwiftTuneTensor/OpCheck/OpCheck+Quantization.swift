@@ -6,7 +6,7 @@ extension OpCheck {
     public static func dequantize(_ blocks: Tensor, format: BlockFormat, out: Tensor) throws -> RowShape {
         let op = "dequantize(\(format))"
         try dtype(blocks, .u8, op, "blocks")
-        try dtype(out, .f32, op, "out")
+        try storage(op, (out, "out"))
         try rank(out, 2, op, "out", layout: "[rows, columns]")
         let size = RowShape(rows: out.size(0), columns: out.size(1))
         guard let rowBytes = format.rowByteCount(size.columns) else {

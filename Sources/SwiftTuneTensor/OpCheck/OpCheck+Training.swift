@@ -6,7 +6,7 @@ extension OpCheck {
         guard probability >= 0, probability <= 1 else {
             throw TensorError.invalidArgument(op: op, reason: "probability \(probability) is outside [0, 1]")
         }
-        try float(op, (x, "x"), (out, "out"))
+        try storage(op, (x, "x"), (out, "out"))
         try count(out, x.count, op, "out")
     }
 

@@ -9,8 +9,15 @@
 /// read it (the CPU backend); what only one backend's kernels limit (32-bit sizes, a largest head dimension) stays
 /// with that backend.
 ///
-/// Float tensors are f32: the backends compute in f32 today, and a bf16 backend relaxes `float` here, in one place.
+/// Dtypes: an op's activations (inputs, outputs and their gradients) share one *storage* dtype, f32 or bf16
+/// (`storage`, `same`); the accumulators of parameter gradients (`matmul`'s c, `gradWeight`, `gradTable`, `sumRows`)
+/// are f32 or that storage dtype (`accumulator`), so bf16 activations can add into f32 master gradients; statistics
+/// (log-sum-exp, 1/rms, losses, log-probabilities, inverse frequencies, norms, AdamW's state) are f32 (`float`).
+/// Every backend computes in f32 whatever it stores; a backend without an op's bf16 form refuses it by name.
 public enum OpCheck {
+    /// The dtypes activations may be stored in.
+    public static let storageDTypes: [DType] = [.f32, .bf16]
+
     /// Throws unless `tensor` has `dtype`.
     public static func dtype(_ tensor: Tensor, _ dtype: DType, _ op: String, _ argument: String) throws {
         guard tensor.dtype == dtype else {
@@ -18,14 +25,44 @@ public enum OpCheck {
         }
     }
 
-    /// Throws unless every tensor is a float tensor of the compute dtype (f32).
+    /// Throws unless every tensor is f32 (statistics, optimizer state, f32-only operands).
     public static func float(_ op: String, _ tensors: (Tensor, String)...) throws {
         try float(op, tensors)
     }
 
-    /// Throws unless every tensor is a float tensor of the compute dtype (f32).
+    /// Throws unless every tensor is f32 (statistics, optimizer state, f32-only operands).
     public static func float(_ op: String, _ tensors: [(Tensor, String)]) throws {
         for (tensor, argument) in tensors { try dtype(tensor, .f32, op, argument) }
+    }
+
+    /// Throws unless every tensor is stored in one dtype of `storageDTypes` (the first tensor's); returns it.
+    @discardableResult
+    public static func storage(_ op: String, _ tensors: (Tensor, String)...) throws -> DType {
+        try storage(op, tensors)
+    }
+
+    /// Throws unless every tensor is stored in one dtype of `storageDTypes` (the first tensor's); returns it.
+    @discardableResult
+    public static func storage(_ op: String, _ tensors: [(Tensor, String)]) throws -> DType {
+        guard let (first, argument) = tensors.first else { return .f32 }
+        guard storageDTypes.contains(first.dtype) else {
+            throw TensorError.dtypeMismatch(op: "\(op) \(argument)", expected: "f32 or bf16", got: first.dtype)
+        }
+        for (tensor, name) in tensors.dropFirst() { try same(tensor, as: first, op, name) }
+        return first.dtype
+    }
+
+    /// Throws unless `tensor` has `reference`'s dtype.
+    public static func same(_ tensor: Tensor, as reference: Tensor, _ op: String, _ argument: String) throws {
+        try dtype(tensor, reference.dtype, op, argument)
+    }
+
+    /// Throws unless `tensor` (a gradient accumulator) is f32 or `storage`.
+    public static func accumulator(_ tensor: Tensor, storage: DType, _ op: String, _ argument: String) throws {
+        guard tensor.dtype == .f32 || tensor.dtype == storage else {
+            throw TensorError.dtypeMismatch(op: "\(op) \(argument)", expected: storage == .f32 ? "f32" : "f32 or \(storage)",
+                                            got: tensor.dtype)
+        }
     }
 
     /// Throws unless `tensor` has exactly `expected` as its shape.
