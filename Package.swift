@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "SwiftTuneExport", targets: ["SwiftTuneExport"]),
         .library(name: "SwiftTuneRunFiles", targets: ["SwiftTuneRunFiles"]),
         .library(name: "SwiftTuneFamilies", targets: ["SwiftTuneFamilies"]),
+        .library(name: "SwiftTuneBackendCheck", targets: ["SwiftTuneBackendCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -108,6 +109,12 @@ let package = Package(
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
                            "SwiftTuneJSON", "SwiftTuneRunFiles"]
         ),
+        // L4: the op-by-op and model comparison of a backend with the CPU reference (`check-backend`), and the
+        // relative error the model tests measure with.
+        .target(
+            name: "SwiftTuneBackendCheck",
+            dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneCPU", "SwiftTuneTensor"]
+        ),
         // L4: export: merge LoRA, HF safetensors folders, GGUF (quantized with ggml's reference rounding), Ollama.
         .target(
             name: "SwiftTuneExport",
@@ -142,7 +149,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
-                "SwiftTuneRunFiles",
+                "SwiftTuneRunFiles", "SwiftTuneBackendCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -167,7 +174,8 @@ let package = Package(
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneTrainingTests",
-            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneRunFiles"]
+            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneRunFiles",
+                           "SwiftTuneBackendCheck"]
         ),
         .testTarget(
             name: "SwiftTuneEngineTests",
@@ -181,6 +189,7 @@ let package = Package(
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
         .testTarget(name: "SwiftTuneRunFilesTests", dependencies: ["SwiftTuneRunFiles", "SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneBackendCheckTests", dependencies: ["SwiftTuneBackendCheck", "SwiftTuneCPU", "SwiftTuneTensor"]),
         .testTarget(name: "SwiftTuneFamiliesTests", dependencies: ["SwiftTuneFamilies", "SwiftTuneCheckpoint", "SwiftTuneChat", "SwiftTuneExport"]),
         .testTarget(
             name: "SwiftTuneServerTests",
@@ -197,19 +206,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                "SwiftTuneCheckpoint",
+                "SwiftTuneCheckpoint", "SwiftTuneBackendCheck",
             ]
         ),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
+                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport",
+                           "SwiftTuneBackendCheck"]
         ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
-            dependencies: ["SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneFamilies"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneFamilies", "SwiftTuneBackendCheck"]
         ),
     ],
     swiftLanguageModes: [.v6]
