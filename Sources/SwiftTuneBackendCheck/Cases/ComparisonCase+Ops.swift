@@ -256,7 +256,7 @@ extension ComparisonCase {
         cases.append(ComparisonCase(op: "crossEntropy", variant: "per-row token weights", tolerance: Tolerance.layer,
                                     outputTolerances: ["gradient": Tolerance.elementwise]) { backend in
             let logitsTensor = try backend.tensor(logits, shape: [n, v])
-            let stats = try backend.tensor([Float](repeating: 0, count: 3), shape: [3])  // f32: a bare [0, 0, 0] is i32
+            let stats = try backend.tensor([Float](repeating: 0, count: 3), shape: [3])
             try backend.crossEntropy(logits: logitsTensor, targets: try backend.tensor(targets, shape: [n]),
                                      gradientScale: 1 / scored, tokenWeights: try backend.tensor(tokenWeights, shape: [n]),
                                      stats: stats, logProbabilities: nil)
