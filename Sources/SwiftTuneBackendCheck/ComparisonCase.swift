@@ -12,6 +12,7 @@ public func compareBackends(reference: any Backend, candidate: any Backend, seed
     for comparisonCase in ComparisonCase.all(seed: seed) {
         rows += comparisonCase.compare(reference: reference, candidate: candidate)
     }
+    rows += ComparisonCase.bf16Cases(seed: seed &+ 4).flatMap { $0.compare(reference: reference, candidate: candidate) }
     return rows
 }
 

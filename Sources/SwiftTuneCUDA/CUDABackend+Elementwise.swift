@@ -3,19 +3,31 @@ import SwiftTuneTensor
 extension KernelFunction {
     /// `elementwise.cu`.
     static let elementwiseFunctions: [KernelFunction] = [
-        add, scale, scaleByScalar, addBias, sumRows, sumOfSquares, swiglu, swigluBackward,
+        add, scale, scaleByScalar, addBias, sumRows, sumRowsIntoStorage, sumOfSquares, swiglu, swigluBackward,
     ]
-    static let add = KernelFunction(.elementwise, "add", dtypes: [.f32])
-    static let scale = KernelFunction(.elementwise, "scale", dtypes: [.f32])
-    static let scaleByScalar = KernelFunction(.elementwise, "scale_by_scalar", dtypes: [.f32])
-    static let addBias = KernelFunction(.elementwise, "add_bias", dtypes: [.f32])
-    static let sumRows = KernelFunction(.elementwise, "sum_rows", dtypes: [.f32])
-    static let sumOfSquares = KernelFunction(.elementwise, "sum_of_squares", dtypes: [.f32])
-    static let swiglu = KernelFunction(.elementwise, "swiglu", dtypes: [.f32])
-    static let swigluBackward = KernelFunction(.elementwise, "swiglu_backward", dtypes: [.f32])
+    static let add = KernelFunction(.elementwise, "add", dtypes: [.f32, .bf16])
+    static let scale = KernelFunction(.elementwise, "scale", dtypes: [.f32, .bf16])
+    static let scaleByScalar = KernelFunction(.elementwise, "scale_by_scalar", dtypes: [.f32, .bf16])
+    static let addBias = KernelFunction(.elementwise, "add_bias", dtypes: [.f32, .bf16])
+    /// x in its storage dtype, out f32.
+    static let sumRows = KernelFunction(.elementwise, "sum_rows", dtypes: [.f32, .bf16])
+    /// x and out in one 16-bit storage dtype.
+    static let sumRowsIntoStorage = KernelFunction(.elementwise, "sum_rows_into", dtypes: [.bf16])
+    /// x in its storage dtype, out f32.
+    static let sumOfSquares = KernelFunction(.elementwise, "sum_of_squares", dtypes: [.f32, .bf16])
+    static let swiglu = KernelFunction(.elementwise, "swiglu", dtypes: [.f32, .bf16])
+    static let swigluBackward = KernelFunction(.elementwise, "swiglu_backward", dtypes: [.f32, .bf16])
+
+    /// The kernel of an op with a gradient accumulator: `f32` for an f32 accumulator whatever the storage, else
+    /// `intoStorage`, which accumulates in the storage dtype itself (`OpCheck.accumulator` allows only these two).
+    static func accumulating(_ f32: KernelFunction, _ intoStorage: KernelFunction, storage: DType,
+                             accumulator: DType) -> KernelFunction {
+        accumulator == .f32 || storage == .f32 ? f32 : intoStorage
+    }
 }
 
-/// Elementwise ops, reductions and SwiGLU. Semantics are the `Backend` protocol's; kernels are in `elementwise.cu`.
+/// Elementwise ops, reductions and SwiGLU. Semantics are the `Backend` protocol's; kernels are in `elementwise.cu`, in
+/// f32 and bf16 storage (f32 math), each picked by its tensors' dtype.
 extension CUDABackend {
     public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws {
         let op = "add"
@@ -63,7 +75,8 @@ extension CUDABackend {
         guard size.columns > 0 else { return }
         try context.makeCurrent()
         let block = 256
-        try launch(.sumRows, x.dtype, grid: ((size.columns + block - 1) / block, 1), block: block, [
+        let function = KernelFunction.accumulating(.sumRows, .sumRowsIntoStorage, storage: x.dtype, accumulator: out.dtype)
+        try launch(function, x.dtype, grid: ((size.columns + block - 1) / block, 1), block: block, [
             .pointer(address(out, op)), .pointer(address(x, op)), .long(size.rows), .int(size.columns),
             .flag(accumulate),
         ])

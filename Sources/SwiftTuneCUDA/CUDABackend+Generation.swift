@@ -3,8 +3,8 @@ import SwiftTuneTensor
 extension KernelFunction {
     /// `generation.cu`.
     static let generationFunctions: [KernelFunction] = [writeKeyValueCache, pagedAttention]
-    static let writeKeyValueCache = KernelFunction(.generation, "write_kv_cache", dtypes: [.f32])
-    static let pagedAttention = KernelFunction(.generation, "paged_attention", dtypes: [.f32])
+    static let writeKeyValueCache = KernelFunction(.generation, "write_kv_cache", dtypes: [.f32, .bf16])
+    static let pagedAttention = KernelFunction(.generation, "paged_attention", dtypes: [.f32, .bf16])
 }
 
 /// The paged KV cache ops for generation: a grid-stride scatter of the new keys and values into their slots, and

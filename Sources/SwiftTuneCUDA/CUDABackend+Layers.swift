@@ -3,17 +3,26 @@ import SwiftTuneTensor
 extension KernelFunction {
     /// `layers.cu`.
     static let layersFunctions: [KernelFunction] = [
-        embedding, embeddingBackward, rmsNorm, rmsNormBackward, rmsNormWeightGradient, rope,
+        embedding, embeddingBackward, embeddingBackwardIntoStorage, rmsNorm, rmsNormBackward, rmsNormWeightGradient,
+        rmsNormWeightGradientIntoStorage, rope,
     ]
-    static let embedding = KernelFunction(.layers, "embedding", dtypes: [.f32])
-    static let embeddingBackward = KernelFunction(.layers, "embedding_backward", dtypes: [.f32])
-    static let rmsNorm = KernelFunction(.layers, "rms_norm", dtypes: [.f32])
-    static let rmsNormBackward = KernelFunction(.layers, "rms_norm_backward", dtypes: [.f32])
-    static let rmsNormWeightGradient = KernelFunction(.layers, "rms_norm_weight_gradient", dtypes: [.f32])
-    static let rope = KernelFunction(.layers, "rope", dtypes: [.f32])
+    static let embedding = KernelFunction(.layers, "embedding", dtypes: [.f32, .bf16])
+    /// gradOutput in its storage dtype, gradTable f32.
+    static let embeddingBackward = KernelFunction(.layers, "embedding_backward", dtypes: [.f32, .bf16])
+    /// gradOutput and gradTable in one 16-bit storage dtype.
+    static let embeddingBackwardIntoStorage = KernelFunction(.layers, "embedding_backward_into", dtypes: [.bf16])
+    static let rmsNorm = KernelFunction(.layers, "rms_norm", dtypes: [.f32, .bf16])
+    static let rmsNormBackward = KernelFunction(.layers, "rms_norm_backward", dtypes: [.f32, .bf16])
+    /// x and gradOutput in their storage dtype, gradWeight f32.
+    static let rmsNormWeightGradient = KernelFunction(.layers, "rms_norm_weight_gradient", dtypes: [.f32, .bf16])
+    /// x, gradOutput and gradWeight in one 16-bit storage dtype.
+    static let rmsNormWeightGradientIntoStorage = KernelFunction(.layers, "rms_norm_weight_gradient_into",
+                                                                 dtypes: [.bf16])
+    static let rope = KernelFunction(.layers, "rope", dtypes: [.f32, .bf16])
 }
 
-/// Embedding, RMSNorm and RoPE. Semantics are the `Backend` protocol's; kernels are in `layers.cu`.
+/// Embedding, RMSNorm and RoPE. Semantics are the `Backend` protocol's; kernels are in `layers.cu`, in f32 and bf16
+/// storage (f32 math, f32 `inverseRMS`), each picked by its tensors' dtype; gradient accumulators f32 or the storage dtype.
 extension CUDABackend {
     // MARK: Embedding
 
@@ -34,7 +43,9 @@ extension CUDABackend {
         let size = try OpCheck.embeddingBackward(ids: ids, gradOutput: gradOutput, gradTable: gradTable)
         try KernelLimits.fitsInt32([size.vocabulary, size.width], op, gradTable.shape)
         try context.makeCurrent()
-        try launchElementwise(.embeddingBackward, gradOutput.dtype, count: gradOutput.count, [
+        let function = KernelFunction.accumulating(.embeddingBackward, .embeddingBackwardIntoStorage,
+                                                   storage: gradOutput.dtype, accumulator: gradTable.dtype)
+        try launchElementwise(function, gradOutput.dtype, count: gradOutput.count, [
             .pointer(address(gradTable, op)), .pointer(address(ids, op)), .pointer(address(gradOutput, op)),
             .long(size.tokens), .int(size.width), .int(size.vocabulary),
         ])
@@ -66,7 +77,9 @@ extension CUDABackend {
         // The weight gradient goes first: it still reads gradOutput, which gradInput may overwrite.
         if let gradWeight {
             let block = 256
-            try launch(.rmsNormWeightGradient, x.dtype, grid: ((dim + block - 1) / block, 1), block: block, [
+            let function = KernelFunction.accumulating(.rmsNormWeightGradient, .rmsNormWeightGradientIntoStorage,
+                                                       storage: x.dtype, accumulator: gradWeight.dtype)
+            try launch(function, x.dtype, grid: ((dim + block - 1) / block, 1), block: block, [
                 .pointer(address(gradWeight, op)), .pointer(address(x, op)), .pointer(address(inverseRMS, op)),
                 .pointer(address(gradOutput, op)), .long(rows), .int(dim),
             ])

@@ -1,17 +1,16 @@
 import SwiftTuneTensor
 
-/// Matrix products through cuBLASLt in plain f32 (`CUBLAS_COMPUTE_32F`, no TF32), so results match the CPU backend
-/// to f32 rounding. The shapes are checked by the shared `OpCheck.matmul`.
+/// Matrix products through cuBLASLt, always with f32 compute (`CUBLAS_COMPUTE_32F`, never TF32) and f32 alpha, beta:
+/// f32 a, b into f32 c (results match the CPU backend to f32 rounding), or bf16 a, b into bf16 c or f32 c (bf16
+/// products are exact in f32; beta = 1 into an f32 c is how bf16 activations add into f32 master gradients). The
+/// shapes and dtypes are checked by the shared `OpCheck.matmul`.
 extension CUDABackend {
     public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
                        transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float) throws {
         let op = "matmul"
         let size = try OpCheck.matmul(a, b, c: c, transposeA: transposeA, transposeB: transposeB)
         let (m, n, k, batch) = (size.m, size.n, size.k, size.batch)
-        guard a.dtype == .f32, c.dtype == .f32 else {
-            throw TensorError.unsupported(op: "\(op) of \(a.dtype) into \(c.dtype)", backend: name,
-                                          hint: "the cuBLASLt products are f32 so far")
-        }
+        let (inputType, outputType) = (try Self.blasType(a.dtype, op), try Self.blasType(c.dtype, op))
         try KernelLimits.fitsInt32([m, n, k, batch], op, a.shape)
         guard m > 0, n > 0, batch > 0 else { return }
         try context.makeCurrent()
@@ -27,6 +26,17 @@ extension CUDABackend {
         try KernelLimits.fitsInt32([batch * m], op, a.shape)
         try blas.matmul(a: addressA, b: addressB, c: addressC, m: folded ? batch * m : m, n: n, k: k,
                         batch: folded ? 1 : batch, transposeA: transposeA, transposeB: transposeB,
-                        strideA: m * k, strideB: size.sharedB ? 0 : k * n, strideC: m * n, alpha: alpha, beta: beta)
+                        strideA: m * k, strideB: size.sharedB ? 0 : k * n, strideC: m * n, alpha: alpha, beta: beta,
+                        inputType: inputType, outputType: outputType)
+    }
+
+    /// cuBLASLt's data type for a matrix stored in `dtype` (what `OpCheck.storageDTypes` allows).
+    static func blasType(_ dtype: DType, _ op: String) throws -> CuBLASLt.DataType {
+        switch dtype {
+        case .f32: .f32
+        case .bf16: .bf16
+        default:
+            throw TensorError.unsupported(op: "\(op) of \(dtype)", backend: "cuda", hint: "use f32 or bf16 matrices")
+        }
     }
 }

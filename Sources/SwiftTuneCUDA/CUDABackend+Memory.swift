@@ -11,6 +11,13 @@ extension KernelFunction {
 
 /// Memory: allocation from the stream-ordered pool, copies, fills and casts. Semantics are the `Backend` protocol's.
 extension CUDABackend {
+    /// The stream-ordered pool's high-water mark of bytes handed out (tensors and the cuBLASLt workspace) since
+    /// `resetPeakMemory()`: the device peak `memory(GiB)` reports, like PyTorch's `max_memory_allocated`.
+    public var peakMemoryBytes: Int? { context.peakMemoryBytes }
+
+    public func resetPeakMemory() { context.resetPeakMemory() }
+
+    /// - Throws: `CUDAError.outOfMemory` (what was asked for and what was free) when the GPU is full.
     public func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw TensorError.invalidShape(shape, reason: "dimensions must be non-negative")

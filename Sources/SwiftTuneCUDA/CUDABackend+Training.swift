@@ -3,7 +3,7 @@ import SwiftTuneTensor
 extension KernelFunction {
     /// `training.cu`.
     static let trainingFunctions: [KernelFunction] = [dropout, adamW, clipCoefficient]
-    static let dropout = KernelFunction(.training, "dropout", dtypes: [.f32])
+    static let dropout = KernelFunction(.training, "dropout", dtypes: [.f32, .bf16])
     static let adamW = KernelFunction(.training, "adamw", dtypes: [.f32])
     static let clipCoefficient = KernelFunction(.training, "clip_coefficient", dtypes: [.f32])
 }

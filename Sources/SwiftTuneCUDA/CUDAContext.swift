@@ -14,6 +14,8 @@ final class CUDAContext: @unchecked Sendable {
     let deviceName: String
     /// Compute capability, e.g. (9, 0) on H100/H200.
     let computeCapability: (major: Int32, minor: Int32)
+    /// The device's default stream-ordered pool, which `cuMemAllocAsync` allocates from (nil if it was not found).
+    let pool: CUmemoryPool?
 
     init(driver: CUDADriver, ordinal: Int) throws {
         self.driver = driver
@@ -64,6 +66,7 @@ final class CUDAContext: @unchecked Sendable {
             var threshold = UInt64.max
             _ = driver.cuMemPoolSetAttribute(pool, CUDADriver.memoryPoolReleaseThreshold, &threshold)
         }
+        self.pool = pool
     }
 
     deinit {
@@ -79,11 +82,49 @@ final class CUDAContext: @unchecked Sendable {
     }
 
     /// `byteCount` bytes from the stream-ordered pool (0 for an empty allocation).
+    ///
+    /// When the GPU is out of memory, the pool's unused blocks are given back to the driver (after the queued work
+    /// is done) and the allocation is tried once more; if that fails too, `CUDAError.outOfMemory` says how much was
+    /// asked for and what was free.
     func allocate(byteCount: Int) throws -> CUdeviceptr {
         guard byteCount > 0 else { return 0 }
         var address: CUdeviceptr = 0
-        try driver.check(driver.cuMemAllocAsync(&address, byteCount, stream), "cuMemAllocAsync(\(byteCount) bytes)")
+        var result = driver.cuMemAllocAsync(&address, byteCount, stream)
+        if result == CUDADriver.errorOutOfMemory, let pool {
+            try synchronize()
+            _ = driver.cuMemPoolTrimTo(pool, 0)
+            result = driver.cuMemAllocAsync(&address, byteCount, stream)
+        }
+        if result == CUDADriver.errorOutOfMemory {
+            var free = 0, total = 0
+            let known = driver.cuMemGetInfo(&free, &total) == 0
+            throw CUDAError.outOfMemory(device: "\(deviceName) (GPU \(ordinal))", requested: byteCount,
+                                        free: known ? free : nil, total: known ? total : nil,
+                                        inUse: poolAttribute(CUDADriver.memoryPoolUsedMemoryCurrent))
+        }
+        try driver.check(result, "cuMemAllocAsync(\(byteCount) bytes)")
         return address
+    }
+
+    /// The most bytes the pool had handed out at once since `resetPeakMemory()` (at least what it holds now), or
+    /// nil when the pool cannot say. Counts every tensor and the cuBLASLt workspace, not the context or the modules.
+    var peakMemoryBytes: Int? {
+        guard let high = poolAttribute(CUDADriver.memoryPoolUsedMemoryHigh) else { return nil }
+        return max(high, poolAttribute(CUDADriver.memoryPoolUsedMemoryCurrent) ?? 0)
+    }
+
+    /// Starts a new high-water mark for `peakMemoryBytes` (the driver only resets it to 0).
+    func resetPeakMemory() {
+        guard let pool else { return }
+        var zero: UInt64 = 0
+        _ = driver.cuMemPoolSetAttribute(pool, CUDADriver.memoryPoolUsedMemoryHigh, &zero)
+    }
+
+    private func poolAttribute(_ attribute: Int32) -> Int? {
+        guard let pool else { return nil }
+        var value: UInt64 = 0
+        guard driver.cuMemPoolGetAttribute(pool, attribute, &value) == 0 else { return nil }
+        return Int(clamping: value)
     }
 
     /// Waits for everything queued on the stream.

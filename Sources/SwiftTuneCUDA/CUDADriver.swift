@@ -14,7 +14,7 @@ typealias CUevent = OpaquePointer
 /// `cuda.h` maps several names to versioned symbols with macros, so the versioned names are resolved here:
 /// `cuMemcpyHtoDAsync` → `cuMemcpyHtoDAsync_v2`, `cuMemcpyDtoHAsync` → `_v2`, `cuMemcpyDtoDAsync` → `_v2`,
 /// `cuStreamDestroy` → `cuStreamDestroy_v2`, `cuDevicePrimaryCtxRelease` → `cuDevicePrimaryCtxRelease_v2`,
-/// `cuMemAllocHost` → `cuMemAllocHost_v2`, `cuEventDestroy` → `cuEventDestroy_v2`.
+/// `cuMemAllocHost` → `cuMemAllocHost_v2`, `cuEventDestroy` → `cuEventDestroy_v2`, `cuMemGetInfo` → `cuMemGetInfo_v2`.
 /// The stream-ordered memset, allocation, module and launch functions have no versioned variant (only `_ptsz` ones
 /// for the per-thread default stream, which this backend does not use).
 struct CUDADriver: @unchecked Sendable {
@@ -31,6 +31,10 @@ struct CUDADriver: @unchecked Sendable {
     let cuCtxSetCurrent: @convention(c) (CUcontext?) -> CUresult
     let cuDeviceGetDefaultMemPool: @convention(c) (UnsafeMutablePointer<CUmemoryPool?>?, CUdevice) -> CUresult
     let cuMemPoolSetAttribute: @convention(c) (CUmemoryPool?, Int32, UnsafeMutableRawPointer?) -> CUresult
+    let cuMemPoolGetAttribute: @convention(c) (CUmemoryPool?, Int32, UnsafeMutableRawPointer?) -> CUresult
+    let cuMemPoolTrimTo: @convention(c) (CUmemoryPool?, Int) -> CUresult
+    // cuMemGetInfo(free, total), bytes of the current context's device
+    let cuMemGetInfo: @convention(c) (UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int>?) -> CUresult
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<CUstream?>?, UInt32) -> CUresult
     let cuStreamDestroy: @convention(c) (CUstream?) -> CUresult
     let cuStreamSynchronize: @convention(c) (CUstream?) -> CUresult
@@ -66,6 +70,12 @@ struct CUDADriver: @unchecked Sendable {
     static let attributeMemoryPoolsSupported: Int32 = 115
     // CUmemPool_attribute: CU_MEMPOOL_ATTR_RELEASE_THRESHOLD (uint64_t bytes kept in the pool across synchronizations).
     static let memoryPoolReleaseThreshold: Int32 = 4
+    // CU_MEMPOOL_ATTR_USED_MEM_CURRENT and CU_MEMPOOL_ATTR_USED_MEM_HIGH (uint64_t bytes handed out by the pool now and
+    // at most since the high mark was last reset to 0).
+    static let memoryPoolUsedMemoryCurrent: Int32 = 7
+    static let memoryPoolUsedMemoryHigh: Int32 = 8
+    // CUDA_ERROR_OUT_OF_MEMORY
+    static let errorOutOfMemory: CUresult = 2
     // CU_STREAM_NON_BLOCKING: the stream does not synchronize with the legacy default stream.
     static let streamNonBlocking: UInt32 = 1
     // CU_EVENT_DISABLE_TIMING: an event only for ordering, the cheapest kind.
@@ -85,6 +95,9 @@ struct CUDADriver: @unchecked Sendable {
         cuCtxSetCurrent = try library.function("cuCtxSetCurrent")
         cuDeviceGetDefaultMemPool = try library.function("cuDeviceGetDefaultMemPool")
         cuMemPoolSetAttribute = try library.function("cuMemPoolSetAttribute")
+        cuMemPoolGetAttribute = try library.function("cuMemPoolGetAttribute")
+        cuMemPoolTrimTo = try library.function("cuMemPoolTrimTo")
+        cuMemGetInfo = try library.function("cuMemGetInfo_v2")
         cuStreamCreate = try library.function("cuStreamCreate")
         cuStreamDestroy = try library.function("cuStreamDestroy_v2")
         cuStreamSynchronize = try library.function("cuStreamSynchronize")

@@ -15,6 +15,9 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
     case cublas(call: String, status: Int32, name: String, message: String)
     /// The GPU cannot run this backend (no device, wrong ordinal, no stream-ordered memory pools, ...).
     case unsupportedDevice(String)
+    /// An allocation of `requested` bytes failed on `device` with `free` of `total` bytes free (`cuMemGetInfo`, after
+    /// the pool gave its unused blocks back) and `inUse` bytes held by this process's tensors; nil where unknown.
+    case outOfMemory(device: String, requested: Int, free: Int?, total: Int?, inUse: Int?)
 
     /// What was tried for one library.
     public struct LibrarySearch: Sendable, Equatable {
@@ -26,6 +29,13 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
         public var searched: [String]
         /// `dlerror()` of the last attempt.
         public var lastError: String
+    }
+
+    /// `bytes` for a message: GiB with two decimals from 1 GiB (`1.50 GiB`), whole MiB below (`512 MiB`).
+    static func size(_ bytes: Int) -> String {
+        guard bytes >= 1 << 30 else { return "\(Int((Double(bytes) / 1_048_576).rounded())) MiB" }
+        let hundredths = Int((Double(bytes) / 1_073_741_824 * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100) GiB"
     }
 
     static let hint = "install the NVIDIA driver and the CUDA 13 libraries (libnvrtc.so.13, libcublasLt.so.13), "
@@ -58,6 +68,12 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
             return "cuBLASLt call \(call) failed: \(name) (\(status)): \(message)"
         case let .unsupportedDevice(reason):
             return "CUDA backend unavailable: \(reason) (hint: use --device cpu)"
+        case let .outOfMemory(device, requested, free, total, inUse):
+            var state = [free.map { "\(Self.size($0)) free" }, total.map { "of \(Self.size($0))" }].compactMap { $0 }
+            if let inUse { state.append("(\(Self.size(inUse)) held by this run's tensors)") }
+            return "out of GPU memory on \(device): asked for \(Self.size(requested))"
+                + (state.isEmpty ? "" : " with " + state.joined(separator: " ")) + " (hint: turn on "
+                + "--gradient_checkpointing true, use a shorter --max_length or a smaller batch, or --train_type qlora)"
         }
     }
 }

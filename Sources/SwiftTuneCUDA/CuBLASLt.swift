@@ -118,8 +118,8 @@ final class CuBLASLt: @unchecked Sendable {
     }
 
     /// Row-major, strided-batch `c = alpha · op(a) · op(b) + beta · c` for `batch` products of M×K by K×N, with f32
-    /// compute (`CUBLAS_COMPUTE_32F`) and f32 alpha, beta; a and b are `inputType`, c is `outputType` (only f32 is
-    /// used today; bf16 inputs with f32 accumulation take the same path).
+    /// compute (`CUBLAS_COMPUTE_32F`) and f32 alpha, beta (the scale type); a and b are `inputType`, c is `outputType`:
+    /// f32 × f32 → f32, bf16 × bf16 → bf16 or f32.
     ///
     /// cuBLASLt is column-major, and a row-major M×N matrix is the column-major N×M matrix of its transpose, so
     /// `cᵀ = op(b)ᵀ · op(a)ᵀ` is computed: cuBLASLt's A is our b and its B is our a, each with its own transpose flag.

@@ -17,6 +17,11 @@ public protocol Backend: AnyObject, Sendable {
     var name: String { get }
     /// Whether the ops compute with `precision`'s storage dtypes (every backend computes `Precision.f32`).
     func supports(_ precision: Precision) -> Bool
+    /// The most device memory this backend's allocations held at once since `resetPeakMemory()`, in bytes; nil
+    /// when the backend cannot tell (the CPU backend, whose memory is the process's: the trainer logs its peak RSS).
+    var peakMemoryBytes: Int? { get }
+    /// Starts a new peak for `peakMemoryBytes` (the trainer calls it as training starts).
+    func resetPeakMemory()
 
     // MARK: Memory
 
@@ -255,6 +260,8 @@ extension Backend {
         throw missing("dequantize(\(format))")
     }
     public func supports(_ precision: Precision) -> Bool { precision == .f32 }
+    public var peakMemoryBytes: Int? { nil }
+    public func resetPeakMemory() {}
 
     /// `crossEntropy` with one gradient scale for every row.
     public func crossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float?,

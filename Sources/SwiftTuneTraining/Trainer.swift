@@ -112,6 +112,7 @@ public final class Trainer {
         let start = Date()
         let startStep = globalStep
         observer?.trainingStarted(totalSteps: totalSteps, runFolder: runFolder)
+        model.backend.resetPeakMemory()
         var pending: [TrainingStep.Result] = []  // steps whose statistics are still on the device
         var stepLosses: [Double] = []
         var lastLoss: Double?
@@ -204,7 +205,7 @@ public final class Trainer {
 
     func progressFields(to record: LogRecord, elapsed: Double, stepsDone: Int) -> LogRecord {
         var record = record
-        record.set("memory(GiB)", Self.peakMemoryGiB())
+        record.set("memory(GiB)", model.backend.peakMemoryBytes.map(Self.gib) ?? Self.peakMemoryGiB())
         let perStep = stepsDone > 0 ? elapsed / Double(stepsDone) : 0
         record.set("train_speed(s/it)", perStep)
         record.set("epoch", Double(globalStep) / Double(stepsPerEpoch))
@@ -220,10 +221,13 @@ public final class Trainer {
         observer?.logged(record)
     }
 
-    /// Peak resident memory of this process (CPU backend), in GiB.
+    /// Peak resident memory of this process (the CPU backend, which reports no device peak), in GiB.
     static func peakMemoryGiB() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return (Double(usage.ru_maxrss) * 1024 / 1_073_741_824 * 100).rounded() / 100
+        return gib(Int(usage.ru_maxrss) * 1024)
     }
+
+    /// `bytes` in GiB, rounded to hundredths as ms-swift logs `memory(GiB)`.
+    static func gib(_ bytes: Int) -> Double { (Double(bytes) / 1_073_741_824 * 100).rounded() / 100 }
 }

@@ -69,6 +69,20 @@ import Testing
         #expect(blas.description.contains("CUBLAS_STATUS_INVALID_VALUE (7)"))
     }
 
+    @Test func outOfMemorySaysWhatWasAskedForWhatWasFreeAndWhatToChange() {
+        let message = CUDAError.outOfMemory(device: "NVIDIA H100 (GPU 0)", requested: 3 << 29, free: 1 << 29,
+                                            total: 80 << 30, inUse: 70 << 30).description
+        #expect(message.contains("out of GPU memory on NVIDIA H100 (GPU 0): asked for 1.50 GiB"))
+        #expect(message.contains("512 MiB free of 80.00 GiB (70.00 GiB held by this run's tensors)"))
+        for suggestion in ["--gradient_checkpointing true", "--max_length", "--train_type qlora"] {
+            #expect(message.contains(suggestion), "\(message)")
+        }
+        let unknown = CUDAError.outOfMemory(device: "GPU 1", requested: 5 << 20, free: nil, total: nil, inUse: nil)
+        #expect(unknown.description.contains("asked for 5 MiB (hint:"), "\(unknown)")
+        #expect(CUDAError.size(1_073_741_824 + 10_737_418) == "1.01 GiB")
+        #expect(CUDAError.size(1_048_576 * 3 / 2) == "2 MiB")
+    }
+
     @Test func cublasAlignmentIsTheLargestPowerOfTwoUpTo256() {
         #expect(CuBLASLt.alignment(of: 0x7f00_0000_0000) == 256)
         #expect(CuBLASLt.alignment(of: 0x7f00_0000_0004) == 4)

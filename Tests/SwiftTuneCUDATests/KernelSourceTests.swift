@@ -45,7 +45,10 @@ import SwiftTuneTensor
         #expect(kernel.description == "layers.cu:rms_norm_f32")
         #expect(try KernelFunction.castFloat.kernel(nil).symbol == "cast_float")
         #expect(KernelFunction(.layers, "rms_norm", dtypes: [.f32, .bf16]).symbols == ["rms_norm_f32", "rms_norm_bf16"])
-        #expect(throws: TensorError.self) { try KernelFunction.rmsNorm.kernel(.bf16) }
+        #expect(try KernelFunction.rmsNorm.kernel(.bf16).symbol == "rms_norm_bf16")
+        #expect(try KernelFunction.sumRowsIntoStorage.kernel(.bf16).symbol == "sum_rows_into_bf16")
+        #expect(throws: TensorError.self) { try KernelFunction.rmsNorm.kernel(.f16) }
+        #expect(throws: TensorError.self) { try KernelFunction.sumRowsIntoStorage.kernel(.f32) }
         #expect(throws: TensorError.self) { try KernelFunction.rmsNorm.kernel(nil) }
         #expect(throws: TensorError.self) { try KernelFunction.castFloat.kernel(.f32) }
     }

@@ -85,10 +85,36 @@ def compile_source(library, source, name, header, options, want_cubin):
     return result, log.value.decode(errors="replace"), output
 
 
+# ptxas's report (--ptxas-options=-v) of one kernel: its name, then its stack and spills, then its registers.
+PTXAS_ENTRY = re.compile(r"Compiling entry function '([A-Za-z_][A-Za-z0-9_]*)'")
+PTXAS_FRAME = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
+PTXAS_REGISTERS = re.compile(r"Used (\d+) registers")
+
+
+def resource_usage(log):
+    """Splits NVRTC's log into ptxas's per-kernel report {name: (registers, stack, spill stores, spill loads)} and
+    the other lines (warnings and errors)."""
+    usage, others, current, frame = {}, [], None, (0, 0, 0)
+    for line in log.splitlines():
+        if not line.startswith("ptxas"):
+            others.append(line)
+            continue
+        if entry := PTXAS_ENTRY.search(line):
+            current = entry.group(1)
+        elif match := PTXAS_FRAME.search(line):
+            frame = tuple(int(value) for value in match.groups())
+        elif (match := PTXAS_REGISTERS.search(line)) and current:
+            usage[current] = (int(match.group(1)),) + frame
+            current, frame = None, (0, 0, 0)
+    return usage, "\n".join(others).strip()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nvrtc", help="path of libnvrtc.so.*")
     parser.add_argument("--arch", action="append", help="sm_XY (repeatable; default sm_90)")
+    parser.add_argument("--resources", action="store_true",
+                        help="print every kernel's registers, stack and spills (kernels that spill are always printed)")
     arguments = parser.parse_args()
 
     path, library = load(find_nvrtc(arguments.nvrtc))
@@ -110,10 +136,17 @@ def main():
         for architecture in arguments.arch or ["sm_90"]:
             compute = architecture.replace("sm_", "compute_")
             # The cubin the backend loads, then PTX for the entry check.
+            # ptxas -v only adds its report to the log; the cubin is the one the backend compiles.
             result, log, cubin = compile_source(library, source, module, header,
-                                                BASE_OPTIONS + [f"--gpu-architecture={architecture}"], True)
-            if log.strip():
-                print(f"--- NVRTC log ({module}, {architecture}) ---\n{log.strip()}")
+                                                BASE_OPTIONS + [f"--gpu-architecture={architecture}",
+                                                                "--ptxas-options=-v"], True)
+            usage, log = resource_usage(log)
+            if log:
+                print(f"--- NVRTC log ({module}, {architecture}) ---\n{log}")
+            for name, (registers, stack, stores, loads) in sorted(usage.items()):
+                if arguments.resources or stores or loads:
+                    spills = f"SPILLS {stores} B stored, {loads} B loaded" if stores or loads else "no spills"
+                    print(f"     {name:<40} {registers:>3} registers, {stack:>4} B stack, {spills}")
             if result != 0:
                 print(f"FAIL {module} {architecture}: compilation failed")
                 failed = True

@@ -5,8 +5,8 @@ import Darwin
 #endif
 import SwiftTuneTensor
 
-/// Tolerances per kind of op, for f32 compute.
-private enum Tolerance {
+/// Tolerances per kind of op, for f32 compute (the bf16 cases add theirs to these).
+enum Tolerance {
     static let elementwise = ComparisonTolerance(absolute: 1e-6, relative: 1e-5)
     static let reduction = ComparisonTolerance(absolute: 1e-5, relative: 1e-5)
     static let matmul = ComparisonTolerance(absolute: 1e-4, relative: 1e-4)

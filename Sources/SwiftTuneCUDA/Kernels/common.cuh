@@ -7,9 +7,11 @@
 // only NVRTC's built-in declarations (math functions, atomics, warp shuffles) and inline PTX are used.
 //
 // Conventions:
-// - Every kernel is `extern "C"` and named `<function>_<dtype>` (`rms_norm_f32`; bf16 variants become template
-//   instantiations exported as `<function>_bf16`), so the Swift side finds it by module, function and dtype
-//   (`KernelFunction`). A kernel without a dtype suffix takes its types as arguments (`cast_float`).
+// - Every kernel is `extern "C"` and named `<function>_<dtype>` (`rms_norm_f32`, `rms_norm_bf16`: one template over
+//   the storage type, see "Storage types" below, with a one-line wrapper per dtype), so the Swift side finds it by
+//   module, function and dtype (`KernelFunction`). A gradient accumulator is f32 in `<function>_<dtype>`; the
+//   variant accumulating into the storage dtype is `<function>_into_<dtype>` (`sum_rows_into_bf16`). A kernel
+//   without a dtype suffix takes its types as arguments (`cast_float`).
 // - Element counts and flat indices are `long long`; per-row sizes (columns, heads, head dims) are `int`.
 // - Kernels that use block reductions need blockDim.x to be a multiple of 32 (full warps), at most 1024.
 // - A null pointer argument (0) means "not given" where the protocol makes an output optional.
@@ -114,6 +116,98 @@ __device__ __forceinline__ float f16_to_float(unsigned short bits) {
     return value;
 }
 
+// MARK: - Storage types: kernels written once over the element type
+
+// Kernels over activations are templates over their storage type T, `float` or `bf16`, and compute in f32: they read
+// with to_float, write with from_float<T> (round to nearest even), and are exported as `<function>_f32` and
+// `<function>_bf16` by one-line `extern "C"` wrappers. Statistics (1/rms, log-sum-exp, sums of squares) stay float.
+// A bf16 element as stored: the top 16 bits of an f32 (1 sign, 8 exponent, 7 mantissa bits).
+struct bf16 {
+    unsigned short bits;
+};
+
+__device__ __forceinline__ float to_float(float value) { return value; }
+__device__ __forceinline__ float to_float(bf16 value) { return bf16_to_float(value.bits); }
+
+template <typename T> __device__ __forceinline__ T from_float(float value);
+template <> __device__ __forceinline__ float from_float<float>(float value) { return value; }
+template <> __device__ __forceinline__ bf16 from_float<bf16>(float value) { return bf16{float_to_bf16(value)}; }
+
+// Two consecutive elements in one access (float2 for f32, one 32-bit word for bf16); p must be pair_aligned.
+__device__ __forceinline__ float2 load_pair(const float* p) { return *(const float2*)p; }
+__device__ __forceinline__ float2 load_pair(const bf16* p) {
+    const unsigned int word = *(const unsigned int*)p;
+    return make_float2(bf16_to_float((unsigned short)(word & 0xffffu)), bf16_to_float((unsigned short)(word >> 16)));
+}
+__device__ __forceinline__ void store_pair(float* p, float2 value) { *(float2*)p = value; }
+__device__ __forceinline__ void store_pair(bf16* p, float2 value) {
+    *(unsigned int*)p = (unsigned int)float_to_bf16(value.x) | ((unsigned int)float_to_bf16(value.y) << 16);
+}
+
+// to[0..1] = from[0..1] bit for bit in one access; both must be pair_aligned.
+template <typename T> struct alignas(2 * sizeof(T)) element_pair {
+    T first, second;
+};
+template <typename T> __device__ __forceinline__ void copy_pair(T* to, const T* from) {
+    *(element_pair<T>*)to = *(const element_pair<T>*)from;
+}
+
+// Whether p may be read two elements at a time (its address a multiple of two elements).
+template <typename T> __device__ __forceinline__ bool pair_aligned(const T* p) {
+    return ((unsigned long long)p & (2 * sizeof(T) - 1)) == 0;
+}
+
+// Grid-stride loop over `count` elements: with `paired`, pair(i) for every even i < count - 1 and single(count - 1)
+// when count is odd; otherwise single(i) for every i. Each element is handled by exactly one call.
+template <typename Pair, typename Single>
+__device__ __forceinline__ void for_each_element(long long count, bool paired, Pair pair, Single single) {
+    const long long start = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    if (!paired) {
+        for (long long i = start; i < count; i += stride) single(i);
+        return;
+    }
+    for (long long p = start; p < count / 2; p += stride) pair(2 * p);
+    if ((count & 1) && start == 0) single(count - 1);
+}
+
+// out[i] = f(i, x[i]) for i < count, two elements per access when every pointer allows it; out may alias x.
+template <typename T, typename F>
+__device__ __forceinline__ void map_elements(T* out, const T* x, long long count, F f) {
+    for_each_element(count, pair_aligned(out) && pair_aligned(x),
+        [&](long long i) {
+            const float2 v = load_pair(x + i);
+            store_pair(out + i, make_float2(f(i, v.x), f(i + 1, v.y)));
+        },
+        [&](long long i) { out[i] = from_float<T>(f(i, to_float(x[i]))); });
+}
+
+// out[i] = f(i, a[i], b[i]) for i < count, two elements per access when every pointer allows it; out may alias a or b.
+template <typename T, typename F>
+__device__ __forceinline__ void map_elements(T* out, const T* a, const T* b, long long count, F f) {
+    for_each_element(count, pair_aligned(out) && pair_aligned(a) && pair_aligned(b),
+        [&](long long i) {
+            const float2 u = load_pair(a + i), v = load_pair(b + i);
+            store_pair(out + i, make_float2(f(i, u.x, v.x), f(i + 1, u.y, v.y)));
+        },
+        [&](long long i) { out[i] = from_float<T>(f(i, to_float(a[i]), to_float(b[i]))); });
+}
+
+// *address += value: hardware atomicAdd for f32; for bf16 a compare-and-swap on the aligned 32-bit word holding it,
+// rounding the sum to bf16 (each addition rounds, so repeated adds to one element round repeatedly).
+__device__ __forceinline__ void atomic_add(float* address, float value) { atomicAdd(address, value); }
+__device__ __forceinline__ void atomic_add(bf16* address, float value) {
+    unsigned int* word = (unsigned int*)((unsigned long long)address & ~3ull);
+    const unsigned int shift = ((unsigned long long)address & 2ull) ? 16u : 0u;
+    unsigned int old = *word, assumed;
+    do {
+        assumed = old;
+        const float sum = bf16_to_float((unsigned short)((assumed >> shift) & 0xffffu)) + value;
+        const unsigned int updated = (assumed & ~(0xffffu << shift)) | ((unsigned int)float_to_bf16(sum) << shift);
+        old = atomicCAS(word, assumed, updated);
+    } while (old != assumed);
+}
+
 // MARK: - Packed sequences
 
 // The sequence index s whose rows offsets[s] <= token < offsets[s + 1] hold `token` (sequenceStarts, queryStarts).
@@ -131,5 +225,12 @@ __device__ int sequence_of(const int* offsets, int sequences, int token) {
 __device__ __forceinline__ float dot(const float* shared, const float* global, int length) {
     float sum = 0.0f;
     for (int d = 0; d < length; d++) sum += shared[d] * global[d];
+    return sum;
+}
+
+// Dot product of a shared-memory f32 vector with a global bf16 one, accumulated in f32.
+__device__ __forceinline__ float dot(const float* shared, const bf16* global, int length) {
+    float sum = 0.0f;
+    for (int d = 0; d < length; d++) sum += shared[d] * to_float(global[d]);
     return sum;
 }

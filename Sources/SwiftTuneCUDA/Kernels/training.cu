@@ -1,4 +1,5 @@
 // Training: dropout, AdamW and the gradient-clip factor (CUDABackend+Training.swift). Conventions in common.cuh.
+// Dropout is a template over the storage type (float or bf16); AdamW and the clip factor work on f32 master state.
 
 #include "common.cuh"
 
@@ -14,12 +15,21 @@ __device__ __forceinline__ unsigned int dropout_bits(unsigned long long seed, lo
     return (unsigned int)(z >> 40);
 }
 
-// out[i] = x[i] * scale where dropout_bits(seed, i) >= threshold, else 0; out may alias x.
-// The threshold (ceil(p * 2^24)) and scale (1 / (1 - p)) come from the host.  x, out: (count)
+// out[i] = x[i] * scale (in f32, rounded once into T) where dropout_bits(seed, i) >= threshold, else 0; out may alias
+// x. The threshold (ceil(p * 2^24)) and scale (1 / (1 - p)) come from the host.  x, out: (count)
+template <typename T>
+__device__ void dropout(T* out, const T* x, unsigned long long seed, int threshold, float scale, long long count) {
+    map_elements(out, x, count, [=](long long i, float v) {
+        return dropout_bits(seed, i) >= (unsigned int)threshold ? __fmul_rn(v, scale) : 0.0f;
+    });
+}
 extern "C" __global__ void dropout_f32(float* out, const float* x, unsigned long long seed, int threshold, float scale,
                                        long long count) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x)
-        out[i] = dropout_bits(seed, i) >= (unsigned int)threshold ? __fmul_rn(x[i], scale) : 0.0f;
+    dropout(out, x, seed, threshold, scale, count);
+}
+extern "C" __global__ void dropout_bf16(bf16* out, const bf16* x, unsigned long long seed, int threshold, float scale,
+                                        long long count) {
+    dropout(out, x, seed, threshold, scale, count);
 }
 
 // MARK: - AdamW
