@@ -90,6 +90,8 @@ public final class AdamW: @unchecked Sendable {
             guard let gradient = parameters[index].gradient else { continue }
             try backend.adamW(parameter: parameters[index].value, gradient: gradient, firstMoment: firstMoments[index],
                               secondMoment: secondMoments[index], scalars: rows[decays[index] ? 0 : 1])
+            // A 16-bit model reads the new master through its working copy.
+            try parameters[index].refreshCompute()
         }
     }
 
