@@ -8,9 +8,10 @@ import SwiftTuneTensor
 /// The decoder built with `Precision.bf16` on the CPU (bf16 storage, f32 compute): against the f32 model and HF's
 /// f32 goldens within bf16 tolerances, LoRA gradients, a 20-step LoRA loss curve, and full fine-tuning's f32 masters.
 ///
-/// Tolerances: bf16 keeps 8 significant bits (relative rounding 2⁻⁹ ≈ 2e-3 per value); the tiny goldens round every
-/// weight and every activation of 2–4 layers once or more, which measured at most ~1e-2 of the largest logit, so
-/// logits are held to 3e-2 of the largest |logit| and the gradients and the loss curve to the bounds stated below.
+/// Tolerances: bf16 keeps 8 significant bits (relative rounding 2⁻⁹ ≈ 2e-3 per value), and the tiny goldens round
+/// every weight and activation of their layers. Measured on 2026-12-06 (max |bf16 − f32| / max |f32|): logits
+/// 0.9–1.3e-2 (the same against HF's f32 goldens), LoRA gradients 0.7–3.6e-2, the 20-step loss curve within 0.15%
+/// at every step. Held to: logits 3e-2, LoRA gradients 5e-2, loss curve 0.5%.
 @Suite("Decoder in bf16")
 struct BF16ModelTests {
     static let families = DecoderGoldenTests.families
@@ -90,11 +91,11 @@ struct BF16ModelTests {
     @Test(arguments: ["llama", "qwen3"])
     func twentyStepLoRALossCurveFollowsF32(family: String) throws {
         let (f32, bf16) = (try Self.lossCurve(family, precision: .f32), try Self.lossCurve(family, precision: .bf16))
-        // The curve must move (training happened) and stay within 1% of the f32 curve at every step.
+        // The curve must move (training happened) and stay within 0.5% of the f32 curve at every step.
         #expect(f32[19] < f32[0] - 0.05, "\(family): the f32 loss did not fall (\(f32.first ?? 0) → \(f32.last ?? 0))")
         for step in 0..<20 {
             let gap = abs(bf16[step] - f32[step]) / f32[step]
-            #expect(gap <= 1e-2, "\(family) step \(step + 1): bf16 loss \(bf16[step]) vs f32 \(f32[step]) (\(gap))")
+            #expect(gap <= 5e-3, "\(family) step \(step + 1): bf16 loss \(bf16[step]) vs f32 \(f32[step]) (\(gap))")
         }
     }
 
@@ -112,8 +113,8 @@ struct BF16ModelTests {
         let before = try backend.floats(weight.value)
         #expect(before == (try backend.floats(weight.compute)), "the master starts as the exact widening of the load")
 
-        // An update of 1e-5 per step is below half of bf16's spacing for |w| ≥ 2⁻⁹ · 2 ≈ 4e-3: a bf16 weight would
-        // not move, the f32 master does.
+        // AdamW's first step moves each weight by ≈ lr = 1e-5, below half of bf16's spacing (2⁻¹⁵ ≈ 3e-5) for
+        // |w| ≥ 2⁻⁷ ≈ 7.8e-3: a bf16 weight would not move, the f32 master does.
         let optimizer = try AdamW(parameters: parameters, hyperparameters: AdamW.Hyperparameters(weightDecay: 0))
         #expect(optimizer.firstMoments.allSatisfy { $0.dtype == .f32 } && optimizer.secondMoments.allSatisfy { $0.dtype == .f32 })
         let batch = try golden.batch.upload(to: backend)
