@@ -145,6 +145,21 @@ struct BF16ModelTests {
                 "accumulated master updates reach the bf16 working copy")
     }
 
+    @Test(arguments: ["llama", "qwen3"])
+    func ggufConvertsToBF16OnLoad(family: String) throws {
+        let url = GGUFModelTests.temporaryURL("bf16-\(family)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try GGUFModelTests.writeGGUF(from: goldenDirectory.appendingPathComponent(family), to: url)
+        let golden = try Golden(family, precision: .bf16)
+        let model = try DecoderModel.load(gguf: url, backend: golden.backend, precision: .bf16)
+        #expect(model.parameters.allSatisfy { $0.value.dtype == .bf16 })
+        let batch = try golden.batch.upload(to: golden.backend)
+        let logits = try golden.backend.floats(model.logits(batch))
+        expectClose(logits, try golden.reference("logits"), relativeTolerance: Self.logitsTolerance,
+                    "\(family) bf16 from GGUF vs HF")
+        #expect(logits == (try golden.backend.floats(golden.model.logits(batch))), "GGUF and safetensors load the same bf16 model")
+    }
+
     @Test func kvCacheIsStoredInTheComputeDType() throws {
         let golden = try Golden("qwen2", precision: .bf16)
         let cache = try golden.model.makeKVCacheStorage(blockCount: 2)
