@@ -51,7 +51,7 @@ public enum LoRAAdapter {
         do {
             for (key, parameter) in try model.adapterParameters() {
                 let loaded = try file.tensor(keyPrefix + key, on: model.backend, as: .f32)
-                try model.backend.copy(loaded, to: parameter.value)
+                try parameter.assign(loaded)
             }
         } catch {
             model.removeLoRA()

@@ -1,24 +1,29 @@
 import SwiftTuneTensor
 
-/// Elementwise ops, reductions and SwiGLU: thin wrappers that validate and split `CPUKernels` over threads.
+/// Elementwise ops, reductions and SwiGLU: thin wrappers that validate, stage bf16 tensors through f32
+/// (`F32Staging`) and split `CPUKernels` over threads.
 extension CPUBackend {
     /// Elements per thread below which elementwise loops stay on one thread.
     static let elementwiseGrain = 1 << 14
 
     public func add(_ a: Tensor, _ b: Tensor, scale: Float, into out: Tensor) throws {
         try OpCheck.add(a, b, out: out)
-        let x = SendablePointer(try f32(a, "add a")), y = SendablePointer(try f32(b, "add b"))
-        let result = SendablePointer(try f32(out, "add out"))
-        parallelFor(a.count, grain: Self.elementwiseGrain) { range in
-            CPUKernels.add(x.pointer, y.pointer, scale: scale, into: result.pointer, range: range)
+        try staged { s in
+            let x = SendablePointer(try s.input(a, "add a")), y = SendablePointer(try s.input(b, "add b"))
+            let result = SendablePointer(try s.output(out, "add out"))
+            parallelFor(a.count, grain: Self.elementwiseGrain) { range in
+                CPUKernels.add(x.pointer, y.pointer, scale: scale, into: result.pointer, range: range)
+            }
         }
     }
 
     public func scale(_ x: Tensor, by factor: Float, into out: Tensor) throws {
         try OpCheck.scale(x, out: out)
-        let input = SendablePointer(try f32(x, "scale x")), result = SendablePointer(try f32(out, "scale out"))
-        parallelFor(x.count, grain: Self.elementwiseGrain) { range in
-            CPUKernels.scale(input.pointer, by: factor, into: result.pointer, range: range)
+        try staged { s in
+            let input = SendablePointer(try s.input(x, "scale x")), result = SendablePointer(try s.output(out, "scale out"))
+            parallelFor(x.count, grain: Self.elementwiseGrain) { range in
+                CPUKernels.scale(input.pointer, by: factor, into: result.pointer, range: range)
+            }
         }
     }
 
@@ -33,30 +38,44 @@ extension CPUBackend {
     public func addBias(_ x: Tensor, bias: Tensor, into out: Tensor) throws {
         let size = try OpCheck.addBias(x, bias: bias, out: out)
         let (rows, columns) = (size.rows, size.columns)
-        let input = SendablePointer(try f32(x, "addBias x")), offsets = SendablePointer(try f32(bias, "addBias bias"))
-        let result = SendablePointer(try f32(out, "addBias out"))
-        parallelFor(rows, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { range in
-            CPUKernels.addBias(input.pointer, bias: offsets.pointer, columns: columns, into: result.pointer, rows: range)
+        try staged { s in
+            let input = SendablePointer(try s.input(x, "addBias x"))
+            let offsets = SendablePointer(try s.input(bias, "addBias bias"))
+            let result = SendablePointer(try s.output(out, "addBias out"))
+            parallelFor(rows, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { range in
+                CPUKernels.addBias(input.pointer, bias: offsets.pointer, columns: columns, into: result.pointer,
+                                   rows: range)
+            }
         }
     }
 
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         let size = try OpCheck.sumRows(x, out: out)
         let (rows, columns) = (size.rows, size.columns)
-        let input = SendablePointer(try f32(x, "sumRows x")), result = SendablePointer(try f32(out, "sumRows out"))
-        // Split by columns: each thread owns a strip of `out` and the per-column order stays fixed.
-        parallelFor(columns, grain: 64) { range in
-            CPUKernels.sumRows(input.pointer, rows: rows, width: columns, into: result.pointer,
-                               accumulate: accumulate, columns: range)
+        try staged { s in
+            let input = SendablePointer(try s.input(x, "sumRows x"))
+            let result = SendablePointer(accumulate ? try s.update(out, "sumRows out") : try s.output(out, "sumRows out"))
+            // Split by columns: each thread owns a strip of `out` and the per-column order stays fixed.
+            parallelFor(columns, grain: 64) { range in
+                CPUKernels.sumRows(input.pointer, rows: rows, width: columns, into: result.pointer,
+                                   accumulate: accumulate, columns: range)
+            }
         }
     }
 
     public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         try OpCheck.sumOfSquares(x, out: out)
-        let input = SendablePointer(try f32(x, "sumOfSquares x"))
-        let result = try f32(out, "sumOfSquares out")
+        try staged { s in
+            try sumOfSquares(SendablePointer(try s.input(x, "sumOfSquares x")), count: x.count,
+                             into: try f32(out, "sumOfSquares out"), accumulate: accumulate)
+        }
+    }
+
+    /// Σ x² over `count` f32 values into `result[0]` (added when `accumulate`), by fixed blocks.
+    private func sumOfSquares(_ input: SendablePointer<Float>, count: Int, into result: UnsafeMutablePointer<Float>,
+                              accumulate: Bool) {
         // Fixed blocks (not per-thread chunks) keep the sum independent of the thread count.
-        let count = x.count, block = CPUKernels.sumOfSquaresBlock
+        let block = CPUKernels.sumOfSquaresBlock
         let blockCount = (count + block - 1) / block
         let partials = UnsafeMutablePointer<Double>.allocate(capacity: max(blockCount, 1))
         defer { partials.deallocate() }
@@ -73,24 +92,28 @@ extension CPUBackend {
 
     public func swiglu(gate: Tensor, up: Tensor, into out: Tensor) throws {
         try OpCheck.swiglu(gate: gate, up: up, out: out)
-        let g = SendablePointer(try f32(gate, "swiglu gate")), u = SendablePointer(try f32(up, "swiglu up"))
-        let result = SendablePointer(try f32(out, "swiglu out"))
-        parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
-            CPUKernels.swiglu(gate: g.pointer, up: u.pointer, into: result.pointer, range: range)
+        try staged { s in
+            let g = SendablePointer(try s.input(gate, "swiglu gate")), u = SendablePointer(try s.input(up, "swiglu up"))
+            let result = SendablePointer(try s.output(out, "swiglu out"))
+            parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
+                CPUKernels.swiglu(gate: g.pointer, up: u.pointer, into: result.pointer, range: range)
+            }
         }
     }
 
     public func swigluBackward(gate: Tensor, up: Tensor, gradOutput: Tensor,
                                into gradGate: Tensor, gradUp: Tensor) throws {
         try OpCheck.swigluBackward(gate: gate, up: up, gradOutput: gradOutput, gradGate: gradGate, gradUp: gradUp)
-        let g = SendablePointer(try f32(gate, "swigluBackward gate"))
-        let u = SendablePointer(try f32(up, "swigluBackward up"))
-        let dy = SendablePointer(try f32(gradOutput, "swigluBackward gradOutput"))
-        let dg = SendablePointer(try f32(gradGate, "swigluBackward gradGate"))
-        let du = SendablePointer(try f32(gradUp, "swigluBackward gradUp"))
-        parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
-            CPUKernels.swigluBackward(gate: g.pointer, up: u.pointer, gradOutput: dy.pointer,
-                                      into: dg.pointer, gradUp: du.pointer, range: range)
+        try staged { s in
+            let g = SendablePointer(try s.input(gate, "swigluBackward gate"))
+            let u = SendablePointer(try s.input(up, "swigluBackward up"))
+            let dy = SendablePointer(try s.input(gradOutput, "swigluBackward gradOutput"))
+            let dg = SendablePointer(try s.output(gradGate, "swigluBackward gradGate"))
+            let du = SendablePointer(try s.output(gradUp, "swigluBackward gradUp"))
+            parallelFor(gate.count, grain: Self.elementwiseGrain) { range in
+                CPUKernels.swigluBackward(gate: g.pointer, up: u.pointer, gradOutput: dy.pointer,
+                                          into: dg.pointer, gradUp: du.pointer, range: range)
+            }
         }
     }
 }

@@ -19,10 +19,26 @@ extension CPUBackend {
                 throw TensorError.invalidArgument(op: "\(op) slots[\(n)]", reason: "slot \(slot[n]) is written twice")
             }
         }
-        let k = SendablePointer(try f32(key, "\(op) key")), v = SendablePointer(try f32(value, "\(op) value"))
-        let kc = SendablePointer(try f32(keyCache, "\(op) keyCache")), vc = SendablePointer(try f32(valueCache, "\(op) valueCache"))
-        parallelFor(tokens, grain: max(1, Self.elementwiseGrain / max(rowWidth, 1))) { range in
-            CPUKernels.writeKeyValueCache(key: k.pointer, value: v.pointer, slots: slot.pointer, rowWidth: rowWidth,
+        // A scatter of whole rows: bf16 rows are copied as they are (the bits staging would give), so a write never
+        // widens the whole cache.
+        if key.dtype == .bf16 {
+            try writeRows(UInt16.self, key: key, value: value, slots: slot, rowWidth: rowWidth, keyCache: keyCache,
+                          valueCache: valueCache, op)
+        } else {
+            try writeRows(Float.self, key: key, value: value, slots: slot, rowWidth: rowWidth, keyCache: keyCache,
+                          valueCache: valueCache, op)
+        }
+    }
+
+    /// `CPUKernels.writeKeyValueCache` over rows of `Element`s (f32 values or bf16 bits).
+    private func writeRows<Element>(_: Element.Type, key: Tensor, value: Tensor, slots: SendablePointer<Int32>,
+                                    rowWidth: Int, keyCache: Tensor, valueCache: Tensor, _ op: String) throws {
+        func elements(_ tensor: Tensor) throws -> SendablePointer<Element> {
+            SendablePointer(try raw(tensor).bindMemory(to: Element.self, capacity: tensor.count))
+        }
+        let (k, v, kc, vc) = (try elements(key), try elements(value), try elements(keyCache), try elements(valueCache))
+        parallelFor(key.size(0), grain: max(1, Self.elementwiseGrain / max(rowWidth, 1))) { range in
+            CPUKernels.writeKeyValueCache(key: k.pointer, value: v.pointer, slots: slots.pointer, rowWidth: rowWidth,
                                           keyCache: kc.pointer, valueCache: vc.pointer, tokens: range)
         }
     }
@@ -61,21 +77,26 @@ extension CPUBackend {
                 rowPosition[row] = length - range.count + t
             }
         }
-        let q = SendablePointer(try f32(query, "\(op) query")), o = SendablePointer(try f32(out, "\(op) out"))
-        let kc = SendablePointer(try f32(keyCache, "\(op) keyCache")), vc = SendablePointer(try f32(valueCache, "\(op) valueCache"))
         let longest = rowPosition.max().map { $0 + 1 } ?? 1
         let scoreCount = max(1, min(longest, slidingWindow ?? longest))
         let heads = shape.queryHeads
         let (sequenceOf, positionOf) = (rowSequence, rowPosition)
-        parallelFor(tokens * heads) { items in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: scoreCount)
-            defer { scores.deallocate() }
-            for item in items {
-                let row = item / heads
-                CPUKernels.pagedAttentionRow(
-                    query: q.pointer, keyCache: kc.pointer, valueCache: vc.pointer, shape: shape,
-                    table: tables.pointer + sequenceOf[row] * shape.maxBlocks, row: row, position: positionOf[row],
-                    head: item % heads, window: slidingWindow, scale: scale, into: o.pointer, scores: scores)
+        // A bf16 cache is widened whole for the call: simple, and the CPU's bf16 generation is a reference, not a
+        // fast path.
+        try staged { s in
+            let q = SendablePointer(try s.input(query, "\(op) query")), o = SendablePointer(try s.output(out, "\(op) out"))
+            let kc = SendablePointer(try s.input(keyCache, "\(op) keyCache"))
+            let vc = SendablePointer(try s.input(valueCache, "\(op) valueCache"))
+            parallelFor(tokens * heads) { items in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: scoreCount)
+                defer { scores.deallocate() }
+                for item in items {
+                    let row = item / heads
+                    CPUKernels.pagedAttentionRow(
+                        query: q.pointer, keyCache: kc.pointer, valueCache: vc.pointer, shape: shape,
+                        table: tables.pointer + sequenceOf[row] * shape.maxBlocks, row: row, position: positionOf[row],
+                        head: item % heads, window: slidingWindow, scale: scale, into: o.pointer, scores: scores)
+                }
             }
         }
     }

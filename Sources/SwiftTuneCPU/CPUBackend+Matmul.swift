@@ -1,12 +1,24 @@
 import SwiftTuneTensor
 
-/// Batched matrix products through BLAS `sgemm`, or the portable `CPUKernels.gemm` when no BLAS is loaded.
+/// Batched matrix products through BLAS `sgemm`, or the portable `CPUKernels.gemm` when no BLAS is loaded; bf16
+/// operands go through `F32Staging`, so a bf16 product into an f32 c accumulates in f32.
 extension CPUBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
                        transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float) throws {
         let problem = try matmulProblem(a, b, c, transposeA: transposeA, transposeB: transposeB)
+        try staged { s in
+            // bf16 operands are widened; an f32 c (a bf16 product's accumulator) is used in place.
+            let pa = try s.input(a, "matmul a"), pb = try s.input(b, "matmul b")
+            let pc = beta == 0 ? try s.output(c, "matmul c") : try s.update(c, "matmul c")
+            gemm(problem, transposeA: transposeA, transposeB: transposeB, alpha: alpha, a: pa, b: pb, beta: beta, c: pc)
+        }
+    }
+
+    /// The f32 product of a validated problem.
+    private func gemm(_ problem: MatmulProblem, transposeA: Bool, transposeB: Bool, alpha: Float,
+                      a pa: UnsafeMutablePointer<Float>, b pb: UnsafeMutablePointer<Float>, beta: Float,
+                      c pc: UnsafeMutablePointer<Float>) {
         let shape = problem.shape
-        let pa = try f32(a, "matmul a"), pb = try f32(b, "matmul b"), pc = try f32(c, "matmul c")
         let (aStride, bStride, cStride) = (shape.m * shape.k, problem.sharedB ? 0 : shape.k * shape.n, shape.m * shape.n)
         if let blas, shape.m > 0, shape.n > 0, shape.k > 0, Self.fitsInt32(shape) {
             // OpenBLAS threads each product itself.

@@ -6,12 +6,14 @@ extension CPUBackend {
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws {
         let op = "dropout"
         try OpCheck.dropout(x, probability: probability, out: out)
-        let input = SendablePointer(try f32(x, "\(op) x")), result = SendablePointer(try f32(out, "\(op) out"))
         let threshold = DropoutMask.threshold(probability: probability)
         let scale = DropoutMask.scale(probability: probability)
-        parallelFor(x.count, grain: Self.elementwiseGrain) { range in
-            CPUKernels.dropout(input.pointer, seed: seed, threshold: threshold, scale: scale, into: result.pointer,
-                               range: range)
+        try staged { s in
+            let input = SendablePointer(try s.input(x, "\(op) x")), result = SendablePointer(try s.output(out, "\(op) out"))
+            parallelFor(x.count, grain: Self.elementwiseGrain) { range in
+                CPUKernels.dropout(input.pointer, seed: seed, threshold: threshold, scale: scale, into: result.pointer,
+                                   range: range)
+            }
         }
     }
 

@@ -17,10 +17,16 @@ public final class CPUStorage: DeviceStorage, @unchecked Sendable {
 
 /// The CPU backend: the readable reference for every op and the no-GPU fallback.
 ///
-/// Computes in f32 (bf16/f16 are storage formats converted by `cast`), spreads rows over all cores, and runs
+/// Computes in f32 whatever it stores: bf16 tensors are widened into f32 scratch for each op and its outputs rounded
+/// back (`F32Staging`), so every kernel is the f32 kernel; f16 is a storage format for `cast` only. Spreads rows over all cores, and runs
 /// matrix products through an OpenBLAS found at run time (`BLAS`) or a portable Swift GEMM when none is installed.
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
+
+    /// f32 everywhere, or bf16 storage computed in f32 (`F32Staging`), with f32 masters.
+    public func supports(_ precision: Precision) -> Bool {
+        precision.master == .f32 && OpCheck.storageDTypes.contains(precision.compute)
+    }
     /// The BLAS used for matmul, or nil for the portable Swift GEMM.
     public let blas: BLAS?
     /// Number of threads kernels split their work over.

@@ -96,7 +96,7 @@ public struct DecoderLayer: Sendable {
         // Attention block.
         let inverseRMS1 = try backend.empty([n], dtype: .f32)
         let normed1 = try backend.empty(x.shape, dtype: x.dtype)
-        try backend.rmsNorm(x, weight: inputLayernorm.value, epsilon: epsilon, into: normed1, inverseRMS: inverseRMS1)
+        try backend.rmsNorm(x, weight: inputLayernorm.compute, epsilon: epsilon, into: normed1, inverseRMS: inverseRMS1)
         let seed = context.dropoutSeed, adapters = context.adapters
         var q = try qProj.forward(normed1, dropoutSeed: seed, adapters: adapters)  //  (N, Hq·hd)
         var k = try kProj.forward(normed1, dropoutSeed: seed, adapters: adapters)  // (N, Hkv·hd)
@@ -107,8 +107,8 @@ public struct DecoderLayer: Sendable {
             let qp = try q.reshaped([n * heads, headDim]), kp = try k.reshaped([n * kvHeads, headDim])
             let qr = try backend.empty([n * heads], dtype: .f32), kr = try backend.empty([n * kvHeads], dtype: .f32)
             let qn = try backend.empty(qp.shape, dtype: x.dtype), kn = try backend.empty(kp.shape, dtype: x.dtype)
-            try backend.rmsNorm(qp, weight: qNorm.value, epsilon: epsilon, into: qn, inverseRMS: qr)
-            try backend.rmsNorm(kp, weight: kNorm.value, epsilon: epsilon, into: kn, inverseRMS: kr)
+            try backend.rmsNorm(qp, weight: qNorm.compute, epsilon: epsilon, into: qn, inverseRMS: qr)
+            try backend.rmsNorm(kp, weight: kNorm.compute, epsilon: epsilon, into: kn, inverseRMS: kr)
             (queryProjected, keyProjected, queryInverseRMS, keyInverseRMS) = (qp, kp, qr, kr)
             (q, k) = (qn, kn)
         }
@@ -156,7 +156,7 @@ public struct DecoderLayer: Sendable {
         try backend.add(residual, x, scale: 1, into: residual)
         let inverseRMS2 = try backend.empty([n], dtype: .f32)
         let normed2 = try backend.empty(x.shape, dtype: x.dtype)
-        try backend.rmsNorm(residual, weight: postAttentionLayernorm.value, epsilon: epsilon, into: normed2,
+        try backend.rmsNorm(residual, weight: postAttentionLayernorm.compute, epsilon: epsilon, into: normed2,
                             inverseRMS: inverseRMS2)
         let gate = try gateProj.forward(normed2, dropoutSeed: seed, adapters: adapters), up = try upProj.forward(normed2, dropoutSeed: seed, adapters: adapters)
         let activated = try backend.empty(gate.shape, dtype: gate.dtype)  // (N, F)
@@ -178,7 +178,7 @@ public struct DecoderLayer: Sendable {
         let dNormed2 = try gateProj.backward(input: a.normed2, gradOutput: dGate, dropoutSeed: seed, adapters: adapters)
         try upProj.backward(input: a.normed2, gradOutput: dUp, accumulateInto: dNormed2, dropoutSeed: seed, adapters: adapters)
         let dResidual = try backend.empty(dy.shape, dtype: dy.dtype)
-        try backend.rmsNormBackward(a.residual, weight: postAttentionLayernorm.value, inverseRMS: a.inverseRMS2,
+        try backend.rmsNormBackward(a.residual, weight: postAttentionLayernorm.compute, inverseRMS: a.inverseRMS2,
                                     gradOutput: dNormed2, into: dResidual, gradWeight: postAttentionLayernorm.gradient)
         try backend.add(dResidual, dy, scale: 1, into: dResidual)
         // Attention block: residual = input + o(attention(rope(q), rope(k), v)).
@@ -198,9 +198,9 @@ public struct DecoderLayer: Sendable {
         if let qNorm, let kNorm, let qp = a.queryProjected, let kp = a.keyProjected,
            let qr = a.queryInverseRMS, let kr = a.keyInverseRMS {
             let dqp = try backend.empty(qp.shape, dtype: dy.dtype), dkp = try backend.empty(kp.shape, dtype: dy.dtype)
-            try backend.rmsNormBackward(qp, weight: qNorm.value, inverseRMS: qr, gradOutput: dQuery.reshaped(qp.shape),
+            try backend.rmsNormBackward(qp, weight: qNorm.compute, inverseRMS: qr, gradOutput: dQuery.reshaped(qp.shape),
                                         into: dqp, gradWeight: qNorm.gradient)
-            try backend.rmsNormBackward(kp, weight: kNorm.value, inverseRMS: kr, gradOutput: dKey.reshaped(kp.shape),
+            try backend.rmsNormBackward(kp, weight: kNorm.compute, inverseRMS: kr, gradOutput: dKey.reshaped(kp.shape),
                                         into: dkp, gradWeight: kNorm.gradient)
             dq = try dqp.reshaped(dq.shape)
             dk = try dkp.reshaped(dk.shape)
@@ -210,7 +210,7 @@ public struct DecoderLayer: Sendable {
         try vProj.backward(input: a.normed1, gradOutput: dValue.reshaped([n, kvHeads * headDim]),
                            accumulateInto: dNormed1, dropoutSeed: seed, adapters: adapters)
         let dInput = try backend.empty(dy.shape, dtype: dy.dtype)
-        try backend.rmsNormBackward(a.input, weight: inputLayernorm.value, inverseRMS: a.inverseRMS1,
+        try backend.rmsNormBackward(a.input, weight: inputLayernorm.compute, inverseRMS: a.inverseRMS1,
                                     gradOutput: dNormed1, into: dInput, gradWeight: inputLayernorm.gradient)
         try backend.add(dInput, dResidual, scale: 1, into: dInput)
         return dInput

@@ -62,13 +62,13 @@ extension DecoderModel {
 
     private func embed(_ batch: DeviceBatch) throws -> Tensor {
         let h = try backend.empty([batch.count, config.hiddenSize], dtype: precision.compute)  // (N, D)
-        try backend.embedding(ids: batch.inputIds, table: embedTokens.value, into: h)
+        try backend.embedding(ids: batch.inputIds, table: embedTokens.compute, into: h)
         return h
     }
 
     func finalNorm(_ h: Tensor, inverseRMS: Tensor?) throws -> Tensor {
         let normed = try backend.empty(h.shape, dtype: h.dtype)
-        try backend.rmsNorm(h, weight: norm.value, epsilon: Float(config.rmsNormEps), into: normed, inverseRMS: inverseRMS)
+        try backend.rmsNorm(h, weight: norm.compute, epsilon: Float(config.rmsNormEps), into: normed, inverseRMS: inverseRMS)
         return normed
     }
 
@@ -92,7 +92,7 @@ extension DecoderModel {
     public func logits(_ batch: DeviceBatch) throws -> Tensor {
         let hidden = try hiddenStates(batch).last ?? embed(batch)
         let logits = try backend.empty([batch.count, config.vocabSize], dtype: .f32)
-        try backend.matmul(hidden, lmHead.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+        try backend.matmul(hidden, lmHead.compute, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
         return logits
     }
 
@@ -179,7 +179,7 @@ extension DecoderModel {
         }
         let h = pass.lastLayerOutput
         var dh = try backend.empty(h.shape, dtype: h.dtype)
-        try backend.rmsNormBackward(h, weight: norm.value, inverseRMS: pass.finalInverseRMS, gradOutput: dNormed,
+        try backend.rmsNormBackward(h, weight: norm.compute, inverseRMS: pass.finalInverseRMS, gradOutput: dNormed,
                                     into: dh, gradWeight: norm.gradient)
         for (i, layer) in layers.enumerated().reversed() {
             let activations = gradientCheckpointing

@@ -27,7 +27,7 @@ extension DecoderModel {
                                    dropoutSeed: nil)
         context.paged = batch
         var h = try backend.empty([batch.count, config.hiddenSize], dtype: precision.compute)  // (N, D)
-        try backend.embedding(ids: batch.inputIds, table: embedTokens.value, into: h)
+        try backend.embedding(ids: batch.inputIds, table: embedTokens.compute, into: h)
         for (index, layer) in layers.enumerated() {
             h = try layer.forward(h, context: context, keep: false,
                                   cache: LayerCache(key: cache.keys[index], value: cache.values[index])).0
@@ -37,7 +37,7 @@ extension DecoderModel {
         try backend.embedding(ids: batch.lastTokenRows, table: h, into: last)
         let normed = try finalNorm(last, inverseRMS: nil)
         let logits = try backend.empty([batch.sequenceCount, config.vocabSize], dtype: .f32)  // (S, V)
-        try backend.matmul(normed, lmHead.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+        try backend.matmul(normed, lmHead.compute, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
         return logits
     }
 }

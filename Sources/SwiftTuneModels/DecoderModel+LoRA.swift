@@ -207,7 +207,7 @@ extension DecoderModel {
         let saved = try modulesToSave(for: configuration)
         if lmHead === embedTokens, !configuration.ensureWeightTying,
            saved.contains("model.embed_tokens") || saved.contains("lm_head") {
-            lmHead = Parameter(name: "lm_head.weight", value: try backend.converted(embedTokens.value, to: .f32))
+            lmHead = Parameter(name: "lm_head.weight", value: try backend.converted(embedTokens.compute, to: precision.compute))
         }
         var generator = SeededGenerator(seed: seed)
         var attached: [LoRA] = []
@@ -219,7 +219,7 @@ extension DecoderModel {
                 let lora = try LoRA(moduleName: moduleName, inFeatures: linear.inFeatures,
                                     outFeatures: linear.outFeatures, rank: configuration.rank, alpha: configuration.alpha,
                                     dropout: Float(configuration.dropout), useRSLoRA: configuration.useRSLoRA,
-                                    backend: backend, generator: &generator)
+                                    backend: backend, computeDType: precision.compute, generator: &generator)
                 layers[index][keyPath: keyPath].lora = lora
                 attached.append(lora)
             }

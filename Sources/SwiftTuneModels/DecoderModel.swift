@@ -16,7 +16,11 @@ public enum ModelWeight: Sendable {
 ///
 /// The model code calls only `Backend` ops, so it runs unchanged on any backend; it is built with a `Precision`
 /// (activations, frozen weights and the KV cache in `precision.compute`; statistics, log-sum-exps, inverse RMS
-/// and log-probabilities in f32).
+/// and log-probabilities in f32). With `Precision.bf16` (PyTorch AMP with peft, as ms-swift runs it): the residual
+/// stream between layers is bf16, as in HF's bf16 models; the lm_head writes f32 logits chunks and the
+/// cross-entropy is f32; trainable parameters keep f32 masters, gradients and AdamW moments, and ops read their
+/// bf16 working copies (`Parameter.compute`), refreshed after each optimizer step; parameter gradients accumulate
+/// in f32 from bf16 activations.
 public final class DecoderModel: @unchecked Sendable {
     public let config: DecoderConfig
     public let backend: any Backend
@@ -92,7 +96,8 @@ public final class DecoderModel: @unchecked Sendable {
                 weights: (String) throws -> ModelWeight?) throws {
         guard backend.supports(precision) else {
             throw ModelError.unsupportedPrecision(precision: precision.description, backend: backend.name,
-                                                  hint: "the CPU backend computes in float32 (--torch_dtype float32)")
+                                                  hint: "use --torch_dtype float32 or bfloat16 (float16 needs loss scaling, "
+                                                      + "which is not implemented)")
         }
         self.config = config
         self.backend = backend

@@ -7,7 +7,7 @@ public struct CrossEntropyResult: Sendable {
     public let stats: Tensor
     /// f32 `[N]`: log p(target) per token (0 where the target is ignored), when requested.
     public let logProbabilities: Tensor?
-    /// f32 `[N, D]`: `dL/dhidden`, when a gradient was requested.
+    /// `[N, D]` in the hidden states' dtype: `dL/dhidden`, when a gradient was requested.
     public let gradHidden: Tensor?
 }
 
@@ -48,16 +48,19 @@ public struct FusedLinearCrossEntropy: Sendable {
             let rows = start..<min(tokens, start + chunkSize)
             let h = try hidden.rows(rows)  // (c, D)
             let logits = try backend.empty([rows.count, vocab], dtype: .f32)  // (c, V) f32: the loss is f32
-            try backend.matmul(h, weight.value, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+            // bf16 hidden states × the bf16 weight into f32 logits: the softmax and the loss stay f32.
+            try backend.matmul(h, weight.compute, into: logits, transposeA: false, transposeB: true, alpha: 1, beta: 0)
             try backend.crossEntropy(logits: logits, targets: try targets.rows(rows), gradientScale: gradientScale,
                                      tokenWeights: try tokenWeights?.rows(rows), stats: stats,
                                      logProbabilities: try logProbabilities?.rows(rows))
             if let gradHidden {
-                // logits now hold dL/dlogits (c, V).
-                try backend.matmul(logits, weight.value, into: try gradHidden.rows(rows),
+                // logits now hold dL/dlogits (c, V) in f32; the products take them in the hidden states' dtype.
+                let gradLogits = h.dtype == logits.dtype ? logits : try backend.converted(logits, to: h.dtype)
+                try backend.matmul(gradLogits, weight.compute, into: try gradHidden.rows(rows),
                                    transposeA: false, transposeB: false, alpha: 1, beta: 0)
                 if let dW = weight.gradient {
-                    try backend.matmul(logits, h, into: dW, transposeA: true, transposeB: false, alpha: 1, beta: 1)
+                    // dW (V, D) += dlogitsᵀ (V, c) · h (c, D), accumulated in f32.
+                    try backend.matmul(gradLogits, h, into: dW, transposeA: true, transposeB: false, alpha: 1, beta: 1)
                 }
             }
             start = rows.upperBound

@@ -52,16 +52,16 @@ public struct Linear: Sendable {
         let backend = x.backend
         let y = try backend.empty([x.size(0), outFeatures], dtype: x.dtype)  // (N, out)
         try backend.matmul(x, denseValue(dtype: x.dtype), into: y, transposeA: false, transposeB: true, alpha: 1, beta: 0)
-        if let bias { try backend.addBias(y, bias: bias.value, into: y) }
+        if let bias { try backend.addBias(y, bias: bias.compute, into: y) }
         if adapters { try activeLoRA?.addForward(input: x, into: y, stepSeed: dropoutSeed) }
         return y
     }
 
-    /// The weight as a dense `[out, in]` tensor for one product: the parameter itself, or the blocks decoded into
-    /// a temporary of the activations' dtype.
+    /// The weight as a dense `[out, in]` tensor for one product: the parameter in its compute dtype, or the blocks
+    /// decoded into a temporary of the activations' dtype.
     private func denseValue(dtype: DType) throws -> Tensor {
         switch weight {
-        case let .dense(parameter): parameter.value
+        case let .dense(parameter): parameter.compute
         case let .quantized(quantized): try quantized.dequantized(dtype: dtype)
         }
     }
@@ -70,7 +70,7 @@ public struct Linear: Sendable {
     public func accumulateParameterGradients(input x: Tensor, gradOutput dy: Tensor) throws {
         let backend = x.backend
         if let dW = weight.parameter?.gradient {
-            // dW (out, in) += dyᵀ (out, N) · x (N, in)
+            // dW (out, in) += dyᵀ (out, N) · x (N, in): compute-dtype activations into the f32 master gradient
             try backend.matmul(dy, x, into: dW, transposeA: true, transposeB: false, alpha: 1, beta: 1)
         }
         if let bias, let db = bias.gradient {
@@ -101,14 +101,18 @@ public struct Linear: Sendable {
     /// same outputs (up to rounding). Does nothing without an adapter or when already merged.
     public func mergeLoRA() throws {
         guard let lora = activeLoRA else { return }
-        try lora.addDelta(to: mergeTarget(lora), sign: 1)
+        let target = try mergeTarget(lora)
+        try lora.addDelta(to: target, sign: 1)
+        try target.refreshCompute()
         lora.isMerged = true
     }
 
     /// Takes a merged adapter back out of the weight (`W −= scale·B·A`).
     public func unmergeLoRA() throws {
         guard let lora, lora.isMerged else { return }
-        try lora.addDelta(to: mergeTarget(lora), sign: -1)
+        let target = try mergeTarget(lora)
+        try lora.addDelta(to: target, sign: -1)
+        try target.refreshCompute()
         lora.isMerged = false
     }
 

@@ -42,9 +42,10 @@ public final class LoRA: @unchecked Sendable {
         self.useRSLoRA = useRSLoRA
     }
 
-    /// A new adapter for a `[out, in]` layer: A Kaiming-uniform from `generator`, B zero.
+    /// A new adapter for a `[out, in]` layer: A Kaiming-uniform from `generator`, B zero, both f32 masters read in
+    /// `computeDType` (the model's: a bf16 model keeps a bf16 working copy of each, refreshed after every step).
     public convenience init(moduleName: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double,
-                            dropout: Float, useRSLoRA: Bool, backend: any Backend,
+                            dropout: Float, useRSLoRA: Bool, backend: any Backend, computeDType: DType = .f32,
                             generator: inout SeededGenerator) throws {
         guard rank >= 1 else {
             throw TensorError.invalidArgument(op: "LoRA \(moduleName)", reason: "rank \(rank) must be at least 1")
@@ -52,9 +53,10 @@ public final class LoRA: @unchecked Sendable {
         let bound = 1 / Double(inFeatures).squareRoot()
         let a = try backend.tensor(generator.uniforms(rank * inFeatures, in: -bound..<bound), shape: [rank, inFeatures])
         try self.init(moduleName: moduleName,
-                      loraA: Parameter(name: moduleName + ".lora_A.weight", value: a),
+                      loraA: Parameter(name: moduleName + ".lora_A.weight", value: a, computeDType: computeDType),
                       loraB: Parameter(name: moduleName + ".lora_B.weight",
-                                       value: try backend.zeros([outFeatures, rank], dtype: .f32)),
+                                       value: try backend.zeros([outFeatures, rank], dtype: .f32),
+                                       computeDType: computeDType),
                       alpha: alpha, dropout: dropout, useRSLoRA: useRSLoRA)
     }
 
@@ -88,9 +90,9 @@ public final class LoRA: @unchecked Sendable {
         let backend = x.backend
         let dropped = try droppedInput(x, maskSeed: maskSeed(stepSeed))
         let projected = try backend.empty([x.size(0), rank], dtype: x.dtype)  // (N, r)
-        try backend.matmul(dropped, loraA.value, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+        try backend.matmul(dropped, loraA.compute, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
         // y (N, out) += scale · projected (N, r) · Bᵀ (r, out)
-        try backend.matmul(projected, loraB.value, into: y, transposeA: false, transposeB: true,
+        try backend.matmul(projected, loraB.compute, into: y, transposeA: false, transposeB: true,
                            alpha: Float(scale), beta: 1)
     }
 
@@ -105,12 +107,13 @@ public final class LoRA: @unchecked Sendable {
         let n = x.size(0)
         if let dB = loraB.gradient {
             let projected = try backend.empty([n, rank], dtype: x.dtype)  // (N, r) recomputed
-            try backend.matmul(dropped, loraA.value, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+            try backend.matmul(dropped, loraA.compute, into: projected, transposeA: false, transposeB: true, alpha: 1,
+                               beta: 0)
             // dB (out, r) += scale · dyᵀ (out, N) · projected (N, r)
             try backend.matmul(dy, projected, into: dB, transposeA: true, transposeB: false, alpha: Float(scale), beta: 1)
         }
         let dProjected = try backend.empty([n, rank], dtype: dy.dtype)  // (N, r) = scale · dy (N, out) · B (out, r)
-        try backend.matmul(dy, loraB.value, into: dProjected, transposeA: false, transposeB: false,
+        try backend.matmul(dy, loraB.compute, into: dProjected, transposeA: false, transposeB: false,
                            alpha: Float(scale), beta: 0)
         if let dA = loraA.gradient {
             // dA (r, in) += dProjectedᵀ (r, N) · dropout(x) (N, in)
@@ -118,21 +121,23 @@ public final class LoRA: @unchecked Sendable {
         }
         if let seed {
             let dDropped = try backend.empty(x.shape, dtype: dy.dtype)  // (N, in)
-            try backend.matmul(dProjected, loraA.value, into: dDropped, transposeA: false, transposeB: false,
+            try backend.matmul(dProjected, loraA.compute, into: dDropped, transposeA: false, transposeB: false,
                                alpha: 1, beta: 0)
             try backend.dropout(dDropped, probability: dropout, seed: seed, into: dDropped)
             try backend.add(gradInput, dDropped, scale: 1, into: gradInput)
         } else {
             // dx (N, in) += dProjected (N, r) · A (r, in)
-            try backend.matmul(dProjected, loraA.value, into: gradInput, transposeA: false, transposeB: false,
+            try backend.matmul(dProjected, loraA.compute, into: gradInput, transposeA: false, transposeB: false,
                                alpha: 1, beta: 1)
         }
     }
 
-    /// `weight (out, in) += sign · scale · B (out, r) · A (r, in)` (a dense weight).
+    /// `weight (out, in) += sign · scale · B (out, r) · A (r, in)` (a dense weight): into the weight's stored value
+    /// (a frozen weight in the compute dtype, or a master), from the factors in the compute dtype. The caller
+    /// refreshes the weight's working copy.
     func addDelta(to weight: Parameter, sign: Float) throws {
         let backend = weight.value.backend
-        try backend.matmul(loraB.value, loraA.value, into: weight.value, transposeA: false, transposeB: false,
+        try backend.matmul(loraB.compute, loraA.compute, into: weight.value, transposeA: false, transposeB: false,
                            alpha: sign * Float(scale), beta: 1)
     }
 }

@@ -30,5 +30,21 @@ public struct Precision: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The precision of ms-swift's `--torch_dtype` spelling (`float32`, `bfloat16`, `float16`); nil for another.
+    public init?(torchDtype: String) {
+        switch torchDtype {
+        case "float32": self = .f32
+        case "bfloat16": self = .bf16
+        case "float16": self = Precision(compute: .f16)
+        default: return nil
+        }
+    }
+
+    /// ms-swift's default `--torch_dtype` on a backend: `bfloat16` on a GPU that supports it, else `float32` (the
+    /// CPU stores bf16 but computes in f32 either way, so bf16 there only saves memory and is opt-in).
+    public static func `default`(for backend: any Backend) -> Precision {
+        backend.name != "cpu" && backend.supports(.bf16) ? .bf16 : .f32
+    }
+
     public var description: String { compute == master ? "\(compute)" : "\(compute) (master \(master))" }
 }

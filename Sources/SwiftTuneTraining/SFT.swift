@@ -26,7 +26,9 @@ public struct SFTOptions: Sendable {
     public var training = TrainingArguments()
     /// `pt` rather than `sft` (only recorded; `pt`'s defaults are applied by the caller).
     public var isPretraining = false
-    /// `--torch_dtype`, recorded in args.json (the CPU backend computes in f32).
+    /// `--torch_dtype` (`bfloat16`, `float32`; `float16` is refused): the model's `Precision`. nil picks ms-swift's
+    /// default for the backend (`Precision.default(for:)`): bfloat16 on CUDA, float32 on the CPU. args.json records
+    /// the resolved spelling.
     public var torchDtype: String?
 
     public init(model: URL, datasets: [DatasetSpec]) {

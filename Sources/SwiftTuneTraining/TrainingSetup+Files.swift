@@ -49,7 +49,7 @@ extension TrainingSetup {
                 throw TrainingError.checkpointMismatch(
                     path: checkpoint.path, reason: "\(key) has shape \(value.shape), this run's model has \(parameter.shape)")
             }
-            try model.backend.copy(value, to: parameter.value)
+            try parameter.assign(value)
         }
     }
 

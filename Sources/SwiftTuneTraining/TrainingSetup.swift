@@ -54,8 +54,11 @@ public final class TrainingSetup {
             throw TrainingError.invalidArgument(flag: "lora_rank", value: "\(options.lora.rank)", expected: "a positive integer")
         }
         try Self.checkWritable(URL(fileURLWithPath: options.training.outputDir))
+        let precision = try Self.precision(torchDtype: options.torchDtype, backend: backend)
+        var options = options
+        options.torchDtype = precision.torchDtype
 
-        let loaded = try LocalModel.load(path: options.model, backend: backend)
+        let loaded = try LocalModel.load(path: options.model, backend: backend, precision: precision)
         let hints = TemplateRegistry.ModelHints(modelType: loaded.model.config.modelType.rawValue,
                                                 modelName: loaded.name, tokenizer: loaded.tokenizer)
         templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
@@ -65,7 +68,8 @@ public final class TrainingSetup {
         tokenizer = loaded.tokenizer
         let config = model.config
         message("model: \(options.model.path) (\(config.modelType.rawValue), \(config.numHiddenLayers) layers, "
-            + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name)")
+            + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name); "
+            + "precision: \(precision.torchDtype) (\(Self.describe(precision, on: backend)))")
 
         if options.trainType == .full {
             try model.setAllTrainable(true)

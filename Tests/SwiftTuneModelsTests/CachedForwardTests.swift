@@ -10,8 +10,9 @@ import SwiftTuneTensor
 struct CachedForwardTests {
     /// Runs two sequences through the cache together: the first prefills 7 tokens then decodes one at a time, the
     /// second prefills in chunks of 3 (mixed prefill and decode in every step). After each step, each sequence's
-    /// logits must equal the last row of `model.logits` over everything it has seen (≤ 1e-5 relative).
-    static func checkAgainstUncached(_ model: DecoderModel, sequences: [[Int32]], label: String) throws {
+    /// logits must equal the last row of `model.logits` over everything it has seen (≤ `tolerance` relative).
+    static func checkAgainstUncached(_ model: DecoderModel, sequences: [[Int32]], label: String,
+                                     tolerance: Double = 1e-5) throws {
         let backend = model.backend
         let cache = try model.makeKVCacheStorage(blockCount: 16, blockSize: 4)
         // Interleaved blocks, so neither table is contiguous: 5 blocks of 4 hold 20 tokens.
@@ -36,7 +37,7 @@ struct CachedForwardTests {
                 let full = try TokenBatch(sequences: [Array(sequences[s][0..<done[s]])]).upload(to: backend)
                 let expected = try backend.floats(model.logits(full)).suffix(vocabulary)
                 expectClose(Array(logits[(row * vocabulary)..<((row + 1) * vocabulary)]), Array(expected),
-                            relativeTolerance: 1e-5, "\(label): sequence \(s) after \(done[s]) tokens (step \(step))")
+                            relativeTolerance: tolerance, "\(label): sequence \(s) after \(done[s]) tokens (step \(step))")
             }
             step += 1
         }

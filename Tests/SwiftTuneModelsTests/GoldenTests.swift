@@ -19,11 +19,11 @@ struct Golden {
     let file: SafetensorsFile
     let backend: CPUBackend
 
-    init(_ family: String, backend: CPUBackend = CPUBackend()) throws {
+    init(_ family: String, backend: CPUBackend = CPUBackend(), precision: Precision = .f32) throws {
         self.family = family
         self.backend = backend
         let directory = goldenDirectory.appendingPathComponent(family)
-        model = try DecoderModel.load(directory: directory, backend: backend)
+        model = try DecoderModel.load(directory: directory, backend: backend, precision: precision)
         file = try SafetensorsFile(url: directory.appendingPathComponent("golden.safetensors"))
         let shape = try file.info("input_ids").shape
         let ids = try backend.int32s(file.tensor("input_ids", on: backend))

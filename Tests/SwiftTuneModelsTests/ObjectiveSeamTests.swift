@@ -109,12 +109,19 @@ import Testing
         #expect(try backend.floats(model.logits(batch)) == adapted)
     }
 
-    @Test func theCPUBackendRefusesA16BitPrecision() throws {
+    /// The CPU stores bf16 (computing in f32) but refuses f16 storage and 16-bit masters by name.
+    @Test func theCPUBackendRefusesPrecisionsItDoesNotRun() throws {
         let golden = try Golden("qwen2")
-        #expect(throws: ModelError.self) {
-            _ = try DecoderModel.randomlyInitialized(config: golden.model.config, backend: golden.backend,
-                                                     precision: .bf16, seed: 1)
+        for precision in [Precision(compute: .f16), Precision(compute: .bf16, master: .bf16)] {
+            let error = #expect(throws: ModelError.self) {
+                _ = try DecoderModel.randomlyInitialized(config: golden.model.config, backend: golden.backend,
+                                                         precision: precision, seed: 1)
+            }
+            #expect(error?.description.contains("float32 or bfloat16") == true, "\(error?.description ?? "")")
         }
+        let bf16 = try DecoderModel.randomlyInitialized(config: golden.model.config, backend: golden.backend,
+                                                        precision: .bf16, seed: 1)
+        #expect(bf16.parameters.allSatisfy { $0.value.dtype == .bf16 })
         #expect(golden.model.precision == .f32)
         #expect(golden.model.parameters.allSatisfy { $0.value.dtype == .f32 })
     }

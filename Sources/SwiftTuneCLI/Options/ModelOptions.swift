@@ -11,7 +11,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: flag("system"), help: "Override the template's default system prompt.")
     var system: String?
 
-    @Option(name: flag("torch_dtype"), help: "bfloat16, float16 or float32 (the CPU backend computes in float32).")
+    @Option(name: flag("torch_dtype"), help: "bfloat16 or float32 (default: bfloat16 on CUDA, float32 on the CPU, which stores bfloat16 but computes in float32); float16 is refused (no loss scaling).")
     var torchDtype: String?
 
     @Option(name: flag("device"), help: "cpu or cuda (default: cuda when a GPU is found, else cpu).")

@@ -28,7 +28,7 @@ extension CPUKernels {
     ///
     /// key, value `[N, rowWidth]`; caches `[slots, rowWidth]` with `rowWidth = Hkv · hd`. Distinct slots make
     /// rows independent, so ranges of rows run in parallel.
-    static func writeKeyValueCache<T: KernelScalar>(
+    static func writeKeyValueCache<T>(
         key: UnsafePointer<T>, value: UnsafePointer<T>, slots: UnsafePointer<Int32>, rowWidth: Int,
         keyCache: UnsafeMutablePointer<T>, valueCache: UnsafeMutablePointer<T>, tokens: Range<Int>
     ) {

@@ -126,6 +126,8 @@ public final class AdamW: @unchecked Sendable {
             try backend.adamW(parameter: parameters[index].value, gradient: gradient, firstMoment: firstMoments[index],
                               secondMoment: secondMoments[index], scalars: rows[decays[index] ? 0 : 1])
         }
+        // A 16-bit model reads the new masters through their working copies.
+        for index in updated { try parameters[index].refreshCompute() }
     }
 
     /// Sets every gradient to zero (after a step).
