@@ -15,7 +15,7 @@ public struct SwiftTuneCommand: AsyncParsableCommand {
         version: version,
         subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, ExportCommand.self, DeployCommand.self,
                       TokenizeCommand.self,
-                      DownloadCommand.self, CheckBackendCommand.self]
+                      DownloadCommand.self, CheckBackendCommand.self, BenchmarkCommand.self]
     )
 
     public init() {}

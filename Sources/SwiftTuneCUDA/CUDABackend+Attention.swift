@@ -4,7 +4,7 @@ extension KernelFunction {
     /// `attention.cu`.
     static let attentionFunctions: [KernelFunction] = [
         attentionForward, attentionBackwardDelta, attentionBackwardQuery, attentionBackwardKeyValue,
-    ]
+    ] + flashFunctions
     static let attentionForward = KernelFunction(.attention, "attention_forward", dtypes: [.f32])
     static let attentionBackwardDelta = KernelFunction(.attention, "attention_backward_delta", dtypes: [.f32])
     static let attentionBackwardQuery = KernelFunction(.attention, "attention_backward_query", dtypes: [.f32])
@@ -15,7 +15,8 @@ extension KernelFunction {
 ///
 /// The kernels are the simple kind: one thread block per (query token, head) for the forward pass and for
 /// gradQuery, one per (key token, key-value head) for gradKey and gradValue, scores recomputed from the inputs and
-/// the saved log-sum-exp (no `[N, N]` buffer), no atomics, so results are deterministic.
+/// the saved log-sum-exp (no `[N, N]` buffer), no atomics, so results are deterministic. bf16 tensors go to the
+/// tensor-core flash kernels instead (CUDABackend+FlashAttention.swift).
 extension CUDABackend {
     /// `sequenceStarts` is not read on the host; it must be well formed (0, increasing, ending at N).
     public func attention(query: Tensor, key: Tensor, value: Tensor, sequenceStarts: Tensor,
@@ -26,6 +27,14 @@ extension CUDABackend {
         try Self.checkAttentionLimits(size, sequenceStarts: sequenceStarts, op, query: query)
         guard size.tokens > 0, size.queryHeads > 0 else { return }
         try context.makeCurrent()
+        if query.dtype == .bf16, !FlashAttention.headDims.contains(size.headDim) {
+            return try attentionThroughF32(query: query, key: key, value: value, sequenceStarts: sequenceStarts,
+                                           slidingWindow: slidingWindow, scale: scale, out: out, logSumExp: logSumExp)
+        }
+        if query.dtype == .bf16 {
+            return try flashAttention(query: query, key: key, value: value, sequenceStarts: sequenceStarts, size: size,
+                                      window: Self.window(slidingWindow), scale: scale, out: out, logSumExp: logSumExp)
+        }
         try launch(.attentionForward, query.dtype, grid: (size.tokens, size.queryHeads),
                    block: KernelLimits.attentionBlock(headDim: size.headDim), [
             .pointer(address(out, op)), .pointer(address(logSumExp, op)),
@@ -46,6 +55,18 @@ extension CUDABackend {
         try Self.checkAttentionLimits(size, sequenceStarts: sequenceStarts, op, query: query)
         guard size.tokens > 0, size.queryHeads > 0 else { return }
         try context.makeCurrent()
+        if query.dtype == .bf16, !FlashAttention.headDims.contains(size.headDim) {
+            return try attentionBackwardThroughF32(
+                query: query, key: key, value: value, output: output, logSumExp: logSumExp, gradOutput: gradOutput,
+                sequenceStarts: sequenceStarts, slidingWindow: slidingWindow, scale: scale, gradQuery: gradQuery,
+                gradKey: gradKey, gradValue: gradValue)
+        }
+        if query.dtype == .bf16 {
+            return try flashAttentionBackward(
+                query: query, key: key, value: value, output: output, logSumExp: logSumExp, gradOutput: gradOutput,
+                sequenceStarts: sequenceStarts, size: size, window: Self.window(slidingWindow), scale: scale,
+                gradQuery: gradQuery, gradKey: gradKey, gradValue: gradValue)
+        }
 
         // delta[i, h] = gradOutput[i, h] · output[i, h]  (N, Hq). Freed stream-ordered, so it must stay alive until
         // the kernels that read it are queued: Swift may otherwise release it right after its last use.

@@ -1,8 +1,8 @@
 import SwiftTuneTensor
 
 /// Which `Precision`s the CUDA backend computes: f32 always; bf16 storage (with f32 master copies) once every kernel a
-/// model built in bf16 launches has a bf16 instantiation. The rule reads the kernels' own dtype lists, so it turns on
-/// by itself when the last of them (attention's, in `CUDABackend+Attention.swift`) gains `.bf16`.
+/// model built in bf16 launches has a bf16 instantiation. The rule reads the kernels' own dtype lists; bf16 attention
+/// is the tensor-core flash kernels (`CUDABackend+FlashAttention.swift`), other head dimensions go through f32.
 extension CUDABackend {
     /// The kernel functions a training step (forward, backward, optimizer) and generation of a bf16 model launch
     /// with bf16 activations. The cuBLASLt products (bf16 in `matmul`), casts (`cast_float`, any dtype) and the
@@ -11,9 +11,9 @@ extension CUDABackend {
     static let bf16ModelFunctions: [KernelFunction] = [
         .add, .scale, .scaleByScalar, .addBias, .sumRows, .sumOfSquares, .swiglu, .swigluBackward,
         .embedding, .embeddingBackward, .rmsNorm, .rmsNormBackward, .rmsNormWeightGradient, .rope,
-        .attentionForward, .attentionBackwardDelta, .attentionBackwardQuery, .attentionBackwardKeyValue,
+        .flashBackwardDelta, .flashReduceGroups,
         .dropout, .writeKeyValueCache, .pagedAttention,
-    ]
+    ] + FlashAttention.headDims.flatMap { [.flashForward($0), .flashBackwardQuery($0), .flashBackwardKeyValue($0)] }
 
     /// The functions of `required` that lack a `compute` instantiation (none for f32 today).
     static func missing(_ compute: DType, of required: [KernelFunction] = bf16ModelFunctions) -> [KernelFunction] {

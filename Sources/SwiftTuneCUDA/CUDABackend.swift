@@ -78,11 +78,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     // MARK: Kernels
 
-    /// Queues `function`'s `dtype` instantiation on the stream with a `grid` of blocks of `block` threads.
-    func launch(_ function: KernelFunction, _ dtype: DType?, grid: (x: Int, y: Int), block: Int,
+    /// Queues `function`'s `dtype` instantiation on the stream with a `grid` of blocks of `block` threads and
+    /// `sharedBytes` of dynamic shared memory (above 48 KiB the function's limit is raised first).
+    func launch(_ function: KernelFunction, _ dtype: DType?, grid: (x: Int, y: Int), block: Int, sharedBytes: Int = 0,
                 _ arguments: [KernelArgument]) throws {
         let kernel = try function.kernel(dtype)
         let handle = try kernels.function(kernel)
+        if sharedBytes > 48 * 1024 {
+            try driverCheck(context.driver.cuFuncSetAttribute(handle, CUDADriver.functionMaxDynamicSharedBytes,
+                                                              Int32(sharedBytes)),
+                            "cuFuncSetAttribute(\(kernel), max dynamic shared memory: \(sharedBytes) bytes)")
+        }
         let slots = UnsafeMutableRawPointer.allocate(byteCount: 8 * max(arguments.count, 1), alignment: 8)
         defer { slots.deallocate() }
         var pointers: [UnsafeMutableRawPointer?] = []
@@ -98,10 +104,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             pointers.append(slot)
         }
         let result = pointers.withUnsafeMutableBufferPointer { parameters in
-            context.driver.cuLaunchKernel(handle, UInt32(grid.x), UInt32(grid.y), 1, UInt32(block), 1, 1, 0,
+            context.driver.cuLaunchKernel(handle, UInt32(grid.x), UInt32(grid.y), 1, UInt32(block), 1, 1,
+                                          UInt32(sharedBytes),
                                           context.stream, parameters.baseAddress, nil)
         }
-        try driverCheck(result, "cuLaunchKernel(\(kernel), grid: \(grid.x)×\(grid.y), block: \(block))")
+        try driverCheck(result, "cuLaunchKernel(\(kernel), grid: \(grid.x)×\(grid.y), block: \(block), "
+                            + "shared: \(sharedBytes))")
     }
 
     /// Threads per block for grid-stride elementwise kernels.

@@ -49,6 +49,9 @@ struct CUDADriver: @unchecked Sendable {
     let cuEventRecord: @convention(c) (CUevent?, CUstream?) -> CUresult
     let cuEventSynchronize: @convention(c) (CUevent?) -> CUresult
     let cuEventDestroy: @convention(c) (CUevent?) -> CUresult
+    let cuEventElapsedTime: @convention(c) (UnsafeMutablePointer<Float>?, CUevent?, CUevent?) -> CUresult
+    // cuFuncSetAttribute(function, CUfunction_attribute, value)
+    let cuFuncSetAttribute: @convention(c) (CUfunction?, Int32, Int32) -> CUresult
     let cuMemsetD8Async: @convention(c) (CUdeviceptr, UInt8, Int, CUstream?) -> CUresult
     let cuMemsetD16Async: @convention(c) (CUdeviceptr, UInt16, Int, CUstream?) -> CUresult
     let cuMemsetD32Async: @convention(c) (CUdeviceptr, UInt32, Int, CUstream?) -> CUresult
@@ -80,6 +83,8 @@ struct CUDADriver: @unchecked Sendable {
     static let streamNonBlocking: UInt32 = 1
     // CU_EVENT_DISABLE_TIMING: an event only for ordering, the cheapest kind.
     static let eventDisableTiming: UInt32 = 2
+    // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: dynamic shared memory a launch may ask for beyond 48 KiB.
+    static let functionMaxDynamicSharedBytes: Int32 = 8
     // CUDA_ERROR_NO_DEVICE
     static let errorNoDevice: CUresult = 100
 
@@ -112,6 +117,8 @@ struct CUDADriver: @unchecked Sendable {
         cuEventRecord = try library.function("cuEventRecord")
         cuEventSynchronize = try library.function("cuEventSynchronize")
         cuEventDestroy = try library.function("cuEventDestroy_v2")
+        cuEventElapsedTime = try library.function("cuEventElapsedTime")
+        cuFuncSetAttribute = try library.function("cuFuncSetAttribute")
         cuMemsetD8Async = try library.function("cuMemsetD8Async")
         cuMemsetD16Async = try library.function("cuMemsetD16Async")
         cuMemsetD32Async = try library.function("cuMemsetD32Async")

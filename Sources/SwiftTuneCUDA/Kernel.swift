@@ -62,9 +62,9 @@ public enum KernelSource {
     /// Largest head dimension the attention kernels accept (`MAX_HEAD_DIM` in common.cuh).
     public static let maximumHeadDimension = 256
 
-    /// The names of the `extern "C" __global__ void NAME(...)` kernels in `source`, in order.
+    /// The names of the `extern "C" __global__ void [__launch_bounds__(…)] NAME(...)` kernels in `source`, in order.
     public static func kernelNames(in source: String) -> [String] {
-        source.matches(of: #/extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)/#).map { String($0.output.1) }
+        source.matches(of: #/extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s+)?([A-Za-z_][A-Za-z0-9_]*)/#).map { String($0.output.1) }
     }
 
     /// The value of `#define NAME value` in `source`, if it is an integer.

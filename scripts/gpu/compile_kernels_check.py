@@ -132,7 +132,7 @@ def main():
     for module in modules:
         with open(os.path.join(KERNELS, module), "rb") as handle:
             source = handle.read()
-        kernels = re.findall(rb'extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)', source)
+        kernels = re.findall(rb'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s+)?([A-Za-z_][A-Za-z0-9_]*)', source)
         for architecture in arguments.arch or ["sm_90"]:
             compute = architecture.replace("sm_", "compute_")
             # The cubin the backend loads, then PTX for the entry check.

@@ -6,12 +6,12 @@ import Darwin
 import SwiftTuneTensor
 
 extension ComparisonCase {
-    /// The bf16 cases: every op with a bf16 kernel (attention's are another file's), on awkward sizes: one row, many
+    /// The bf16 cases: every op with a bf16 kernel (attention's in `ComparisonCase+BF16Attention.swift`), on awkward sizes: one row, many
     /// rows, odd widths, widths not a multiple of 8, a view at an odd element offset (so the kernels' two-element
     /// accesses fall back to single ones), and the matrix products in bf16 → bf16 and bf16 → f32.
     static func bf16Cases(seed: UInt64) -> [BF16ComparisonCase] {
         bf16ElementwiseCases(seed: seed) + bf16LayerCases(seed: seed &+ 1) + bf16MatmulCases(seed: seed &+ 2)
-            + bf16GenerationCases(seed: seed &+ 3)
+            + bf16GenerationCases(seed: seed &+ 3) + bf16AttentionCases(seed: seed &+ 4)
     }
 }
 
