@@ -13,7 +13,8 @@ public struct BackendCheckReport: Sendable {
     public var passed: Bool { !ops.contains(where: \.isFailure) && models.allSatisfy(\.passed) }
 
     /// Runs the check. `fixtures` is a folder of model folders (config.json + model.safetensors
-    /// [+ golden.safetensors]), e.g. `Tests/Fixtures/golden`; nil skips the model part.
+    /// [+ golden.safetensors]), e.g. `Tests/Fixtures/golden`; nil skips the model part. The models run in f32, then
+    /// in bf16 when both backends support it.
     public static func run(candidate: any Backend, fixtures: URL?, seed: UInt64) throws -> BackendCheckReport {
         let reference = CPUBackend()
         let ops = try compareBackends(reference: reference, candidate: candidate, seed: seed)
@@ -26,6 +27,15 @@ public struct BackendCheckReport: Sendable {
                     continue
                 }
                 models.append(try LogitsComparison.compare(directory: directory, reference: reference, candidate: candidate))
+            }
+            if candidate.supports(.bf16), reference.supports(.bf16) {
+                for name in names where FileManager.default.fileExists(
+                    atPath: fixtures.appendingPathComponent(name).appendingPathComponent("config.json").path) {
+                    models.append(try LogitsComparison.compare(
+                        directory: fixtures.appendingPathComponent(name), reference: reference, candidate: candidate,
+                        precision: .bf16, tolerance: LogitsComparison.bf16Tolerance,
+                        gradientTolerance: LogitsComparison.bf16GradientTolerance))
+                }
             }
         }
         return BackendCheckReport(candidate: candidate.name, ops: ops, models: models)

@@ -31,9 +31,16 @@ public struct LogitsComparison: Sendable, CustomStringConvertible {
             + (passed ? "PASS" : "FAIL")
     }
 
-    /// Runs the model in `directory` on both backends with the golden inputs (or a fixed sequence without them).
+    /// Tolerances of a model loaded with bf16 weights and activations on both backends: each rounds at other
+    /// points (the CPU computes in f32 and rounds each store; CUDA kernels round their outputs), so the logits and
+    /// gradients differ by a few bf16 roundings (2^-8 relative each) of the largest value.
+    public static let bf16Tolerance = 3e-2, bf16GradientTolerance = 6e-2
+
+    /// Runs the model in `directory` on both backends with the golden inputs (or a fixed sequence without them),
+    /// loaded in `precision` on both (the report's name gains the compute dtype when it is not f32).
     public static func compare(directory: URL, reference: any Backend, candidate: any Backend,
-                               tolerance: Double = 1e-4, gradientTolerance: Double = 1e-3) throws -> LogitsComparison {
+                               precision: Precision = .f32, tolerance: Double = 1e-4,
+                               gradientTolerance: Double = 1e-3) throws -> LogitsComparison {
         let goldenURL = directory.appendingPathComponent("golden.safetensors")
         let golden = FileManager.default.fileExists(atPath: goldenURL.path) ? try SafetensorsFile(url: goldenURL) : nil
         var sequences: [[Int32]] = [[1, 5, 9, 2, 7, 3, 8, 4]]
@@ -44,12 +51,12 @@ public struct LogitsComparison: Sendable, CustomStringConvertible {
         }
         let batch = try TokenBatch(sequences: sequences)
         func logits(_ backend: any Backend) throws -> [Float] {
-            let model = try DecoderModel.load(directory: directory, backend: backend)
+            let model = try DecoderModel.load(directory: directory, backend: backend, precision: precision)
             try batch.validate(vocabularySize: model.config.vocabSize)
             return try backend.floats(model.logits(batch.upload(to: backend)))
         }
         func gradients(_ backend: any Backend) throws -> [[Float]] {
-            let model = try DecoderModel.load(directory: directory, backend: backend)
+            let model = try DecoderModel.load(directory: directory, backend: backend, precision: precision)
             try model.setAllTrainable(true)
             let deviceBatch = try batch.upload(to: backend)
             _ = try model.lossAndGradients(deviceBatch, gradientScale: 1 / Float(max(deviceBatch.scoredTokenCount, 1)))
@@ -66,7 +73,8 @@ public struct LogitsComparison: Sendable, CustomStringConvertible {
             guard case .unsupported = error else { throw error }
             note = error.description
         }
-        return LogitsComparison(model: directory.lastPathComponent, relativeError: relativeMaxError(expected, actual),
+        let name = directory.lastPathComponent + (precision.compute == .f32 ? "" : " \(precision.compute)")
+        return LogitsComparison(model: name, relativeError: relativeMaxError(expected, actual),
                                 relativeErrorToGolden: toGolden, gradientRelativeError: gradientError,
                                 gradientNote: note, tolerance: tolerance, gradientTolerance: gradientTolerance)
     }

@@ -24,10 +24,16 @@ extension CUDABackend {
         // [K, N] product. Otherwise a strided batch, with stride 0 for a shared b.
         let folded = size.foldsBatch(transposeA: transposeA)
         try KernelLimits.fitsInt32([batch * m], op, a.shape)
-        try blas.matmul(a: addressA, b: addressB, c: addressC, m: folded ? batch * m : m, n: n, k: k,
-                        batch: folded ? 1 : batch, transposeA: transposeA, transposeB: transposeB,
-                        strideA: m * k, strideB: size.sharedB ? 0 : k * n, strideC: m * n, alpha: alpha, beta: beta,
-                        inputType: inputType, outputType: outputType)
+        let product = {
+            try self.blas.matmul(a: addressA, b: addressB, c: addressC, m: folded ? batch * m : m, n: n, k: k,
+                                 batch: folded ? 1 : batch, transposeA: transposeA, transposeB: transposeB,
+                                 strideA: m * k, strideB: size.sharedB ? 0 : k * n, strideC: m * n, alpha: alpha,
+                                 beta: beta, inputType: inputType, outputType: outputType)
+        }
+        guard let profiler else { return try product() }
+        try profiler.measure("gemm \(a.dtype)→\(c.dtype) \(transposeA ? "T" : "N")\(transposeB ? "T" : "N") "
+                             + "\(folded ? batch * m : m)×\(n)×\(k)" + (folded || batch == 1 ? "" : " ×\(batch)")
+                             + (beta != 0 ? " β" : "")) { try product() }
     }
 
     /// cuBLASLt's data type for a matrix stored in `dtype` (what `OpCheck.storageDTypes` allows).

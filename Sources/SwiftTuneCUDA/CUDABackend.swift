@@ -29,6 +29,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let blas: CuBLASLt
     let kernels: KernelLibrary
     let staging: HostStaging
+    /// GPU time per kernel when `SWIFT_TUNE_CUDA_PROFILE` is set (`CUDAProfiler`).
+    let profiler: CUDAProfiler?
 
     /// Opens GPU `ordinal` (default 0).
     /// - Throws: `CUDAError` when a library, the driver or the GPU is missing, naming what was searched.
@@ -44,9 +46,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         libraryPaths = [libraries.driver.path, libraries.nvrtc.path, libraries.cublasLt.path]
         kernels = KernelLibrary(context: context, nvrtc: nvrtc,
                                 cache: KernelCache(directory: KernelCache.defaultDirectory(environment: environment)))
+        profiler = CUDAProfiler.make(context: context, environment: environment)
     }
 
     deinit {
+        profiler?.report()
         _ = context.driver.cuCtxSetCurrent(context.context)
         _ = context.driver.cuStreamSynchronize(context.stream)
     }
@@ -103,11 +107,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             }
             pointers.append(slot)
         }
-        let result = pointers.withUnsafeMutableBufferPointer { parameters in
-            context.driver.cuLaunchKernel(handle, UInt32(grid.x), UInt32(grid.y), 1, UInt32(block), 1, 1,
-                                          UInt32(sharedBytes),
-                                          context.stream, parameters.baseAddress, nil)
+        let queue = {
+            pointers.withUnsafeMutableBufferPointer { parameters in
+                self.context.driver.cuLaunchKernel(handle, UInt32(grid.x), UInt32(grid.y), 1, UInt32(block), 1, 1,
+                                                   UInt32(sharedBytes), self.context.stream, parameters.baseAddress, nil)
+            }
         }
+        var result: CUresult = 0
+        if let profiler { try profiler.measure(kernel.symbol) { result = queue() } } else { result = queue() }
         try driverCheck(result, "cuLaunchKernel(\(kernel), grid: \(grid.x)×\(grid.y), block: \(block), "
                             + "shared: \(sharedBytes))")
     }
