@@ -63,11 +63,16 @@ public final class Parameter: @unchecked Sendable, CustomStringConvertible {
 
     /// Moves the value and the gradient into `value` and `gradient` (views of an optimizer's flat buffers, same
     /// shape and dtype), copying both; the layers see the new tensors, as they read `value` at every use.
-    func rehome(value newValue: Tensor, gradient newGradient: Tensor) throws {
+    /// A `newWorking` view (of a flat working buffer in `computeDType`) takes the working copy's place too.
+    func rehome(value newValue: Tensor, gradient newGradient: Tensor, working newWorking: Tensor? = nil) throws {
         try value.backend.copy(value, to: newValue)
         if let gradient { try gradient.backend.copy(gradient, to: newGradient) }
         value = newValue
         gradient = newGradient
+        if let newWorking, let old = working {
+            try old.backend.copy(old, to: newWorking)
+            working = newWorking
+        }
     }
 
     /// Rounds the master into the working copy (after an optimizer step or a load); nothing without one.

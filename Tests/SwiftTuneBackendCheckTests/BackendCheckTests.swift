@@ -22,7 +22,8 @@ import SwiftTuneTensor
             let ops = Set(family.cases(0).map(\.op))
             #expect(!ops.isEmpty && ops.isSubset(of: compared), "\(family.name): \(ops.subtracting(compared))")
         }
-        #expect(report.models.map(\.model) == ["llama", "mistral", "qwen2", "qwen3"])
+        #expect(report.models.map(\.model) == ["llama", "mistral", "qwen2", "qwen3"]
+                + ["llama", "mistral", "qwen2", "qwen3"].map { $0 + " bf16" })
         for model in report.models {
             #expect(model.relativeErrorToGolden != nil && model.gradientRelativeError != nil, "\(model)")
         }

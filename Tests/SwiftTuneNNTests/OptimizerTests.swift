@@ -68,6 +68,29 @@ struct OptimizerTests {
         #expect(try backend.floats(flat.firstMoments[2]).count == 210)
     }
 
+    /// bf16 working copies of flat-group members become views of one bf16 buffer: after a step (one cast per group)
+    /// every parameter's `compute` is its new f32 master rounded to bf16, as a per-parameter refresh gives.
+    @Test func flatGroupsRefreshTheirBF16WorkingCopiesInOneCast() throws {
+        var generator = SeededGenerator(seed: 11)
+        let shapes: [(String, [Int])] = [("a.lora_A.weight", [8, 33]), ("a.lora_B.weight", [17, 8]), ("x.bias", [5])]
+        let parameters = try shapes.map { name, shape in
+            try Parameter(name: name, value: try backend.tensor(randomValues(shape.reduce(1, *), &generator), shape),
+                          computeDType: .bf16)
+        }
+        for parameter in parameters { try parameter.setTrainable(true) }
+        let optimizer = try AdamW(parameters: parameters)
+        for parameter in parameters {
+            try backend.copy(try backend.tensor(randomValues(parameter.value.count, &generator), parameter.shape),
+                             to: #require(parameter.gradient))
+        }
+        try optimizer.step(learningRate: 1e-2)
+        for parameter in parameters {
+            #expect(parameter.compute.dtype == .bf16 && parameter.compute.shape == parameter.shape)
+            let expected = try backend.converted(parameter.value, to: .bf16)
+            #expect(try backend.floats(parameter.compute) == backend.floats(expected), "\(parameter.name)")
+        }
+    }
+
     @Test func twoStepsMatchTheTextbookUpdateWithDecayOnlyOnMatrices() throws {
         var generator = SeededGenerator(seed: 71)
         let weightValues = randomValues(12, &generator), biasValues = randomValues(4, &generator)

@@ -126,8 +126,15 @@ public final class AdamW: @unchecked Sendable {
             try backend.adamW(parameter: parameters[index].value, gradient: gradient, firstMoment: firstMoments[index],
                               secondMoment: secondMoments[index], scalars: rows[decays[index] ? 0 : 1])
         }
-        // A 16-bit model reads the new masters through their working copies.
-        for index in updated { try parameters[index].refreshCompute() }
+        // A 16-bit model reads the new masters through their working copies: one cast per flat group that holds
+        // them together, else one per parameter.
+        var refreshed = Set<Int>()
+        for group in flatGroups {
+            guard let working = group.working else { continue }
+            try backend.cast(group.values, to: working)
+            refreshed.formUnion(group.members)
+        }
+        for index in updated where !refreshed.contains(index) { try parameters[index].refreshCompute() }
     }
 
     /// Sets every gradient to zero (after a step).

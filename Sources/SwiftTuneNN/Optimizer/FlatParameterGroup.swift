@@ -7,7 +7,9 @@ import SwiftTuneTensor
 /// Every member's value and gradient become views of the group's f32 `[count]` buffers (`values`, `gradients`), at
 /// offsets rounded up to `alignment` elements so each view keeps the alignment GEMMs want; the gaps are zero in all
 /// four buffers and stay zero under AdamW (a zero gradient, moments and value give a zero update). The moments are
-/// flat too, and the per-parameter moments are views of them.
+/// flat too, and the per-parameter moments are views of them. When every member has a 16-bit working copy (LoRA
+/// factors of a bf16 model) the working copies become views of one flat `working` buffer as well, so refreshing
+/// them after a step is one cast instead of one per tensor.
 struct FlatParameterGroup {
     /// Elements each member's slice starts on a multiple of (256 bytes of f32).
     static let alignment = 64
@@ -19,6 +21,8 @@ struct FlatParameterGroup {
     let gradients: Tensor
     let firstMoment: Tensor
     let secondMoment: Tensor
+    /// The members' working copies as one buffer in their compute dtype, or nil (f32 members, mixed dtypes).
+    let working: Tensor?
     /// Per member, in `members` order: its first and second moment, views of the flat moments.
     let memberMoments: [(first: Tensor, second: Tensor)]
 
@@ -36,15 +40,20 @@ struct FlatParameterGroup {
         }
         let backend = parameters[first].value.backend
         let buffers = try (0..<4).map { _ in try backend.zeros([total], dtype: .f32) }
+        let workingDTypes = Set(chosen.map { $0.working?.dtype })
+        let working = try workingDTypes.count == 1 ? workingDTypes.first!.map {
+            try backend.zeros([total], dtype: $0)
+        } : nil
         var moments: [(Tensor, Tensor)] = []
         for (parameter, offset) in zip(chosen, offsets) {
             func view(_ buffer: Tensor) throws -> Tensor {
                 try buffer.rows(offset..<(offset + parameter.value.count)).reshaped(parameter.shape)
             }
-            try parameter.rehome(value: view(buffers[0]), gradient: view(buffers[1]))
+            try parameter.rehome(value: view(buffers[0]), gradient: view(buffers[1]), working: working.map(view))
             moments.append((try view(buffers[2]), try view(buffers[3])))
         }
         return FlatParameterGroup(members: members, decays: decays, values: buffers[0], gradients: buffers[1],
-                                  firstMoment: buffers[2], secondMoment: buffers[3], memberMoments: moments)
+                                  firstMoment: buffers[2], secondMoment: buffers[3], working: working,
+                                  memberMoments: moments)
     }
 }
