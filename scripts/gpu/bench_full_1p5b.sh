@@ -8,6 +8,7 @@
 # Tokens/s from the median step of steps 3..STEPS; memory is nvidia-smi's peak while each run lasts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/gpu/bench_common.sh
 [ "${1:-}" = run ] || { echo "usage: scripts/gpu/bench_full_1p5b.sh run [LEN...]" >&2; exit 2; }
 shift
 [ -x .device/swift-tune ] || { xz -dkf .device/swift-tune.xz && chmod +x .device/swift-tune; }
@@ -18,22 +19,7 @@ model=${MODEL_DIR:-/tmp/qwen2-1.5b-random}
 steps=${STEPS:-8}
 python3 -c "import sys; sys.path.insert(0, 'scripts/gpu'); import hf_full_ft_baseline as h; h.make_random_model('$model')"
 cp .device/tokenizer.json .device/tokenizer_config.json "$model/"
-python3 - "$out/text.jsonl" <<'PY'
-import json, sys
-rows = json.load(open(".device/alpaca_en_demo.json"))
-words = " ".join(r["output"] for r in rows).split()
-with open(sys.argv[1], "w") as f:
-    for i in range(64):
-        f.write(json.dumps({"text": " ".join(words[i * 997:] + words[:i * 997])[:200_000]}) + "\n")
-PY
-peak() {  # peak memory.used (MiB) while "$@" runs
-    local log=$1; shift
-    ( while :; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; sleep 0.5; done ) > "$log" &
-    local sampler=$!
-    "$@"; local rc=$?
-    kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
-    return $rc
-}
+bench_text_rows "$out/text.jsonl"
 for len in ${*:-2048}; do
     run="$out/full-$len"
     rm -rf "$run"
@@ -42,22 +28,7 @@ for len in ${*:-2048}; do
         --per_device_train_batch_size 1 --max_steps "$steps" --learning_rate 1e-5 --logging_steps 1 \
         --save_steps 100000 --device cuda --output_dir "$run" > "$out/full-$len.log" 2>&1 \
         || { echo "swift-tune full $len failed:"; grep -v '^{' "$out/full-$len.log" | tail -20; }
-    python3 - "$run" "$len" "$out/full-$len.mem" <<'PY'
-import glob, json, statistics, sys
-run, length, mem = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-logs = glob.glob(f"{run}/**/logging.jsonl", recursive=True)
-records = [json.loads(l) for l in open(logs[0])] if logs else []
-steps = [r for r in records if "loss" in r and "train_speed(s/it)" in r]
-elapsed = [float(r["train_speed(s/it)"]) * int(r["global_step/max_steps"].split("/")[0]) for r in steps]
-times = [b - a for a, b in zip(elapsed, elapsed[1:])][1:]
-peak = max((int(x) for x in open(mem).read().split() if x.isdigit()), default=0) / 1024
-if times:
-    t = statistics.median(times)
-    print(f"RESULT swift-tune full len {length}: {length / t:,.0f} tokens/s ({t:.3f} s/step), card peak {peak:.2f} GiB, "
-          f"losses {[round(r['loss'], 3) for r in steps]}")
-else:
-    print(f"RESULT swift-tune full len {length}: no step times")
-PY
+    bench_step_result "swift-tune full" "$run" "$len" "$out/full-$len.mem"
     peak "$out/hf-full-$len.mem" python3 scripts/gpu/hf_full_ft_baseline.py --seq "$len" --steps "$steps" \
         --model-dir "$model" > "$out/hf-full-$len.log" 2>&1 || true
     echo "RESULT HF full len $len: $(grep '^RESULT' "$out/hf-full-$len.log" || tail -3 "$out/hf-full-$len.log"), card peak $(( $(sort -n "$out/hf-full-$len.mem" | tail -1) / 1024 )) GiB"

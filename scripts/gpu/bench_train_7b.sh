@@ -13,6 +13,7 @@
 # memory is nvidia-smi's peak memory.used while the run lasts (what the card held) and HF's own peak allocated.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/gpu/bench_common.sh
 mode=${1:-$(command -v nvidia-smi >/dev/null 2>&1 && echo run || echo build)}
 shift || true
 case "$mode" in
@@ -36,24 +37,7 @@ run)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/bench.txt"
     python3 -c "import sys; sys.path.insert(0, '.device'); import hf_qlora_baseline as h; h.make_random_model('$model')"
     cp .device/tokenizer.json .device/tokenizer_config.json "$model/"
-    # Rows of alpaca text long enough for any LEN (each row is many alpaca answers joined).
-    python3 - "$out/text.jsonl" <<'EOF'
-import json, sys
-rows = json.load(open(".device/alpaca_en_demo.json"))
-text = " ".join(r["output"] for r in rows)
-words = text.split()
-with open(sys.argv[1], "w") as f:
-    for i in range(64):
-        f.write(json.dumps({"text": " ".join(words[i * 997:] + words[:i * 997])[:200_000]}) + "\n")
-EOF
-    peak() {  # peak memory.used (MiB) while "$@" runs
-        local log=$1; shift
-        ( while :; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; sleep 0.5; done ) > "$log" &
-        local sampler=$!
-        "$@"; local rc=$?
-        kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
-        return $rc
-    }
+    bench_text_rows "$out/text.jsonl"
     for len in $lengths; do
         if [ "${SWIFT:-1}" = 1 ]; then
             run="$out/swift-$len"
@@ -65,22 +49,7 @@ EOF
                 --per_device_train_batch_size 1 --gradient_accumulation_steps 1 --max_steps "$steps" \
                 --logging_steps 1 --save_steps 100000 --device cuda --output_dir "$run" \
                 > "$out/swift-$len.log" 2>&1 || { echo "swift-tune $len failed:"; tail -20 "$out/swift-$len.log"; }
-            python3 - "$run" "$len" "$out/swift-$len.mem" <<'EOF' | tee -a "$out/bench.txt"
-import glob, json, statistics, sys
-run, length, mem = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-logs = glob.glob(f"{run}/**/logging.jsonl", recursive=True)
-records = [json.loads(l) for l in open(logs[0])] if logs else []
-steps = [r for r in records if "loss" in r and "train_speed(s/it)" in r]
-elapsed = [float(r["train_speed(s/it)"]) * int(r["global_step/max_steps"].split("/")[0]) for r in steps]
-times = [b - a for a, b in zip(elapsed, elapsed[1:])][1:]  # steps 3.. (step 1 compiles kernels)
-peak = max((int(x) for x in open(mem).read().split() if x.isdigit()), default=0) / 1024
-if times:
-    t = statistics.median(times)
-    print(f"RESULT swift-tune len {length}: {length / t:,.0f} tokens/s ({t:.3f} s/step, {len(times)} steps), "
-          f"card peak {peak:.2f} GiB, losses {[round(r['loss'], 3) for r in steps]}")
-else:
-    print(f"RESULT swift-tune len {length}: no step times (see swift-{length}.log)")
-EOF
+            bench_step_result swift-tune "$run" "$len" "$out/swift-$len.mem" | tee -a "$out/bench.txt"
         fi
         if [ "${HF:-1}" = 1 ]; then
             peak "$out/hf-$len.mem" python3 .device/hf_qlora_baseline.py --mode lora --seq "$len" --steps "$steps" \
