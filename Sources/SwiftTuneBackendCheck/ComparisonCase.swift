@@ -29,27 +29,45 @@ struct ComparisonCase {
         let row = { (output: String, outcome: BackendOpComparison.Outcome) in
             BackendOpComparison(op: op, variant: variant, output: output, outcome: outcome, tolerance: tolerance)
         }
-        let expected: [(name: String, values: [Float])]
-        do {
-            expected = try run(reference)
-        } catch let TensorError.unsupported(_, backend, _) {
-            return [row("-", .unsupported(backend: backend))]
-        } catch {
-            return [row("-", .error("reference \(reference.name): \(error)"))]
-        }
-        let actual: [(name: String, values: [Float])]
-        do {
-            actual = try run(candidate)
-        } catch let TensorError.unsupported(_, backend, _) {
-            var result = row("-", .unsupported(backend: backend))
-            result.unsupportedByCandidate = true
-            return [result]
-        } catch {
-            return [row("-", .error("candidate \(candidate.name): \(error)"))]
+        let expected: [(name: String, values: [Float])], actual: [(name: String, values: [Float])]
+        switch Self.runBoth(reference: reference, candidate: candidate, row: row,
+                            reference: { try run($0) }, candidate: { try run($0) }) {
+        case let .outputs(reference, candidate): (expected, actual) = (reference, candidate)
+        case let .stopped(result): return [result]
         }
         return zip(expected, actual).map { expected, actual in
             Self.compare(expected.values, actual.values,
                          into: row(expected.name, .passed), tolerance: outputTolerances[expected.name] ?? tolerance)
+        }
+    }
+
+    /// The outputs of a case run on the reference, then on the candidate, or the one row that says why there are
+    /// none: an op a backend does not have (`unsupported`, marked as the candidate's when it is) or an error.
+    enum BothRuns<Output> {
+        case outputs(Output, Output)
+        case stopped(BackendOpComparison)
+    }
+
+    static func runBoth<Output>(reference: any Backend, candidate: any Backend,
+                                row: (String, BackendOpComparison.Outcome) -> BackendOpComparison,
+                                reference runReference: (any Backend) throws -> Output,
+                                candidate runCandidate: (any Backend) throws -> Output) -> BothRuns<Output> {
+        let expected: Output
+        do {
+            expected = try runReference(reference)
+        } catch let TensorError.unsupported(_, backend, _) {
+            return .stopped(row("-", .unsupported(backend: backend)))
+        } catch {
+            return .stopped(row("-", .error("reference \(reference.name): \(error)")))
+        }
+        do {
+            return .outputs(expected, try runCandidate(candidate))
+        } catch let TensorError.unsupported(_, backend, _) {
+            var result = row("-", .unsupported(backend: backend))
+            result.unsupportedByCandidate = true
+            return .stopped(result)
+        } catch {
+            return .stopped(row("-", .error("candidate \(candidate.name): \(error)")))
         }
     }
 

@@ -29,23 +29,11 @@ struct BF16ComparisonCase {
         let row = { (output: String, outcome: BackendOpComparison.Outcome) in
             BackendOpComparison(op: op, variant: variant, output: output, outcome: outcome, tolerance: tolerance)
         }
-        let expected: [BF16Output]
-        do {
-            expected = try run(reference, .f32)
-        } catch let TensorError.unsupported(_, backend, _) {
-            return [row("-", .unsupported(backend: backend))]
-        } catch {
-            return [row("-", .error("reference \(reference.name): \(error)"))]
-        }
-        let actual: [BF16Output]
-        do {
-            actual = try run(candidate, candidateStorage)
-        } catch let TensorError.unsupported(_, backend, _) {
-            var result = row("-", .unsupported(backend: backend))
-            result.unsupportedByCandidate = true
-            return [result]
-        } catch {
-            return [row("-", .error("candidate \(candidate.name): \(error)"))]
+        let expected: [BF16Output], actual: [BF16Output]
+        switch ComparisonCase.runBoth(reference: reference, candidate: candidate, row: row,
+                                      reference: { try run($0, .f32) }, candidate: { try run($0, candidateStorage) }) {
+        case let .outputs(reference, candidate): (expected, actual) = (reference, candidate)
+        case let .stopped(result): return [result]
         }
         return zip(expected, actual).map { expected, actual in
             let base = row(expected.name, .passed)
