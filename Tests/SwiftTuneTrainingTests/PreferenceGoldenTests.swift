@@ -217,3 +217,48 @@ struct KTOGoldenTests {
         }
     }
 }
+
+@Suite("Preference training curves vs TRL goldens")
+struct PreferenceCurveTests {
+    /// 10 AdamW steps on all rows (constant lr 5e-3, betas 0.9/0.95, weight decay 0.1, clip 1): per-step loss,
+    /// grad_norm and metrics as TRL's trainer + torch AdamW.
+    @Test(arguments: ["dpo", "kto", "cpo", "simpo", "orpo"])
+    func curveMatchesTRL(type: String) throws {
+        let golden = PreferenceGolden()
+        let rows = try PreferenceGolden.decode(PreferenceGolden.Rows.self, "rows.json")
+        let curves = try PreferenceGolden.decode(PreferenceGolden.Curves.self, "curves.json")
+        let expected = try #require(curves.curves[type])
+        let model = try golden.model()
+        var options = PreferenceOptions(rlhfType: try RLHFType.parse(type))
+        let objective: any TrainingObjective
+        let items: Int
+        if type == "kto" {
+            objective = try KTOObjective(train: KTOGoldenTests.examples(rows), options: options, klBlockSize: rows.kto.count)
+            items = rows.kto.count
+        } else {
+            if type == "simpo" { options.beta = 2; options.simpoGamma = 1 }
+            objective = try PreferenceObjective(train: PreferenceGolden.pairs(rows), options: options)
+            items = rows.pairs.count
+        }
+        let optimizer = try AdamW(parameters: model.trainableParameters,
+                                  hyperparameters: AdamW.Hyperparameters(beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1))
+        #expect(expected.count == curves.steps)
+        for (step, golden) in expected.enumerated() {
+            let result = try TrainingStep.run(model: model, optimizer: optimizer, learningRate: curves.learningRate,
+                                              maxGradNorm: 1) {
+                try objective.accumulateGradients(model: model, microBatches: [Array(0..<items)], step: step, runSeed: 1)
+            }
+            let statistics = try model.backend.floats(result.statistics)
+            let loss = objective.stepLoss(statistics)
+            #expect(abs(loss - golden.loss) <= 1e-4 * max(1, abs(golden.loss)),
+                    "\(type) step \(step + 1): loss \(loss), TRL \(golden.loss)")
+            let norm = try result.gradNorm()
+            #expect(abs(norm - golden.gradNorm) <= 1e-3 * max(1, golden.gradNorm),
+                    "\(type) step \(step + 1): grad_norm \(norm), TRL \(golden.gradNorm)")
+            for (key, value) in objective.trainingMetrics(steps: [statistics]).dropFirst() {
+                guard let trl = golden.metrics[key] else { continue }
+                #expect(abs(value - trl) <= 1e-4 * max(1, abs(trl)), "\(type) step \(step + 1): \(key) \(value), TRL \(trl)")
+            }
+        }
+    }
+}
