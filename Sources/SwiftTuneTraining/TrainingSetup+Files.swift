@@ -73,7 +73,12 @@ extension TrainingSetup {
                   let step = progress.split(separator: "/").first.flatMap({ Int($0) }) else { continue }
             let pairs: [(String, String)] = [("loss", "train_loss"), ("learning_rate", "train_learning_rate"),
                                              ("grad_norm", "train_grad_norm"), ("token_acc", "train_token_acc"),
-                                             ("eval_loss", "eval_loss"), ("eval_token_acc", "eval_token_acc")]
+                                             ("eval_loss", "eval_loss"), ("eval_token_acc", "eval_token_acc"),
+                                             ("rewards/accuracies", "train_rewards_accuracies"),
+                                             ("rewards/margins", "train_rewards_margins"),
+                                             ("rewards/chosen", "train_rewards_chosen"),
+                                             ("rewards/rejected", "train_rewards_rejected"), ("nll_loss", "train_nll_loss"),
+                                             ("kl", "train_kl"), ("accuracy", "train_accuracy"), ("margin", "train_margin")]
             for (key, name) in pairs {
                 if let value = record.number(key) { series[name, default: []].append((step, value)) }
             }

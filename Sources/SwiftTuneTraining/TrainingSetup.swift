@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneCheckpoint
 import SwiftTuneData
 import SwiftTuneHub
+import SwiftTuneJSON
 import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneRunFiles
@@ -81,8 +82,11 @@ public final class TrainingSetup {
 
     /// Trains `objective`: the run folder (`vN-…`) with `args.json` (and `val_dataset.jsonl` when validation rows were
     /// split off), the trainer with its checkpoints, resume, the run, and the curves in `images/`.
+    ///
+    /// - Parameter extraArguments: the command's own `args.json` entries (`rlhf`'s `rlhf_type`, `beta`, …), replacing
+    ///   shared ones of the same name.
     public func train(_ objective: any TrainingObjective, validationRows: [DatasetRow] = [], stop: StopSignal? = nil,
-                      observer: (any TrainingObserver)? = nil,
+                      observer: (any TrainingObserver)? = nil, extraArguments: [(String, JSONValue)] = [],
                       message: (String) -> Void = { _ in }) throws -> (runFolder: URL, summary: TrainingSummary) {
         let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
         let total = model.parameterCount
@@ -91,7 +95,9 @@ public final class TrainingSetup {
 
         let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
                                              addVersion: options.training.addVersion)
-        let arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        var arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        for (key, value) in extraArguments { try arguments.set(key, value) }
+        arguments.sortKeys()
         try arguments.write()
         if !validationRows.isEmpty {
             try Self.writeJSONLines(validationRows, to: runFolder.appendingPathComponent(RunFolder.validationFileName))

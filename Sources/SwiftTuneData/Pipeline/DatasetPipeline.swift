@@ -151,7 +151,11 @@ public enum DatasetPipeline {
                 report.rowsRead += 1
                 do throws(DataError) {
                     let fields = try record.fields.get()
-                    rows.append(try preprocessor.convert(fields, at: record.location))
+                    let row = try preprocessor.convert(fields, at: record.location)
+                    if let (problem, key, detail) = options.preferenceRows?.problem(row) {
+                        throw DataError.badRow(location: record.location, problem: problem, key: key, detail: detail)
+                    }
+                    rows.append(row)
                 } catch {
                     if options.strict { throw error }
                     report.record(error)
