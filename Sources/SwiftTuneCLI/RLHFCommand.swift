@@ -2,14 +2,17 @@ import ArgumentParser
 import Foundation
 import SwiftTuneTraining
 
-/// `swift-tune rlhf`: preference training (DPO and its loss variants, KTO, CPO, SimPO, ORPO) with ms-swift's flags.
+/// `swift-tune rlhf`: preference training (DPO and its loss variants, KTO, CPO, SimPO, ORPO) and reward models, with
+/// ms-swift's flags.
 struct RLHFCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
-        abstract: "Preference training: DPO (and its loss variants), KTO, CPO, SimPO, ORPO, with ms-swift's flags.",
+        abstract: "Preference training: DPO (and its loss variants), KTO, CPO, SimPO, ORPO, reward models (rm).",
         discussion: """
-            Every sft flag applies (LoRA or full). Rows: messages + rejected_response, chosen/rejected (messages, \
-            ShareGPT objects or whole transcripts); KTO: messages + label.
+            Every sft flag applies (LoRA or full; not --packing). Rows: messages + rejected_response, messages + \
+            rejected_messages, chosen/rejected (message lists, ShareGPT objects after conversations, or whole \
+            transcripts with a shared prompt); KTO: messages + label (true/false). LoRA runs use the base with the \
+            adapter off as the reference; full runs precompute the reference before training.
             Example: swift-tune rlhf --rlhf_type dpo --model path/to/model --dataset dpo.json#300 --beta 0.1
             """)
 
@@ -33,7 +36,7 @@ struct RLHFCommand: AsyncParsableCommand {
 
 /// The preference flags of `rlhf` (ms-swift's names and defaults).
 struct PreferenceFlags: ParsableArguments {
-    @Option(name: flag("rlhf_type"), help: "dpo, kto, cpo, simpo or orpo (default dpo).")
+    @Option(name: flag("rlhf_type"), help: "dpo, kto, cpo, simpo, orpo or rm (default dpo).")
     var rlhfType: String = "dpo"
     @Option(name: flag("beta"), help: "The preference temperature (default 0.1; 2.0 for simpo).")
     var beta: Double?
@@ -45,6 +48,8 @@ struct PreferenceFlags: ParsableArguments {
     var lossWeights: [Double] = []
     @Option(name: flag("label_smoothing"), help: "Label noise ε for robust, aot, exo_pair, cpo (default 0).")
     var labelSmoothing: Double?
+    @Option(name: flag("discopop_tau"), help: "DiscoPOP's temperature τ (--loss_type discopop; default 0.05).")
+    var discopopTau: Double?
     @Option(name: flag("rpo_alpha"), help: "Adds rpo_alpha × the NLL of the chosen answers to DPO (default off).")
     var rpoAlpha: Double?
     @Option(name: flag("reference_free"), help: "DPO without a reference model (log π_ref = 0; default false).")
@@ -53,11 +58,11 @@ struct PreferenceFlags: ParsableArguments {
     var precomputeRefLogProbs: Bool?
     @Option(name: flag("ref_model"), help: "A separate reference model (default: the base with the adapter disabled).")
     var refModel: String?
-    @Option(name: flag("ref_adapters"), help: "An adapter on the reference model.")
+    @Option(name: flag("ref_adapters"), help: "A LoRA adapter folder applied to the reference model (--ref_model, else the base).")
     var refAdapters: String?
     @Option(name: flag("simpo_gamma"), help: "SimPO's reward margin γ (default 1).")
     var simpoGamma: Double?
-    @Option(name: flag("cpo_alpha"), help: "Weight of the NLL term of CPO/SimPO (default 1 for cpo, 0 for simpo).")
+    @Option(name: flag("cpo_alpha"), help: "Weight of the NLL term of CPO/SimPO (default 1; 0 is pure SimPO).")
     var cpoAlpha: Double?
     @Option(name: flag("desirable_weight"), help: "KTO weight of desirable rows (default 1).")
     var desirableWeight: Double?
@@ -68,12 +73,32 @@ struct PreferenceFlags: ParsableArguments {
     @Option(name: flag("max_completion_length"), help: "Keep at most N answer tokens (default: all).")
     var maxCompletionLength: Int?
 
+    /// The flags that only some types read, and those types: giving one to another type is refused, so a flag is
+    /// never silently ignored.
+    var typeSpecificFlags: [(flag: String, isSet: Bool, types: [RLHFType])] {
+        [("loss_weights", !lossWeights.isEmpty, [.dpo]), ("rpo_alpha", rpoAlpha != nil, [.dpo]),
+         ("reference_free", referenceFree != nil, [.dpo]), ("discopop_tau", discopopTau != nil, [.dpo]),
+         ("label_smoothing", labelSmoothing != nil, [.dpo, .cpo]),
+         ("precompute_ref_log_probs", precomputeRefLogProbs != nil, [.dpo, .kto]),
+         ("simpo_gamma", simpoGamma != nil, [.simpo, .cpo]), ("cpo_alpha", cpoAlpha != nil, [.cpo, .simpo]),
+         ("desirable_weight", desirableWeight != nil, [.kto]), ("undesirable_weight", undesirableWeight != nil, [.kto]),
+         ("center_rewards_coefficient", centerRewardsCoefficient != nil, [.rm]),
+         ("max_completion_length", maxCompletionLength != nil, [.dpo, .kto, .cpo, .simpo, .orpo])]
+    }
+
     func options() throws -> PreferenceOptions {
-        var options = PreferenceOptions(rlhfType: try RLHFType.parse(rlhfType))
+        let type = try RLHFType.parse(rlhfType)
+        if let misplaced = typeSpecificFlags.first(where: { $0.isSet && !$0.types.contains(type) }) {
+            throw TrainingError.conflictingArguments(
+                misplaced.flag, "rlhf_type \(type.rawValue)",
+                hint: "--\(misplaced.flag) applies to --rlhf_type \(misplaced.types.map(\.rawValue).joined(separator: " or "))")
+        }
+        var options = PreferenceOptions(rlhfType: type)
         options.beta = beta
         options.lossTypes = lossType
         options.lossWeights = lossWeights.isEmpty ? nil : lossWeights
         if let labelSmoothing { options.labelSmoothing = labelSmoothing }
+        if let discopopTau { options.discopopTau = discopopTau }
         options.rpoAlpha = rpoAlpha
         if let referenceFree { options.referenceFree = referenceFree }
         if let precomputeRefLogProbs { options.precomputeRefLogProbs = precomputeRefLogProbs }

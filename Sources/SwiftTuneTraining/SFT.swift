@@ -28,6 +28,9 @@ public struct SFTOptions: Sendable {
     public var isPretraining = false
     /// `--torch_dtype`, recorded in args.json (the CPU backend computes in f32).
     public var torchDtype: String?
+    /// A reward model (`rlhf --rlhf_type rm`, ms-swift's `task_type seq_cls` with `num_labels` 1): the model gets a value
+    /// head `score` that trains with the adapter (a `modules_to_save` module, as PEFT's SEQ_CLS does) or in full.
+    public var valueHead = false
 
     public init(model: URL, datasets: [DatasetSpec]) {
         self.model = model

@@ -68,12 +68,24 @@ public final class TrainingSetup {
         message("model: \(options.model.path) (\(config.modelType.rawValue), \(config.numHiddenLayers) layers, "
             + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name)")
 
+        var lora = options.lora
+        if options.valueHead {
+            try model.attachValueHead(seed: options.training.seed, trainable: false)
+            if !lora.modulesToSave.contains("score") { lora.modulesToSave.append("score") }
+        }
         if options.trainType == .full {
             try model.setAllTrainable(true)
         } else if let adapters = options.adapters {
+            let config = try LoRAAdapter.loadConfig(from: adapters)
+            if options.valueHead != (config.taskType == .sequenceClassification) {
+                throw TrainingError.invalidArgument(
+                    flag: "adapters", value: adapters.path,
+                    expected: options.valueHead ? "a reward-model adapter (task_type SEQ_CLS) with --rlhf_type rm"
+                        : "a language-model adapter (task_type CAUSAL_LM); this one is a reward model's (SEQ_CLS)")
+            }
             try LoRAAdapter.load(from: adapters, into: model, trainable: true)
         } else {
-            _ = try model.attachLoRA(options.lora, seed: options.training.seed, trainable: true)
+            _ = try model.attachLoRA(lora, seed: options.training.seed, trainable: true)
         }
         if let resume = options.training.resumeFromCheckpoint {
             try Self.loadWeights(from: URL(fileURLWithPath: resume), into: model, fullFineTuning: fullFineTuning)

@@ -159,6 +159,7 @@ struct PreferenceGoldenTests {
         var simpo = PreferenceOptions(rlhfType: .simpo)
         simpo.beta = 2
         simpo.simpoGamma = 1
+        simpo.cpoAlpha = 0  // the golden's pure SimPO (ms-swift's default keeps cpo_alpha 1)
         try check("simpo", options: simpo)
         simpo.simpoGamma = 0.5
         simpo.cpoAlpha = 0.3
@@ -236,7 +237,7 @@ struct PreferenceCurveTests {
             objective = try KTOObjective(train: KTOGoldenTests.examples(rows), options: options, klBlockSize: rows.kto.count)
             items = rows.kto.count
         } else {
-            if type == "simpo" { options.beta = 2; options.simpoGamma = 1 }
+            if type == "simpo" { options.beta = 2; options.simpoGamma = 1; options.cpoAlpha = 0 }
             objective = try PreferenceObjective(train: PreferenceGolden.pairs(rows), options: options)
             items = rows.pairs.count
         }

@@ -47,7 +47,9 @@ public enum CPOLossType: String, Sendable, CaseIterable, Codable {
 
 /// The preference-training flags of `swift-tune rlhf`, with ms-swift's defaults (its `RLHFArguments` over TRL's
 /// configs): `beta` 0.1 (2.0 for SimPO), `loss_type` sigmoid, `label_smoothing` 0, `rpo_alpha` off, `cpo_alpha` 1
-/// (0 for SimPO, which is pure SimPO), `simpo_gamma` 1, `desirable_weight`/`undesirable_weight` 1, `discopop_tau` 0.05.
+/// (SimPO included: ms-swift runs SimPO as CPOTrainer with `loss_type simpo`, which keeps the NLL term; pass
+/// `--cpo_alpha 0` for the paper's pure SimPO), `simpo_gamma` 1, `desirable_weight`/`undesirable_weight` 1,
+/// `discopop_tau` 0.05.
 public struct PreferenceOptions: Sendable, Equatable {
     public var rlhfType: RLHFType = .dpo
     /// nil → `rlhfType.defaultBeta`.
@@ -64,7 +66,7 @@ public struct PreferenceOptions: Sendable, Equatable {
     /// needs no reference forward pass (always on for full fine-tuning, which keeps no frozen copy).
     public var precomputeRefLogProbs = false
     public var simpoGamma: Double = 1
-    /// nil → 1 for CPO, 0 for SimPO.
+    /// CPO/SimPO: the weight of the chosen answers' NLL (nil → 1, ms-swift's default for both).
     public var cpoAlpha: Double?
     public var desirableWeight: Double = 1
     public var undesirableWeight: Double = 1
@@ -77,7 +79,7 @@ public struct PreferenceOptions: Sendable, Equatable {
     public init(rlhfType: RLHFType = .dpo) { self.rlhfType = rlhfType }
 
     public var resolvedBeta: Double { beta ?? rlhfType.defaultBeta }
-    public var resolvedCPOAlpha: Double { cpoAlpha ?? (rlhfType == .simpo ? 0 : 1) }
+    public var resolvedCPOAlpha: Double { cpoAlpha ?? 1 }
 
     /// The DPO losses and their weights, `--rpo_alpha` folded in as a weighted `sft` term.
     public func dpoLosses() throws(TrainingError) -> [(type: DPOLossType, weight: Double)] {
@@ -111,6 +113,9 @@ public struct PreferenceOptions: Sendable, Equatable {
         }
         for (flag, value) in [("desirable_weight", desirableWeight), ("undesirable_weight", undesirableWeight)] where !(value > 0) {
             throw .invalidArgument(flag: flag, value: "\(value)", expected: "a positive number")
+        }
+        guard discopopTau > 0, discopopTau.isFinite else {
+            throw .invalidArgument(flag: "discopop_tau", value: "\(discopopTau)", expected: "a positive number (default 0.05)")
         }
         if let maxCompletionLength, maxCompletionLength < 1 {
             throw .invalidArgument(flag: "max_completion_length", value: "\(maxCompletionLength)", expected: "a positive integer")
