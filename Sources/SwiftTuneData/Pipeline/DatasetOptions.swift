@@ -10,37 +10,6 @@ public enum TruncationStrategy: String, Sendable, Codable, CaseIterable {
     case right
 }
 
-/// What each row of a preference dataset must carry.
-public enum PreferenceRowKind: String, Sendable {
-    /// A chosen and a different, non-empty rejected answer (DPO, CPO, SimPO, ORPO, rm).
-    case pair
-    /// An answer and a true/false `label` (KTO).
-    case label
-
-    /// Why `row` cannot be used as this kind, or nil.
-    public func problem(_ row: DatasetRow) -> (RowProblem, key: String, detail: String)? {
-        switch self {
-        case .label:
-            return row.label == nil
-                ? (.noLabel, "label", "a KTO row needs \"label\": true (desirable) or false (undesirable)") : nil
-        case .pair:
-            guard let rejected = row.rejectedConversation else {
-                return (.noRejected, "rejected_response", "a preference row needs a rejected answer "
-                    + "(rejected_response, rejected_messages, or chosen/rejected columns)")
-            }
-            let rejectedAnswer = rejected.messages.last
-            if rejectedAnswer?.role != .assistant
-                || rejectedAnswer?.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {
-                return (.emptyAnswer, "rejected_response", "the rejected answer is empty")
-            }
-            if rejected == row.conversation {
-                return (.sameAnswers, "rejected_response", "the chosen and the rejected answer are the same")
-            }
-            return nil
-        }
-    }
-}
-
 /// The dataset flags of `sft`/`pt`/`rlhf`, with ms-swift's defaults.
 public struct DatasetOptions: Sendable {
     /// `--val_dataset`: loaded whole (split ratio 1.0), shuffled only with `valDatasetShuffle`.
@@ -77,6 +46,9 @@ public struct DatasetOptions: Sendable {
     public var maxLineBytes: Int = 16 << 20
     /// What a preference command (`rlhf`) needs of each row; nil for `sft`/`pt`/`infer`.
     public var preferenceRows: PreferenceRowKind?
+    /// `rlhf --max_completion_length`: each final answer of a preference row cut to its first N tokens before the
+    /// `--max_length` check, which then cuts the prompt (TRL's order); nil keeps whole answers.
+    public var maxCompletionLength: Int?
     /// Template flags: `--system`, `--loss_scale`, `--use_chat_template`, thinking.
     public var template: TemplateOptions = TemplateOptions()
 

@@ -202,6 +202,10 @@ public enum DatasetPipeline {
                 report.record(e)
                 continue
             }
+            if options.preferenceRows != nil, let limit = options.maxCompletionLength {
+                encoded.chosen = PreferenceTruncation.cutAnswer(encoded.chosen, to: limit)
+                encoded.rejected = encoded.rejected.map { PreferenceTruncation.cutAnswer($0, to: limit) }
+            }
             if let maxLength = options.maxLength, encoded.length > maxLength {
                 switch options.truncationStrategy {
                 case .delete:
@@ -209,10 +213,14 @@ public enum DatasetPipeline {
                                              detail: "\(encoded.length) tokens > max_length \(maxLength) (truncation_strategy delete)")
                     report.record(e)
                     continue
+                case .left where options.preferenceRows != nil:
+                    // The prompt loses its start first, so both answers stay whole where they fit.
+                    encoded.chosen = PreferenceTruncation.cutPrompt(encoded.chosen, to: maxLength)
+                    encoded.rejected = encoded.rejected.map { PreferenceTruncation.cutPrompt($0, to: maxLength) }
                 case .left, .right:
                     encoded.chosen = truncate(encoded.chosen, to: maxLength, keepEnd: options.truncationStrategy == .left)
                     encoded.rejected = encoded.rejected.map { truncate($0, to: maxLength, keepEnd: options.truncationStrategy == .left) }
-                    if options.preferenceRows != nil, let e = lostAnswer(encoded, at: location, options: options) {
+                    if options.preferenceRows != nil, let e = PreferenceTruncation.lostAnswer(encoded, at: location, options: options) {
                         if options.strict { throw e }
                         report.record(e)
                         continue
@@ -234,21 +242,6 @@ public enum DatasetPipeline {
             throw .emptyDataset(name: name, reason: "all \(rows.count) rows were dropped: \(reasons)")
         }
         return EncodedDataset(rows: out, locations: locations)
-    }
-
-    /// A preference row whose chosen or rejected answer lost every token to `--max_length` truncation (a preference
-    /// loss needs both answers), as the row's problem; nil when both kept answer tokens.
-    static func lostAnswer(_ row: EncodedRow, at location: RowLocation, options: DatasetOptions) -> DataError? {
-        let sides = [("chosen", row.chosen)] + (row.rejected.map { [("rejected", $0)] } ?? [])
-        guard let (side, sample) = sides.first(where: { !$0.1.labels.contains { $0 != EncodedSample.ignoreIndex } }) else {
-            return nil
-        }
-        let strategy = options.truncationStrategy.rawValue
-        return .badRow(location: location, problem: .tooLong, key: side == "chosen" ? "messages" : "rejected_response",
-                       detail: "no token of the \(side) answer is left after truncation to max_length "
-                           + "\(options.maxLength ?? sample.count) (truncation_strategy \(strategy)); expected at least one "
-                           + "answer token. Hint: raise --max_length, or use --truncation_strategy left (cuts the prompt's "
-                           + "start) or delete (drops the row)")
     }
 
     /// ms-swift `_truncate`: the first (`right`) or last (`left`) `maxLength` tokens; `labels[0] = -100`.

@@ -59,6 +59,7 @@ public enum RLHF {
         let preference = options.preference
         var training = options.training
         training.data.preferenceRows = preference.rlhfType == .kto ? .label : .pair
+        training.data.maxCompletionLength = preference.maxCompletionLength
         training.valueHead = preference.rlhfType == .rm
         let setup = try TrainingSetup(training, backend: backend, message: message)
         let data = try DatasetPipeline.load(training.datasets, options: training.data, tokenizer: setup.tokenizer,
@@ -118,7 +119,7 @@ public enum RLHF {
     /// The sample with labels on its final answer only (TRL scores the completion), the answer cut to
     /// `maxCompletion` tokens; nil when no answer token is left.
     static func finalAnswer(_ sample: EncodedSample, _ maxCompletion: Int?) -> EncodedSample? {
-        let start = (sample.labels.lastIndex(of: EncodedSample.ignoreIndex) ?? -1) + 1
+        let start = PreferenceTruncation.answerStart(sample)
         guard start < sample.count else { return nil }
         let end = maxCompletion.map { min(sample.count, start + $0) } ?? sample.count
         let labels = Array(repeating: EncodedSample.ignoreIndex, count: start) + sample.labels[start..<end]
