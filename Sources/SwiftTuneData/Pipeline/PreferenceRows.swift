@@ -26,7 +26,8 @@ public enum PreferenceRowKind: String, Sendable {
             let rejectedAnswer = rejected.messages.last
             guard rejectedAnswer?.role == .assistant else {
                 return (.invalidMessages, "rejected_messages", "expected the rejected conversation to end with an "
-                    + "assistant answer, got a last message from \(rejectedAnswer.map { "\($0.role)" } ?? "nobody")")
+                    + "assistant answer, got a last message from \(rejectedAnswer.map { "\($0.role)" } ?? "nobody"). "
+                    + "Hint: end rejected_messages with the rejected assistant answer")
             }
             if rejectedAnswer?.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {
                 return (.emptyAnswer, "rejected_response", "expected a non-empty rejected answer, got an empty one. "

@@ -130,7 +130,7 @@ public struct RowPreprocessor: Sendable {
         }
         if last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && (last.toolCalls ?? []).isEmpty {
             throw .badRow(location: location, problem: .emptyAnswer, key: "messages[\(messages.count - 1)].content",
-                          detail: "the last assistant answer is empty. Hint: drop the row or fill in the answer.")
+                          detail: "expected a non-empty final assistant answer, got an empty one. Hint: drop the row or fill in the answer.")
         }
     }
 
