@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SwiftTuneAdapters
 import SwiftTuneCPU
+import SwiftTuneCheckpoint
 import SwiftTuneData
 import SwiftTuneModels
 @testable import SwiftTuneTraining
@@ -109,6 +110,30 @@ import SwiftTuneModels
         for (name, other) in [("precomputed", precomputed), ("ref_model", separate)] {
             #expect(zip(adapterOff, other).allSatisfy { abs($0 - $1) < 1e-5 }, "\(name): \(other) vs \(adapterOff)")
         }
+    }
+
+    /// Full fine-tuning: DPO's reference is the initial model, precomputed (the first step's loss is log 2); a
+    /// reward model's checkpoint is an HF sequence classifier (`score.weight`, `…ForSequenceClassification`).
+    @Test func fullFineTuningDPOAndRewardModel() throws {
+        let output = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let data = try Self.dataset(in: output)
+        var dpo = try Self.options(.dpo, output: output.appendingPathComponent("runs"), data: data)
+        dpo.training.trainType = .full
+        dpo.training.training.learningRate = 1e-3
+        let records = try Self.records(RLHF.run(dpo, backend: CPUBackend(threadCount: 2)).runFolder).dropLast()
+        #expect(records.first?["loss"] as? Double == 0.69314718 && (records.last?["loss"] as? Double ?? 1) < 0.69314718,
+                "\(records.map { $0["loss"] ?? "" })")
+        var rm = try Self.options(.rm, output: output.appendingPathComponent("runs"), data: data)
+        rm.training.trainType = .full
+        let run = try RLHF.run(rm, backend: CPUBackend(threadCount: 2)).runFolder
+        let checkpoint = run.appendingPathComponent("checkpoint-4")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint.appendingPathComponent("config.json")))
+            as? [String: Any]
+        #expect(config?["architectures"] as? [String] == ["Qwen2ForSequenceClassification"])
+        #expect((config?["id2label"] as? [String: String])?.count == 1)
+        let weights = try ModelWeights(directory: checkpoint)
+        #expect(weights.contains("score.weight") && weights.contains("model.norm.weight"))
     }
 
     @Test func badCombinationsFailBeforeARunFolder() throws {
