@@ -7,15 +7,28 @@ import SwiftTuneModels
 /// ms-swift wrote and written the way PEFT 0.21 writes it: every `LoraConfig` field, keys sorted, two-space
 /// indent (`json.dumps(indent=2, sort_keys=True)`).
 public struct AdapterConfig: Sendable, Equatable {
-    /// The module choice and hyperparameters.
+    /// PEFT's `task_type`: what the adapted model computes.
+    public enum TaskType: String, Sendable, Equatable {
+        /// A language model (the lm_head).
+        case causalLM = "CAUSAL_LM"
+        /// A reward model: a value head `score` (`…ForSequenceClassification`), trained in full as a
+        /// `modules_to_save` module; PEFT adds `classifier` and `score` to `modules_to_save` for this task.
+        case sequenceClassification = "SEQ_CLS"
+    }
+
+    /// The module choice and hyperparameters. For `SEQ_CLS`, `modulesToSave` holds `score` and not PEFT's
+    /// `classifier` (a name of other architectures' heads).
     public var lora: LoRAConfiguration
+    public var taskType: TaskType = .causalLM
     /// `base_model_name_or_path`: the model the adapter was trained on (a hub id or a directory).
     public var baseModelNameOrPath: String?
     /// `revision` of the base model.
     public var revision: String?
 
-    public init(lora: LoRAConfiguration, baseModelNameOrPath: String? = nil, revision: String? = nil) {
+    public init(lora: LoRAConfiguration, baseModelNameOrPath: String? = nil, revision: String? = nil,
+                taskType: TaskType = .causalLM) {
         self.lora = lora
+        self.taskType = taskType
         self.baseModelNameOrPath = baseModelNameOrPath
         self.revision = revision
     }
@@ -35,8 +48,13 @@ public struct AdapterConfig: Sendable, Equatable {
         if let type = try object.string("peft_type"), type != "LORA" {
             throw unsupported("peft_type", type, "only LoRA adapters are implemented")
         }
-        if let task = try object.string("task_type"), task != "CAUSAL_LM" {
-            throw unsupported("task_type", task, "only causal language-model adapters (CAUSAL_LM) are implemented")
+        var task = TaskType.causalLM
+        if let text = try object.string("task_type") {
+            guard let type = TaskType(rawValue: text) else {
+                throw unsupported("task_type", text, "only language-model (CAUSAL_LM) and reward-model (SEQ_CLS) "
+                    + "adapters are implemented")
+            }
+            task = type
         }
         if let bias = try object.string("bias"), bias != "none" {
             throw unsupported("bias", bias, "train without bias (bias \"none\", ms-swift's --lora_bias none)")
@@ -78,10 +96,17 @@ public struct AdapterConfig: Sendable, Equatable {
             useRSLoRA: try object.bool("use_rslora") ?? false, targets: targets,
             excludeModules: try Self.selector(object, "exclude_modules"),
             layersToTransform: try object.intList("layers_to_transform"), layersPattern: layersPattern,
-            modulesToSave: try object.stringList("modules_to_save") ?? [],
+            modulesToSave: Self.modulesToSave(try object.stringList("modules_to_save") ?? [], taskType: task),
             ensureWeightTying: try object.bool("ensure_weight_tying") ?? false)
+        taskType = task
         baseModelNameOrPath = try object.string("base_model_name_or_path")
         revision = try object.string("revision")
+    }
+
+    /// `modules_to_save` as the model knows it: for `SEQ_CLS`, PEFT's `classifier` dropped and `score` present.
+    static func modulesToSave(_ names: [String], taskType: TaskType) -> [String] {
+        guard taskType == .sequenceClassification else { return names }
+        return names.filter { $0 != "classifier" && $0 != "score" } + ["score"]
     }
 
     /// `target_modules` / `exclude_modules`: a string is a regex (or PEFT's `all-linear`), a list names modules.
@@ -105,6 +130,9 @@ public struct AdapterConfig: Sendable, Equatable {
             case let .regex(pattern)?: .string(pattern)
             }
         }
+        // PEFT appends its SEQ_CLS heads to the user's modules_to_save.
+        let savedModules = taskType == .sequenceClassification
+            ? lora.modulesToSave.filter { $0 != "score" } + ["classifier", "score"] : lora.modulesToSave
         let alpha = lora.alpha.rounded() == lora.alpha && abs(lora.alpha) < 1e15
             ? JSONNumber(Int(lora.alpha)) : JSONNumber(lora.alpha)
         let fields: JSONValue = [
@@ -119,11 +147,11 @@ public struct AdapterConfig: Sendable, Equatable {
             "loftq_config": [:], "lora_alpha": .number(alpha), "lora_bias": .bool(false),
             "lora_dropout": .number(JSONNumber(lora.dropout)), "lora_ga_config": .null, "megatron_config": .null,
             "megatron_core": .string("megatron.core"),
-            "modules_to_save": lora.modulesToSave.isEmpty ? .null : .array(lora.modulesToSave.map(JSONValue.string)),
+            "modules_to_save": savedModules.isEmpty ? .null : .array(savedModules.map(JSONValue.string)),
             "monteclora_config": .null, "peft_type": .string("LORA"), "peft_version": .string(Self.peftVersion),
             "qalora_group_size": 16, "r": .number(JSONNumber(lora.rank)), "rank_pattern": [:],
             "revision": revision.map(JSONValue.string) ?? .null, "target_modules": selector(lora.targets),
-            "target_parameters": .null, "task_type": .string("CAUSAL_LM"), "trainable_token_indices": .null,
+            "target_parameters": .null, "task_type": .string(taskType.rawValue), "trainable_token_indices": .null,
             "use_bdlora": .null, "use_dora": .bool(false), "use_qalora": .bool(false),
             "use_rslora": .bool(lora.useRSLoRA), "velora_config": .null,
         ]

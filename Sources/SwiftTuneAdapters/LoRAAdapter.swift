@@ -23,7 +23,8 @@ public enum LoRAAdapter {
         let tensors = try model.adapterParameters().map { (name: keyPrefix + $0.key, tensor: $0.parameter.value) }
         try SafetensorsWriter.write(tensors: tensors, to: directory.appendingPathComponent(weightsFileName))
         let suffixes = Set(model.loraModules.map { String($0.moduleName.split(separator: ".").last ?? "") })
-        let config = AdapterConfig(lora: configuration, baseModelNameOrPath: baseModelNameOrPath)
+        let config = AdapterConfig(lora: configuration, baseModelNameOrPath: baseModelNameOrPath,
+                                   taskType: model.score == nil ? .causalLM : .sequenceClassification)
         try Data(config.json(moduleSuffixes: Array(suffixes)).utf8)
             .write(to: directory.appendingPathComponent(configFileName), options: .atomic)
     }
@@ -46,8 +47,17 @@ public enum LoRAAdapter {
     public static func load(from directory: URL, into model: DecoderModel, trainable: Bool = false) throws
         -> AdapterConfig {
         let config = try loadConfig(from: directory)
-        let file = try openWeights(in: directory, config: config, expected: model.adapterTensorShapes(for: config.lora))
-        try model.attachLoRA(config.lora, seed: 0, trainable: trainable)
+        // A reward model's adapter carries its value head (`score`): give the model one to load it into.
+        let addsValueHead = config.taskType == .sequenceClassification && model.score == nil
+        if addsValueHead { try model.attachValueHead(seed: 0, trainable: false) }
+        let file: SafetensorsFile
+        do {
+            file = try openWeights(in: directory, config: config, expected: model.adapterTensorShapes(for: config.lora))
+            try model.attachLoRA(config.lora, seed: 0, trainable: trainable)
+        } catch {
+            if addsValueHead { model.removeValueHead() }
+            throw error
+        }
         do {
             for (key, parameter) in try model.adapterParameters() {
                 let loaded = try file.tensor(keyPrefix + key, on: model.backend, as: .f32)
@@ -55,6 +65,7 @@ public enum LoRAAdapter {
             }
         } catch {
             model.removeLoRA()
+            if addsValueHead { model.removeValueHead() }
             throw error
         }
         return config

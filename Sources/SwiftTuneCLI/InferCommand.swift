@@ -24,7 +24,13 @@ struct InferCommand: ParsableCommand {
     func run() throws {
         let backend = try DeviceChoice.pick(model.device)
         let inference = try Inference.load(try infer.inferenceOptions(model: model), backend: backend) { note($0) }
-        if infer.isBatch {
+        if inference.engine.model.score != nil {
+            guard infer.isBatch else {
+                throw ValidationError("this checkpoint is a reward model (rlhf --rlhf_type rm): it scores rows instead of "
+                    + "chatting; pass --val_dataset with rows that end with the answer (pairs score both answers)")
+            }
+            try scoreDataset(inference)
+        } else if infer.isBatch {
             try answerDataset(inference)
         } else {
             try chat(inference)
@@ -76,20 +82,43 @@ struct InferCommand: ParsableCommand {
         }
     }
 
-    /// Batch inference: every row answered, a progress bar on stderr, the rows to `--result_path`, the score.
-    func answerDataset(_ inference: Inference) throws {
-        let rows: [DatasetRow]
+    /// A reward model's batch: every row's reward (and its rejected answer's), the rows to `--result_path`, and the
+    /// pair accuracy.
+    func scoreDataset(_ inference: Inference) throws {
+        let rows = try datasetRows(inference)
+        let bar = ProgressBar(label: "Reward", total: rows.count)
+        let records = try RewardScoring.run(rows, inference: inference) { bar.update($0) }
+        bar.finish()
+        let url = infer.resultURL(modelFolder: inference.modelFolder)
+        try RewardScoring.write(records, to: url)
+        for record in records.prefix(5) {
+            print("reward: \(record.reward)" + (record.rejectedReward.map { ", rejected: \($0)" } ?? ""))
+        }
+        print("result_path: \(url.path)")
+        if let (accuracy, pairs) = RewardScoring.accuracy(records) {
+            print(String(format: "accuracy: %.4f (answer outscores the rejected one in %d pairs)", accuracy, pairs))
+        }
+    }
+
+    /// The rows of `--val_dataset`, or the run's validation rows with `--load_data_args true`.
+    func datasetRows(_ inference: Inference) throws -> [DatasetRow] {
         if infer.loadDataArgs == true {
             guard let run = inference.runArguments else {
                 throw ValidationError("--load_data_args true: the adapter folder has no args.json to find its run by")
             }
-            rows = try BatchInference.validationRows(of: run)
+            let rows = try BatchInference.validationRows(of: run)
             note("validation rows: \(rows.count) from \(run.validationFile.path)")
-        } else {
-            rows = try BatchInference.rows(try infer.valDataset.map { try DatasetSpec.parse($0) },
-                                           options: infer.datasetOptions(run: inference.runArguments))
-            note("rows: \(rows.count) from \(infer.valDataset.joined(separator: " "))")
+            return rows
         }
+        let rows = try BatchInference.rows(try infer.valDataset.map { try DatasetSpec.parse($0) },
+                                           options: infer.datasetOptions(run: inference.runArguments))
+        note("rows: \(rows.count) from \(infer.valDataset.joined(separator: " "))")
+        return rows
+    }
+
+    /// Batch inference: every row answered, a progress bar on stderr, the rows to `--result_path`, the score.
+    func answerDataset(_ inference: Inference) throws {
+        let rows = try datasetRows(inference)
         let bar = ProgressBar(label: "Infer", total: rows.count)
         let records = try BatchInference.run(rows, inference: inference) { bar.update($0) }
         bar.finish()

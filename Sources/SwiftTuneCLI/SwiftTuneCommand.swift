@@ -13,7 +13,7 @@ public struct SwiftTuneCommand: AsyncParsableCommand {
             on its own CPU and CUDA backends.
             """,
         version: version,
-        subcommands: [SFTCommand.self, PTCommand.self, InferCommand.self, ExportCommand.self, DeployCommand.self,
+        subcommands: [SFTCommand.self, PTCommand.self, RLHFCommand.self, InferCommand.self, ExportCommand.self, DeployCommand.self,
                       TokenizeCommand.self,
                       DownloadCommand.self, CheckBackendCommand.self, BenchmarkCommand.self]
     )

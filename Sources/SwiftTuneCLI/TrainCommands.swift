@@ -52,6 +52,26 @@ struct TrainCommandRunner {
     var training: TrainingOptions { flags.training }
 
     func run() async throws {
+        let options = try await sftOptions()
+        let backend = try DeviceChoice.pick(model.device)
+        let stop = StopSignal()
+        defer { stop.cancel() }
+        let progress = ConsoleTrainingObserver()
+        let result = try SFT.run(options, backend: backend, stop: stop, observer: progress) { print($0) }
+        progress.finish()
+        Self.printSummary(result)
+    }
+
+    static func printSummary(_ result: SFTResult) {
+        let summary = result.summary
+        print("run folder: \(result.runFolder.path)")
+        if summary.stopped { print("stopped at step \(summary.globalStep) of \(summary.totalSteps) by a signal") }
+        print("last checkpoint: \(summary.lastCheckpoint?.path ?? "none")")
+        print("best checkpoint: \(summary.bestCheckpoint?.path ?? "none")")
+    }
+
+    /// The flags as the library's options (the model and datasets resolved to local paths).
+    func sftOptions() async throws -> SFTOptions {
         guard let modelSpec = model.model else {
             throw ValidationError("--model is required (an HF model folder, a .gguf file or a hub id ORG/NAME)")
         }
@@ -66,17 +86,7 @@ struct TrainCommandRunner {
         options.training = try training.trainingArguments()
         options.isPretraining = pretraining
         options.torchDtype = model.torchDtype
-        let backend = try DeviceChoice.pick(model.device)
-        let stop = StopSignal()
-        defer { stop.cancel() }
-        let progress = ConsoleTrainingObserver()
-        let result = try SFT.run(options, backend: backend, stop: stop, observer: progress) { print($0) }
-        progress.finish()
-        let summary = result.summary
-        print("run folder: \(result.runFolder.path)")
-        if summary.stopped { print("stopped at step \(summary.globalStep) of \(summary.totalSteps) by a signal") }
-        print("last checkpoint: \(summary.lastCheckpoint?.path ?? "none")")
-        print("best checkpoint: \(summary.bestCheckpoint?.path ?? "none")")
+        return options
     }
 }
 

@@ -32,6 +32,11 @@ public enum RowProblem: String, Sendable, Codable, CaseIterable {
     case invalidMessages = "invalid messages"
     case templateError = "template error"
     case tooLong = "longer than max_length"
+    /// A preference row (`rlhf`) without a rejected answer, or with a chosen answer equal to the rejected one.
+    case noRejected = "no rejected answer"
+    case sameAnswers = "chosen equals rejected"
+    /// A KTO row without a true/false `label`.
+    case noLabel = "no label"
 }
 
 /// Errors of dataset loading, parsing and encoding. Each says what, where (file:line, key), expected vs got,

@@ -23,6 +23,13 @@ final class ExportAdapter: @unchecked Sendable {
     init(directory: URL, base: DecoderConfig) throws {
         self.directory = directory
         config = try LoRAAdapter.loadConfig(from: directory)
+        guard config.taskType == .causalLM else {
+            throw ExportError.unsupported(
+                what: "\(directory.path) (a reward model's SEQ_CLS adapter)",
+                reason: "export writes language models, and this adapter carries a value head (score) instead",
+                hint: "load it with AutoModelForSequenceClassification + PeftModel.from_pretrained, or score rows "
+                    + "with swift-tune infer --adapters … --val_dataset")
+        }
         let expected = try DecoderModel.adapterTensorShapes(config: base, lora: config.lora)
         file = try LoRAAdapter.openWeights(in: directory, config: config, expected: expected)
         scale = LoRA.scale(rank: config.lora.rank, alpha: config.lora.alpha, useRSLoRA: config.lora.useRSLoRA)

@@ -177,9 +177,19 @@ extension DecoderModel {
             try backend.embeddingBackward(ids: rows, gradOutput: dNormed, into: full)
             dNormed = full
         }
+        let dh = try backward(pass, hiddenGradient: dNormed)
+        return DecoderLossOutput(stats: result.stats, logProbabilities: nil, gradInputEmbeddings: dh)
+    }
+
+    /// The backward pass of `pass` below its head, from `hiddenGradient` `[N, D]` = `dL/d(final-norm output)`: the
+    /// final norm, every layer (recomputed with gradient checkpointing), the embeddings. A head other than the lm_head
+    /// (the reward model's value head) computes its own part and hands the rest here. Accumulates into every trainable
+    /// parameter's gradient; returns `[N, D]` `dL/d(input embeddings)`.
+    @discardableResult
+    public func backward(_ pass: DecoderForwardPass, hiddenGradient: Tensor) throws -> Tensor {
         let h = pass.lastLayerOutput
         var dh = try backend.empty(h.shape, dtype: h.dtype)
-        try backend.rmsNormBackward(h, weight: norm.compute, inverseRMS: pass.finalInverseRMS, gradOutput: dNormed,
+        try backend.rmsNormBackward(h, weight: norm.compute, inverseRMS: pass.finalInverseRMS, gradOutput: hiddenGradient,
                                     into: dh, gradWeight: norm.gradient)
         for (i, layer) in layers.enumerated().reversed() {
             let activations = gradientCheckpointing
@@ -188,9 +198,9 @@ extension DecoderModel {
             dh = try layer.backward(activations, gradOutput: dh, context: pass.context)
         }
         if let dTable = embedTokens.gradient {
-            try backend.embeddingBackward(ids: batch.inputIds, gradOutput: dh, into: dTable)
+            try backend.embeddingBackward(ids: pass.batch.inputIds, gradOutput: dh, into: dTable)
         }
-        return DecoderLossOutput(stats: result.stats, logProbabilities: nil, gradInputEmbeddings: dh)
+        return dh
     }
 
     /// One forward and backward pass of the mean-style cross-entropy: accumulates

@@ -30,7 +30,7 @@ extension DecoderModel {
             all += [layer.qNorm, layer.kNorm].compactMap { $0 } + [layer.postAttentionLayernorm]
             for linear in [layer.gateProj, layer.upProj, layer.downProj] { all += linear.parameters }
         }
-        all += [norm, lmHead]
+        all += [norm, lmHead] + (score.map { [$0] } ?? [])
         var seen = Set<ObjectIdentifier>()
         return all.filter { $0.isTrainable && seen.insert(ObjectIdentifier($0)).inserted }
     }
@@ -56,6 +56,7 @@ extension DecoderModel {
         }
         modules.append(("model.norm", [("weight", norm)]))
         modules.append(("lm_head", [("weight", lmHead)]))
+        if let score { modules.append(("score", [("weight", score)])) }
         return modules.map { (name: $0.0, parameters: $0.1.map { (suffix: $0.0, parameter: $0.1) }) }
     }
 

@@ -34,6 +34,9 @@ public final class DecoderModel: @unchecked Sendable {
     /// `lm_head.weight` `[V, D]`; the same object as `embedTokens` when embeddings are tied (until LoRA's
     /// `modules_to_save` unties them, as PEFT does).
     public internal(set) var lmHead: Parameter
+    /// `score.weight` `[labels, D]`: the value head of a reward model (HF's `…ForSequenceClassification`), read at each
+    /// sequence's last token instead of the lm_head; nil for a language model (`attachValueHead`).
+    public internal(set) var score: Parameter?
     public let rotary: RotaryFrequencies
     let inverseFrequencies: Tensor
 
@@ -179,6 +182,7 @@ public final class DecoderModel: @unchecked Sendable {
     /// Every distinct parameter, in checkpoint order (a tied lm_head appears once, as the embeddings).
     public var parameters: [Parameter] {
         [embedTokens] + layers.flatMap(\.parameters) + [norm] + (lmHead === embedTokens ? [] : [lmHead])
+            + (score.map { [$0] } ?? [])
     }
 
     /// Marks every parameter trainable (full fine-tuning) or frozen.
@@ -189,7 +193,7 @@ public final class DecoderModel: @unchecked Sendable {
     /// Every parameter count of the model, quantized weights included (for "trainable parameters: x of y").
     public var parameterCount: Int {
         Self.parameterShapes(for: config).reduce(0) { $0 + $1.shape.reduce(1, *) }
-            + (lmHead === embedTokens || !config.tieWordEmbeddings ? 0 : lmHead.value.count)
+            + (lmHead === embedTokens || !config.tieWordEmbeddings ? 0 : lmHead.value.count) + (score?.value.count ?? 0)
     }
 
     /// Runs `body` with every attached adapter's side path switched off: the base model, as the LoRA reference model

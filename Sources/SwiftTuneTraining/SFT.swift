@@ -30,6 +30,9 @@ public struct SFTOptions: Sendable {
     /// default for the backend (`Precision.default(for:)`): bfloat16 on CUDA, float32 on the CPU. args.json records
     /// the resolved spelling.
     public var torchDtype: String?
+    /// A reward model (`rlhf --rlhf_type rm`, ms-swift's `task_type seq_cls` with `num_labels` 1): the model gets a value
+    /// head `score` that trains with the adapter (a `modules_to_save` module, as PEFT's SEQ_CLS does) or in full.
+    public var valueHead = false
 
     public init(model: URL, datasets: [DatasetSpec]) {
         self.model = model

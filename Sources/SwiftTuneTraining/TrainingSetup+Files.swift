@@ -3,6 +3,7 @@ import SwiftTuneAdapters
 import SwiftTuneChat
 import SwiftTuneCheckpoint
 import SwiftTuneData
+import SwiftTuneJSON
 import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneRunFiles
@@ -64,6 +65,34 @@ extension TrainingSetup {
                 try FileManager.default.copyItem(at: file, to: folder.appendingPathComponent(name))
             }
         }
+        if model.score != nil {
+            let config = folder.appendingPathComponent("config.json")
+            try sequenceClassifierConfig(Data(contentsOf: config), path: config.path).write(to: config, options: .atomic)
+        }
+    }
+
+    /// A causal LM's `config.json` as a reward model's (what transformers' `AutoModelForSequenceClassification`
+    /// loads with `num_labels` 1): `…ForCausalLM` → `…ForSequenceClassification`, one label.
+    static func sequenceClassifierConfig(_ data: Data, path: String) throws -> Data {
+        let root: JSONValue
+        do { root = try JSONParser.parse(data) } catch {
+            throw TrainingError.checkpointMismatch(path: path, reason: "config.json is not JSON: \(error)")
+        }
+        guard var members = root.objectMembers else {
+            throw TrainingError.checkpointMismatch(path: path, reason: "config.json is not a JSON object")
+        }
+        func set(_ key: String, _ value: JSONValue) {
+            if let i = members.firstIndex(where: { $0.key == key }) { members[i].value = value } else {
+                members.append(JSONMember(key: key, value: value))
+            }
+        }
+        let architectures = root["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        set("architectures", .array(architectures.map {
+            .string($0.hasSuffix("ForCausalLM") ? String($0.dropLast("ForCausalLM".count)) + "ForSequenceClassification" : $0)
+        }))
+        set("id2label", .object([JSONMember(key: "0", value: "LABEL_0")]))
+        set("label2id", .object([JSONMember(key: "LABEL_0", value: .number(JSONNumber(0)))]))
+        return Data(JSONValue.object(members).pythonJSONString(indent: 2, sortKeys: true).utf8)
     }
 
     static func drawCurves(_ log: TrainingLog, to folder: URL) throws {
@@ -73,7 +102,12 @@ extension TrainingSetup {
                   let step = progress.split(separator: "/").first.flatMap({ Int($0) }) else { continue }
             let pairs: [(String, String)] = [("loss", "train_loss"), ("learning_rate", "train_learning_rate"),
                                              ("grad_norm", "train_grad_norm"), ("token_acc", "train_token_acc"),
-                                             ("eval_loss", "eval_loss"), ("eval_token_acc", "eval_token_acc")]
+                                             ("eval_loss", "eval_loss"), ("eval_token_acc", "eval_token_acc"),
+                                             ("rewards/accuracies", "train_rewards_accuracies"),
+                                             ("rewards/margins", "train_rewards_margins"),
+                                             ("rewards/chosen", "train_rewards_chosen"),
+                                             ("rewards/rejected", "train_rewards_rejected"), ("nll_loss", "train_nll_loss"),
+                                             ("kl", "train_kl"), ("accuracy", "train_accuracy"), ("margin", "train_margin")]
             for (key, name) in pairs {
                 if let value = record.number(key) { series[name, default: []].append((step, value)) }
             }

@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneCheckpoint
 import SwiftTuneData
 import SwiftTuneHub
+import SwiftTuneJSON
 import SwiftTuneModels
 import SwiftTuneNN
 import SwiftTuneRunFiles
@@ -71,12 +72,24 @@ public final class TrainingSetup {
             + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name); "
             + "precision: \(precision.torchDtype) (\(Self.describe(precision, on: backend)))")
 
+        var lora = options.lora
+        if options.valueHead {
+            try model.attachValueHead(seed: options.training.seed, trainable: false)
+            if !lora.modulesToSave.contains("score") { lora.modulesToSave.append("score") }
+        }
         if options.trainType == .full {
             try model.setAllTrainable(true)
         } else if let adapters = options.adapters {
+            let config = try LoRAAdapter.loadConfig(from: adapters)
+            if options.valueHead != (config.taskType == .sequenceClassification) {
+                throw TrainingError.invalidArgument(
+                    flag: "adapters", value: adapters.path,
+                    expected: options.valueHead ? "a reward-model adapter (task_type SEQ_CLS) with --rlhf_type rm"
+                        : "a language-model adapter (task_type CAUSAL_LM); this one is a reward model's (SEQ_CLS)")
+            }
             try LoRAAdapter.load(from: adapters, into: model, trainable: true)
         } else {
-            _ = try model.attachLoRA(options.lora, seed: options.training.seed, trainable: true)
+            _ = try model.attachLoRA(lora, seed: options.training.seed, trainable: true)
         }
         if let resume = options.training.resumeFromCheckpoint {
             try Self.loadWeights(from: URL(fileURLWithPath: resume), into: model, fullFineTuning: fullFineTuning)
@@ -85,8 +98,11 @@ public final class TrainingSetup {
 
     /// Trains `objective`: the run folder (`vN-…`) with `args.json` (and `val_dataset.jsonl` when validation rows were
     /// split off), the trainer with its checkpoints, resume, the run, and the curves in `images/`.
+    ///
+    /// - Parameter extraArguments: the command's own `args.json` entries (`rlhf`'s `rlhf_type`, `beta`, …), replacing
+    ///   shared ones of the same name.
     public func train(_ objective: any TrainingObjective, validationRows: [DatasetRow] = [], stop: StopSignal? = nil,
-                      observer: (any TrainingObserver)? = nil,
+                      observer: (any TrainingObserver)? = nil, extraArguments: [(String, JSONValue)] = [],
                       message: (String) -> Void = { _ in }) throws -> (runFolder: URL, summary: TrainingSummary) {
         let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
         let total = model.parameterCount
@@ -95,7 +111,9 @@ public final class TrainingSetup {
 
         let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
                                              addVersion: options.training.addVersion)
-        let arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        var arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        for (key, value) in extraArguments { try arguments.set(key, value) }
+        arguments.sortKeys()
         try arguments.write()
         if !validationRows.isEmpty {
             try Self.writeJSONLines(validationRows, to: runFolder.appendingPathComponent(RunFolder.validationFileName))

@@ -146,6 +146,12 @@ struct LoRAAdapterTests {
         #expect(try model.loraTargetModules(for: list) == ["model.layers.0.self_attn.o_proj", "model.layers.0.mlp.up_proj"])
         #expect(try parse(#"{"r": 4, "target_modules": "all-linear"}"#).targets == .allLinear)
         #expect(try parse(#"{"r": 4, "target_modules": ["q_proj"]}"#).alpha == 8, "PEFT's default lora_alpha")
+        // A reward model's adapter (SEQ_CLS): PEFT's `classifier` is dropped, `score` (the value head) trains in full.
+        let seqCls = try AdapterConfig(json: Data(#"{"r": 4, "target_modules": ["q_proj"], "task_type": "SEQ_CLS", "modules_to_save": ["classifier", "score"]}"#.utf8),
+                                       path: "adapter_config.json")
+        #expect(seqCls.taskType == .sequenceClassification && seqCls.lora.modulesToSave == ["score"])
+        #expect(seqCls.json(moduleSuffixes: ["q_proj"]).contains("\"task_type\": \"SEQ_CLS\""))
+        #expect(seqCls.json(moduleSuffixes: ["q_proj"]).contains("\"modules_to_save\": [\n    \"classifier\",\n    \"score\"\n  ]"))
     }
 
     @Test(arguments: [
@@ -153,7 +159,7 @@ struct LoRAAdapterTests {
         (#"{"r": 4, "target_modules": ["q_proj"], "use_dora": true}"#, "use_dora"),
         (#"{"r": 4, "target_modules": ["q_proj"], "rank_pattern": {"q_proj": 8}}"#, "rank_pattern"),
         (#"{"r": 4, "target_modules": ["q_proj"], "peft_type": "PREFIX_TUNING"}"#, "peft_type"),
-        (#"{"r": 4, "target_modules": ["q_proj"], "task_type": "SEQ_CLS"}"#, "task_type"),
+        (#"{"r": 4, "target_modules": ["q_proj"], "task_type": "TOKEN_CLS"}"#, "task_type"),
         (#"{"r": 4, "target_modules": ["q_proj"], "layer_replication": [[0, 2]]}"#, "layer_replication"),
         (#"{"r": 4}"#, "target_modules"),
         (#"{"r": 0, "target_modules": ["q_proj"]}"#, "\"r\""),

@@ -44,6 +44,11 @@ public struct DatasetOptions: Sendable {
     public var requiresAnswer: Bool = true
     /// JSON Lines longer than this are skipped as bad rows.
     public var maxLineBytes: Int = 16 << 20
+    /// What a preference command (`rlhf`) needs of each row; nil for `sft`/`pt`/`infer`.
+    public var preferenceRows: PreferenceRowKind?
+    /// `rlhf --max_completion_length`: each final answer of a preference row cut to its first N tokens before the
+    /// `--max_length` check, which then cuts the prompt (TRL's order); nil keeps whole answers.
+    public var maxCompletionLength: Int?
     /// Template flags: `--system`, `--loss_scale`, `--use_chat_template`, thinking.
     public var template: TemplateOptions = TemplateOptions()
 

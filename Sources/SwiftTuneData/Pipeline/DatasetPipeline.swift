@@ -27,12 +27,12 @@ public enum DatasetPipeline {
         try options.validate()
         let encoder = TemplateEncoder(template: template, tokenizer: tokenizer, options: options.template)
         var report = DatasetLoadReport()
-        let (trainRows, splitValRows) = try loadRows(specs, splitRatio: options.splitDatasetRatio,
-                                                shuffle: options.datasetShuffle, options: options, report: &report)
+        let (trainRows, splitValRows) = try loadLocatedRows(specs, splitRatio: options.splitDatasetRatio,
+                                                            shuffle: options.datasetShuffle, options: options, report: &report)
         var valRows = splitValRows
         if !options.valDatasets.isEmpty {
-            (_, valRows) = try loadRows(options.valDatasets, splitRatio: 1, shuffle: options.valDatasetShuffle,
-                                        options: options, report: &report)
+            (_, valRows) = try loadLocatedRows(options.valDatasets, splitRatio: 1, shuffle: options.valDatasetShuffle,
+                                               options: options, report: &report)
         }
         let train = try encode(trainRows, name: specs.map(\.raw).joined(separator: " "), encoder: encoder,
                                options: options, report: &report)
@@ -46,21 +46,36 @@ public enum DatasetPipeline {
             var packed = train
             packed.packed = Packing.pack(train.rows.map(\.chosen), capacity: maxLength)
             report.packedRows = packed.packed?.count
-            return DatasetLoadResult(train: packed, validation: validation, validationRows: valRows ?? [], report: report)
+            return DatasetLoadResult(train: packed, validation: validation, validationRows: valRows?.map(\.row) ?? [],
+                                     report: report)
         }
-        return DatasetLoadResult(train: train, validation: validation, validationRows: valRows ?? [], report: report)
+        return DatasetLoadResult(train: train, validation: validation, validationRows: valRows?.map(\.row) ?? [],
+                                 report: report)
     }
+
+    /// A preprocessed row and where it came from (file:line, or the element of a JSON array), kept through sampling
+    /// and shuffling so that encoding problems name the source row.
+    public typealias LocatedRow = (row: DatasetRow, location: RowLocation)
 
     /// Steps 1–3: the preprocessed rows of `specs` after sampling, splitting and shuffling (ms-swift
     /// `load_dataset(datasets, split_dataset_ratio, seed, shuffle)`).
     public static func loadRows(_ specs: [DatasetSpec], splitRatio: Double, shuffle: Bool, options: DatasetOptions,
                                 report: inout DatasetLoadReport) throws(DataError) -> (train: [DatasetRow], validation: [DatasetRow]?) {
+        let (train, validation) = try loadLocatedRows(specs, splitRatio: splitRatio, shuffle: shuffle, options: options,
+                                                      report: &report)
+        return (train.map(\.row), validation?.map(\.row))
+    }
+
+    /// `loadRows` with each row's source location.
+    public static func loadLocatedRows(_ specs: [DatasetSpec], splitRatio: Double, shuffle: Bool, options: DatasetOptions,
+                                       report: inout DatasetLoadReport) throws(DataError)
+        -> (train: [LocatedRow], validation: [LocatedRow]?) {
         var random = NumpyRandomState(seed: options.dataSeed)
-        var train: [DatasetRow] = []
-        var validation: [DatasetRow] = []
+        var train: [LocatedRow] = []
+        var validation: [LocatedRow] = []
         var hasValidation = false
         for spec in specs {
-            let rows = try readRows(spec, options: options, report: &report)
+            let rows = try readLocatedRows(spec, options: options, report: &report)
             if rows.isEmpty {
                 throw .emptyDataset(name: spec.raw, reason: report.skippedCount > 0
                     ? "all \(report.rowsRead) rows were dropped: \(report.skippedSummary)" : "it has no rows")
@@ -96,8 +111,8 @@ public enum DatasetPipeline {
     }
 
     /// ms-swift `DatasetLoader.post_process`: `#N` sampling and the train/validation split of one dataset.
-    static func postProcess(_ rows: [DatasetRow], sample: Int?, splitRatio: Double, shuffle: Bool,
-                            random: inout NumpyRandomState, spec: DatasetSpec) throws(DataError) -> ([DatasetRow], [DatasetRow]?) {
+    static func postProcess<Row>(_ rows: [Row], sample: Int?, splitRatio: Double, shuffle: Bool,
+                                 random: inout NumpyRandomState, spec: DatasetSpec) throws(DataError) -> ([Row], [Row]?) {
         let n = rows.count
         let sample = sample ?? n
         if splitRatio == 0 {
@@ -135,23 +150,33 @@ public enum DatasetPipeline {
     /// Step 1 for one dataset: the file(s) or the built-in self-cognition set, preprocessed.
     public static func readRows(_ spec: DatasetSpec, options: DatasetOptions,
                                 report: inout DatasetLoadReport) throws(DataError) -> [DatasetRow] {
+        try readLocatedRows(spec, options: options, report: &report).map(\.row)
+    }
+
+    /// `readRows` with each row's source location.
+    public static func readLocatedRows(_ spec: DatasetSpec, options: DatasetOptions,
+                                       report: inout DatasetLoadReport) throws(DataError) -> [LocatedRow] {
         switch spec.source {
         case let .hub(id, _):
             guard SelfCognition.names.contains(id.lowercased()) else { throw .notFoundLocally(spec: spec.raw) }
             let rows = SelfCognition.rows(name: SelfCognition.Identity(values: options.modelName),
                                           author: SelfCognition.Identity(values: options.modelAuthor))
             report.rowsRead += rows.count
-            return rows.map(\.row)
+            return rows.enumerated().map { ($0.element.row, RowLocation(file: id, element: $0.offset)) }
         case let .path(path):
             let reader = DatasetFileReader(maxLineBytes: options.maxLineBytes)
             let preprocessor = RowPreprocessor(columns: options.columns, autoColumnMapping: options.autoColumnMapping,
                                                requiresAnswer: options.requiresAnswer)
-            var rows: [DatasetRow] = []
+            var rows: [LocatedRow] = []
             try reader.forEachRecord(at: path) { (record: RawRecord) throws(DataError) in
                 report.rowsRead += 1
                 do throws(DataError) {
                     let fields = try record.fields.get()
-                    rows.append(try preprocessor.convert(fields, at: record.location))
+                    let row = try preprocessor.convert(fields, at: record.location)
+                    if let (problem, key, detail) = options.preferenceRows?.problem(row) {
+                        throw DataError.badRow(location: record.location, problem: problem, key: key, detail: detail)
+                    }
+                    rows.append((row, record.location))
                 } catch {
                     if options.strict { throw error }
                     report.record(error)
@@ -163,32 +188,47 @@ public enum DatasetPipeline {
 
     /// Step 4: encode every row; over-long rows deleted or truncated; template errors skipped (or thrown
     /// under `strict`).
-    static func encode(_ rows: [DatasetRow], name: String, encoder: TemplateEncoder, options: DatasetOptions,
+    static func encode(_ rows: [LocatedRow], name: String, encoder: TemplateEncoder, options: DatasetOptions,
                        report: inout DatasetLoadReport) throws(DataError) -> EncodedDataset {
         var out: [EncodedRow] = []
+        var locations: [RowLocation] = []
         out.reserveCapacity(rows.count)
-        for (index, row) in rows.enumerated() {
+        for (row, location) in rows {
             var encoded: EncodedRow
             do { encoded = try encoder.encode(row) } catch {
-                let e = DataError.badRow(location: RowLocation(file: name, element: index), problem: .templateError,
+                let e = DataError.badRow(location: location, problem: .templateError,
                                          key: "messages", detail: error.description)
                 if options.strict { throw e }
                 report.record(e)
                 continue
             }
+            if options.preferenceRows != nil, let limit = options.maxCompletionLength {
+                encoded.chosen = PreferenceTruncation.cutAnswer(encoded.chosen, to: limit)
+                encoded.rejected = encoded.rejected.map { PreferenceTruncation.cutAnswer($0, to: limit) }
+            }
             if let maxLength = options.maxLength, encoded.length > maxLength {
                 switch options.truncationStrategy {
                 case .delete:
-                    let e = DataError.badRow(location: RowLocation(file: name, element: index), problem: .tooLong, key: nil,
+                    let e = DataError.badRow(location: location, problem: .tooLong, key: nil,
                                              detail: "\(encoded.length) tokens > max_length \(maxLength) (truncation_strategy delete)")
                     report.record(e)
                     continue
+                case .left where options.preferenceRows != nil:
+                    // The prompt loses its start first, so both answers stay whole where they fit.
+                    encoded.chosen = PreferenceTruncation.cutPrompt(encoded.chosen, to: maxLength)
+                    encoded.rejected = encoded.rejected.map { PreferenceTruncation.cutPrompt($0, to: maxLength) }
                 case .left, .right:
                     encoded.chosen = truncate(encoded.chosen, to: maxLength, keepEnd: options.truncationStrategy == .left)
                     encoded.rejected = encoded.rejected.map { truncate($0, to: maxLength, keepEnd: options.truncationStrategy == .left) }
+                    if options.preferenceRows != nil, let e = PreferenceTruncation.lostAnswer(encoded, at: location, options: options) {
+                        if options.strict { throw e }
+                        report.record(e)
+                        continue
+                    }
                 }
             }
             out.append(encoded)
+            locations.append(location)
         }
         if out.isEmpty {
             var reasons = RowProblem.allCases.compactMap { p -> String? in
@@ -201,7 +241,7 @@ public enum DatasetPipeline {
             if reasons.isEmpty { reasons = "no rows" }
             throw .emptyDataset(name: name, reason: "all \(rows.count) rows were dropped: \(reasons)")
         }
-        return EncodedDataset(rows: out)
+        return EncodedDataset(rows: out, locations: locations)
     }
 
     /// ms-swift `_truncate`: the first (`right`) or last (`left`) `maxLength` tokens; `labels[0] = -100`.

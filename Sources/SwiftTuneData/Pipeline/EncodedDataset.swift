@@ -28,11 +28,14 @@ public struct PackedSequence: Sendable, Equatable {
 /// An encoded dataset: one ``EncodedRow`` per row, and the packed rows when `--packing` is on.
 public struct EncodedDataset: Sendable {
     public var rows: [EncodedRow]
+    /// Where each row came from (file:line), parallel to `rows`; empty when unknown.
+    public var locations: [RowLocation]
     /// Packed rows (nil without packing).
     public var packed: [PackedSequence]?
 
-    public init(rows: [EncodedRow], packed: [PackedSequence]? = nil) {
+    public init(rows: [EncodedRow], locations: [RowLocation] = [], packed: [PackedSequence]? = nil) {
         self.rows = rows
+        self.locations = locations
         self.packed = packed
     }
 

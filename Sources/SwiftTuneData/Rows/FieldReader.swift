@@ -17,8 +17,8 @@ struct FieldReader {
     /// A string; numbers and other types are rejected with the key named.
     func string(_ value: JSONValue, key: String) throws(DataError) -> String {
         if let s = value.stringValue { return s }
-        if value.isNull { throw problem(.wrongType, key: key, "expected a string, got null") }
-        throw problem(.wrongType, key: key, "expected a string, got \(value.typeDescription) (\(value.pythonJSONString().prefix(40)))")
+        if value.isNull { throw problem(.wrongType, key: key, "expected a string, got null. Hint: write the text in quotes, or drop the key") }
+        throw problem(.wrongType, key: key, "expected a string, got \(value.typeDescription) (\(value.pythonJSONString().prefix(40))). Hint: write the text in quotes")
     }
 
     func optionalString(_ key: String) throws(DataError) -> String? {
@@ -40,7 +40,7 @@ struct FieldReader {
         case let .bool(b): return b
         case let .number(n) where n.doubleValue == 0 || n.doubleValue == 1: return n.doubleValue == 1
         case let .string(s) where ["true", "1", "false", "0"].contains(s.lowercased()): return s.lowercased() == "true" || s == "1"
-        default: throw problem(.wrongType, key: key, "expected true/false, got \(value.pythonJSONString().prefix(40))")
+        default: throw problem(.wrongType, key: key, "expected true/false, got \(value.pythonJSONString().prefix(40)). Hint: a JSON boolean, without quotes")
         }
     }
 

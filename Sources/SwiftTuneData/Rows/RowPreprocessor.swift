@@ -95,8 +95,9 @@ public struct RowPreprocessor: Sendable {
         }
         if let rejected = try reader.optionalString("rejected_response") {
             if rejected == row.conversation.messages.last?.content {
-                throw .badRow(location: location, problem: .invalidMessages, key: "rejected_response",
-                              detail: "the rejected response equals the chosen one")
+                throw .badRow(location: location, problem: .sameAnswers, key: "rejected_response",
+                              detail: "expected a rejected answer different from the chosen one, got the same text. "
+                                  + "Hint: such a pair carries no preference; drop it")
             }
             row.rejectedResponse = rejected
         }
@@ -129,7 +130,7 @@ public struct RowPreprocessor: Sendable {
         }
         if last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && (last.toolCalls ?? []).isEmpty {
             throw .badRow(location: location, problem: .emptyAnswer, key: "messages[\(messages.count - 1)].content",
-                          detail: "the last assistant answer is empty. Hint: drop the row or fill in the answer.")
+                          detail: "expected a non-empty final assistant answer, got an empty one. Hint: drop the row or fill in the answer.")
         }
     }
 
@@ -268,10 +269,17 @@ public struct RowPreprocessor: Sendable {
             return out
         }
         let c = turns(chosen), r = turns(rejected)
-        guard c.count >= 2, r.count >= 2, c.last?.role == .assistant, r.last?.role == .assistant,
-              Array(c.dropLast()) == Array(r.dropLast()) else {
-            throw reader.problem(.invalidMessages, key: "chosen",
-                                 "chosen and rejected transcripts must share the prompt and end with an Assistant turn")
+        for (key, t) in [("chosen", c), ("rejected", r)] where t.count < 2 || t.last?.role != .assistant {
+            throw reader.problem(.invalidMessages, key: key, "expected a transcript `\\n\\nHuman: …\\n\\nAssistant: …` "
+                + "ending with an Assistant turn, got \(t.count) turns ending with \(t.last.map { "\($0.role)" } ?? "none"). "
+                + "Hint: each side is the whole conversation, its last turn the answer")
+        }
+        if let turn = zip(c.dropLast(), r.dropLast()).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset
+            ?? (c.count != r.count ? min(c.count, r.count) - 1 : nil) {
+            throw reader.problem(.invalidMessages, key: "rejected",
+                                 "expected the chosen and rejected transcripts to share every turn before the last "
+                                     + "Assistant one, got a difference at turn \(turn + 1) (\(c.count) vs \(r.count) turns). "
+                                     + "Hint: a pair compares two answers to one prompt")
         }
         return DatasetRow(conversation: Conversation(messages: c), rejectedResponse: r.last?.content)
     }
