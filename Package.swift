@@ -187,7 +187,9 @@ let package = Package(
                 "SwiftTuneCheckpoint",
             ]
         ),
-        .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
+        // A child process for the signal tests: the training loop's StopSignal around a simulated phase of a run.
+        .executableTarget(name: "swift-tune-signal-probe", dependencies: ["SwiftTuneTraining"], path: "Tests/SignalProbe"),
+        .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune", "swift-tune-signal-probe"]),
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",

@@ -6,6 +6,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case noTrainableTokens(dataset: String)
     case checkpointMismatch(path: String, reason: String)
     case checkpointWriteFailed(path: String, reason: String)
+    /// The largest micro-batch's activations (`ActivationMemory`) need more memory than `device` has free.
+    case activationsDoNotFit(estimate: String, neededBytes: Int, availableBytes: Int, device: String, hint: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             "\(path): this checkpoint does not fit the run: \(reason)"
         case let .checkpointWriteFailed(path, reason):
             "writing checkpoint \(path) failed: \(reason); the previous checkpoints are intact"
+        case let .activationsDoNotFit(estimate, needed, available, device, hint):
+            "the largest batch needs \(needed) bytes of activation memory, but \(device) has \(available) bytes free "
+                + "(\(ActivationMemory.format(available))); estimate: \(estimate) (hint: \(hint))"
         }
     }
 }

@@ -30,7 +30,7 @@ extension DecoderConfig {
         }
         guard let modelType = Self.ggufArchitectures[architecture] else {
             throw .invalidValue(path: path, key: "general.architecture",
-                                reason: "is \"\(architecture)\", which is not a Llama-family decoder; supported: "
+                                reason: "is \"\(ShownText.escaped(architecture))\", which is not a Llama-family decoder; supported: "
                                     + Self.ggufArchitectures.keys.sorted().joined(separator: ", "))
         }
         func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }

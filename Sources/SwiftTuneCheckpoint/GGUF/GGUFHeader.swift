@@ -48,11 +48,12 @@ struct GGUFHeader {
 
         for index in 0..<metadataCount {
             let key = try cursor.string(key: "metadata[\(index)].key")
+            let shown = ShownText.escaped(key)  // the key as messages show it
             guard metadata[key] == nil else {
-                throw .invalidGGUF(path: path, key: key, expected: "unique metadata keys", got: "the key twice")
+                throw .invalidGGUF(path: path, key: shown, expected: "unique metadata keys", got: "the key twice")
             }
-            let type = try cursor.valueType(key: key)
-            metadata[key] = try cursor.value(type, key: key, depth: 0)
+            let type = try cursor.valueType(key: shown)
+            metadata[key] = try cursor.value(type, key: shown, depth: 0)
             metadataKeys.append(key)
         }
         if let value = metadata["general.alignment"] {
@@ -67,14 +68,14 @@ struct GGUFHeader {
         var infos: [(name: String, dimensions: [Int], type: GGMLType, offset: Int, byteCount: Int)] = []
         for index in 0..<tensorCount {
             let name = try cursor.string(key: "tensor_info[\(index)].name")
+            let place = "tensor \"\(ShownText.escaped(name))\""
             guard name.utf8.count < Self.maximumNameLength else {
-                throw .invalidGGUF(path: path, key: "tensor \"\(name)\"",
+                throw .invalidGGUF(path: path, key: place,
                                    expected: "a name of at most \(Self.maximumNameLength - 1) bytes", got: "\(name.utf8.count) bytes")
             }
             guard names.insert(name).inserted else {
-                throw .invalidGGUF(path: path, key: "tensor \"\(name)\"", expected: "unique tensor names", got: "the name twice")
+                throw .invalidGGUF(path: path, key: place, expected: "unique tensor names", got: "the name twice")
             }
-            let place = "tensor \"\(name)\""
             let dimensionCount = try cursor.read(UInt32.self, key: place + ".n_dims")
             guard dimensionCount <= Self.maximumDimensions else {
                 throw .invalidGGUF(path: path, key: place + ".n_dims", expected: "at most \(Self.maximumDimensions)",
@@ -112,7 +113,7 @@ struct GGUFHeader {
         dataOffset = Self.padded(cursor.position, to: alignment)
         var expected = 0
         for info in infos {
-            let place = "tensor \"\(info.name)\".offset"
+            let place = "tensor \"\(ShownText.escaped(info.name))\".offset"
             guard info.offset % alignment == 0 else {
                 throw .invalidGGUF(path: path, key: place, expected: "a multiple of the alignment \(alignment)",
                                    got: "\(info.offset)")
@@ -124,7 +125,7 @@ struct GGUFHeader {
             }
             let start = dataOffset + info.offset
             guard start <= bytes.count, info.byteCount <= bytes.count - start else {
-                throw .truncatedGGUF(path: path, key: "tensor \"\(info.name)\"", offset: start, needed: info.byteCount,
+                throw .truncatedGGUF(path: path, key: "tensor \"\(ShownText.escaped(info.name))\"", offset: start, needed: info.byteCount,
                                      fileSize: bytes.count)
             }
             tensors.append(GGUFTensorInfo(name: info.name, dimensions: info.dimensions, type: info.type, offset: info.offset,

@@ -186,10 +186,19 @@ public enum DatasetPipeline {
                 case .left, .right:
                     encoded.chosen = truncate(encoded.chosen, to: maxLength, keepEnd: options.truncationStrategy == .left)
                     encoded.rejected = encoded.rejected.map { truncate($0, to: maxLength, keepEnd: options.truncationStrategy == .left) }
+                    report.truncatedRows += 1
+                case .split:
+                    let pieces = split(encoded.chosen, into: maxLength)
+                    out += pieces.map { EncodedRow(chosen: $0, label: encoded.label) }
+                    report.splitRows += 1
+                    report.rowsFromSplits += pieces.count
+                    continue
                 }
             }
             out.append(encoded)
         }
+        report.maxLength = options.maxLength
+        report.truncationStrategy = options.truncationStrategy
         if out.isEmpty {
             var reasons = RowProblem.allCases.compactMap { p -> String? in
                 guard let n = report.skipped[p] else { return nil }
@@ -202,6 +211,17 @@ public enum DatasetPipeline {
             throw .emptyDataset(name: name, reason: "all \(rows.count) rows were dropped: \(reasons)")
         }
         return EncodedDataset(rows: out)
+    }
+
+    /// `--truncation_strategy split`: consecutive pieces of at most `maxLength` tokens, each with its first label
+    /// ignored (it has no previous token in its piece).
+    public static func split(_ sample: EncodedSample, into maxLength: Int) -> [EncodedSample] {
+        stride(from: 0, to: sample.count, by: maxLength).map { start in
+            let range = start..<min(sample.count, start + maxLength)
+            var labels = Array(sample.labels[range])
+            labels[0] = EncodedSample.ignoreIndex
+            return EncodedSample(inputIDs: Array(sample.inputIDs[range]), labels: labels)
+        }
     }
 
     /// ms-swift `_truncate`: the first (`right`) or last (`left`) `maxLength` tokens; `labels[0] = -100`.
