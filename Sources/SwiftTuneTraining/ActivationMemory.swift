@@ -94,6 +94,8 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
     }
 
     static func format(_ bytes: Int) -> String {
-        bytes == Int.max ? "more than 8 EiB" : String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
+        if bytes == Int.max { return "more than 8 EiB" }
+        if bytes < 1 << 30 { return String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        return String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
     }
 }

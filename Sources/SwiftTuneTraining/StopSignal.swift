@@ -10,9 +10,10 @@ private let exitLock = Mutex<Void>(())
 /// Turns SIGINT and SIGTERM into a stop request the training loop honours at its next safe point (the end of an
 /// optimizer step, or before the first one), where it saves a checkpoint and returns.
 ///
-/// A second signal, or no safe point reached within `graceSeconds` of the first (a long step, data preparation,
+/// A second signal, or no safe point reached within the grace period after the first (a long step, data preparation,
 /// tokenization), exits the process at once with status 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)
-/// and a message on standard error. Checkpoints are written under a temporary name and renamed when complete
+/// and a message on standard error. The grace period is `graceSeconds` (5 s by default), or 1.5 × the slowest
+/// step so far when that is longer, so that a run whose every step is slow still saves at a signal. Checkpoints are written under a temporary name and renamed when complete
 /// (`CheckpointStore`), so such an exit leaves the complete checkpoints as they were and no partial one under a
 /// final name.
 ///
@@ -24,6 +25,7 @@ public final class StopSignal: @unchecked Sendable {
 
     public let graceSeconds: Double
     private let state = Mutex<(count: Int, signal: Int32, acknowledged: Bool)>((0, 0, false))
+    private let slowestStep = Mutex<Double>(0)
     private var pipe: (read: Int32, write: Int32)?
     private let watcherDone = DispatchSemaphore(value: 0)
 
@@ -44,7 +46,15 @@ public final class StopSignal: @unchecked Sendable {
             }
         }
         let readEnd = fds[0]
-        let thread = Thread { [self] in self.watch(readEnd) }
+        let thread = Thread { [self] in
+            // A parent may have spawned us with these signals blocked (threads inherit the mask, e.g. from a dispatch
+            // worker); unblocked here, the kernel delivers them to this thread at least.
+            var set = sigset_t()
+            sigemptyset(&set)
+            for number in signals { sigaddset(&set, number) }
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            self.watch(readEnd)
+        }
         thread.name = "swift-tune stop signal"
         thread.start()
     }
@@ -57,10 +67,16 @@ public final class StopSignal: @unchecked Sendable {
             return state.count
         }
         if count > 1 { Self.exitNow(signal: number, reason: "a second \(Self.name(number)) arrived") }
-        let grace = String(format: "%g", graceSeconds)
+        let grace = String(format: "%.3g", currentGrace)
         Self.writeError("\nswift-tune: \(Self.name(number)): stopping at the next safe point and saving a checkpoint "
             + "(exiting without one if none is reached within \(grace) s; send it again to quit now)\n")
     }
+
+    /// Called by the trainer after each step with its duration, which lengthens the grace period for slow steps.
+    public func stepFinished(seconds: Double) { slowestStep.withLock { $0 = max($0, seconds) } }
+
+    /// The grace period now: `graceSeconds`, or 1.5 × the slowest step so far when longer.
+    public var currentGrace: Double { max(graceSeconds, 1.5 * slowestStep.withLock { $0 }) }
 
     /// Whether a stop was requested.
     public var isRequested: Bool { state.withLock { $0.count > 0 } }
@@ -93,6 +109,7 @@ public final class StopSignal: @unchecked Sendable {
     private func watch(_ readEnd: Int32) {
         defer { watcherDone.signal() }
         var deadline: Date?
+        var grace = graceSeconds
         while true {
             let timeout = deadline.map { max(0, Int32(($0.timeIntervalSinceNow * 1000).rounded(.up))) } ?? -1
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
@@ -102,7 +119,7 @@ public final class StopSignal: @unchecked Sendable {
                 let (acknowledged, number) = state.withLock { ($0.acknowledged, $0.signal) }
                 if !acknowledged {
                     Self.exitNow(signal: number, reason: "no safe point was reached within "
-                        + String(format: "%g", graceSeconds) + " s of \(Self.name(number))")
+                        + String(format: "%.3g", grace) + " s of \(Self.name(number))")
                 }
                 deadline = nil
                 continue
@@ -111,7 +128,8 @@ public final class StopSignal: @unchecked Sendable {
             guard read(readEnd, &byte, 1) == 1, byte != 0 else { return }
             receive(signal: Int32(byte))
             if deadline == nil && !state.withLock({ $0.acknowledged }) {
-                deadline = Date().addingTimeInterval(graceSeconds)
+                grace = currentGrace
+                deadline = Date().addingTimeInterval(grace)
             }
         }
     }
@@ -120,7 +138,7 @@ public final class StopSignal: @unchecked Sendable {
     static func exitNow(signal number: Int32, reason: String) -> Never {
         writeError("\nswift-tune: \(reason): exiting now without saving (complete checkpoints are kept; "
             + "resume with --resume_from_checkpoint)\n")
-        fflush(stdout)
+        fflush(nil)  // every stdio stream (what was printed before the exit)
         exitLock.withLock { _ in _exit(128 + (number > 0 ? number : SIGINT)) }
     }
 

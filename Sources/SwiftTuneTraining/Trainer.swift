@@ -120,6 +120,7 @@ public final class Trainer {
         var stopped = stop?.isRequested ?? false
         if stopped { stop?.acknowledge() }
         while !stopped && globalStep < totalSteps {
+            let stepStart = Date()
             let learningRate = schedule.learningRate(afterSteps: globalStep)
             let indices = microBatches(forStep: globalStep)
             let result = try TrainingStep.run(model: model, optimizer: optimizer, learningRate: learningRate,
@@ -149,6 +150,7 @@ public final class Trainer {
             if objective.validationCount > 0 && (globalStep % evalEvery == 0 || globalStep == totalSteps) {
                 try evaluate(elapsed: Date().timeIntervalSince(start), stepsDone: globalStep - startStep, observer)
             }
+            stop?.stepFinished(seconds: Date().timeIntervalSince(stepStart))
             stopped = stop?.isRequested ?? false
             if stopped { stop?.acknowledge() }  // the safe point: the grace timer stops, the checkpoint is saved
             if globalStep % arguments.saveSteps == 0 || globalStep == totalSteps || stopped {

@@ -10,7 +10,7 @@ import SwiftTuneTraining
 
 func say(_ text: String) {
     print(text)
-    fflush(stdout)
+    fflush(nil)
 }
 
 let arguments = CommandLine.arguments.dropFirst()

@@ -4,8 +4,13 @@ import Testing
 
 /// A child process whose output is collected as it comes, so a test can wait for a line, signal it, and time its exit.
 final class ChildProcess: @unchecked Sendable {
+    /// Standard output and error so far (a class, so the pipes' handlers can share it).
+    final class Collected: Sendable {
+        let text = Mutex<(out: String, err: String)>(("", ""))
+    }
+
     let process = Process()
-    private let output = Mutex<(out: String, err: String)>(("", ""))
+    private let output = Collected()
 
     init(_ executable: URL, _ arguments: [String]) throws {
         process.executableURL = executable
@@ -16,17 +21,17 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = err
         out.fileHandleForReading.readabilityHandler = { [output] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
-            output.withLock { $0.out += text }
+            output.text.withLock { $0.out += text }
         }
         err.fileHandleForReading.readabilityHandler = { [output] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
-            output.withLock { $0.err += text }
+            output.text.withLock { $0.err += text }
         }
         try process.run()
     }
 
-    var standardOutput: String { output.withLock { $0.out } }
-    var standardError: String { output.withLock { $0.err } }
+    var standardOutput: String { output.text.withLock { $0.out } }
+    var standardError: String { output.text.withLock { $0.err } }
 
     /// Waits until `condition` holds (true) or `seconds` pass (false).
     func wait(seconds: Double, until condition: () -> Bool) -> Bool {
@@ -77,7 +82,7 @@ final class ChildProcess: @unchecked Sendable {
         let child = try ChildProcess(try Self.probe, ["busy", "1"])
         #expect(child.waitForOutput("ready", seconds: 60))
         child.send(SIGTERM)
-        let took = try #require(child.waitForExit(seconds: 30), "the probe ignored SIGTERM during a long step")
+        let took = try #require(child.waitForExit(seconds: 30), "the probe ignored SIGTERM during a long step: \(child.standardOutput) | \(child.standardError)")
         #expect(took >= 0.5, "it exited before the 1 s grace period: \(took) s")
         #expect(child.process.terminationStatus == 128 + SIGTERM)
         #expect(child.standardError.contains("no safe point was reached within 1 s of SIGTERM"), "\(child.standardError)")
@@ -95,7 +100,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     @Test func aSaveAfterTheSafePointIsNotCutShortByTheGracePeriod() throws {
-        let child = try ChildProcess(try Self.probe, ["safe", "1", "3"])
+        let child = try ChildProcess(try Self.probe, ["safe", "3", "5"])
         #expect(child.waitForOutput("ready", seconds: 60))
         child.send(SIGTERM)
         #expect(try #require(child.waitForExit(seconds: 60)) > 0)
@@ -126,7 +131,7 @@ final class ChildProcess: @unchecked Sendable {
         let child = try ChildProcess(try CLI.executable, [
             "sft", "--model", CLI.tinyModel, "--dataset", "self-cognition#8", "--model_name", "Tiny",
             "--model_author", "Lab", "--max_length", "512", "--device", "cpu", "--lora_rank", "4", "--max_steps", "1000000",
-            "--save_steps", "1000000", "--logging_steps", "1", "--output_dir", output.path, "--add_version", "false",
+            "--save_steps", "1000000", "--logging_steps", "1", "--gradient_accumulation_steps", "1", "--output_dir", output.path, "--add_version", "false",
         ])
         #expect(child.waitForOutput("global_step/max_steps", seconds: 300), "\(child.standardError)")
         child.send(SIGTERM)

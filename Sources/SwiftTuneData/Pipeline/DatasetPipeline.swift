@@ -208,6 +208,9 @@ public enum DatasetPipeline {
                 return "\(n) \(p.rawValue)"
             }.joined(separator: ", ")
             if reasons.isEmpty { reasons = "no rows" }
+            if report.skipped[.tooLong] != nil {
+                reasons += "; hint: keep part of each long row with --truncation_strategy left or right, or raise --max_length"
+            }
             throw .emptyDataset(name: name, reason: "all \(rows.count) rows were dropped: \(reasons)")
         }
         return EncodedDataset(rows: out)
