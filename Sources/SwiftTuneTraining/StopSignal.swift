@@ -13,9 +13,9 @@ private let exitLock = Mutex<Void>(())
 /// A second signal, or no safe point reached within the grace period after the first (a long step, data preparation,
 /// tokenization), exits the process at once with status 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)
 /// and a message on standard error. The grace period is `graceSeconds` (5 s by default), or 1.5 × the slowest
-/// step so far when that is longer, so that a run whose every step is slow still saves at a signal. Checkpoints are written under a temporary name and renamed when complete
-/// (`CheckpointStore`), so such an exit leaves the complete checkpoints as they were and no partial one under a
-/// final name.
+/// step so far when that is longer, so that a run whose every step is slow still saves at a signal. Checkpoints are
+/// written under a temporary name and renamed when complete (`CheckpointStore`), so such an exit leaves the complete
+/// checkpoints as they were and no partial one under a final name.
 ///
 /// The handler only writes the signal's number to a pipe; a dedicated thread (not a dispatch queue, which a busy
 /// step can starve) reads it, keeps the count and runs the grace timer.
@@ -27,6 +27,7 @@ public final class StopSignal: @unchecked Sendable {
     private let state = Mutex<(count: Int, signal: Int32, acknowledged: Bool)>((0, 0, false))
     private let slowestStep = Mutex<Double>(0)
     private var pipe: (read: Int32, write: Int32)?
+    private var installed: [Int32] = []
     private let watcherDone = DispatchSemaphore(value: 0)
 
     /// Installs the handlers (replacing the default terminate action) until `cancel()`. With no `signals`, nothing is
@@ -37,6 +38,7 @@ public final class StopSignal: @unchecked Sendable {
         var fds: [Int32] = [-1, -1]
         guard Foundation.pipe(&fds) == 0 else { return }
         pipe = (fds[0], fds[1])
+        installed = signals
         signalPipe.store(fds[1], ordering: .sequentiallyConsistent)
         for number in signals {
             signal(number) { number in
@@ -89,8 +91,7 @@ public final class StopSignal: @unchecked Sendable {
     public func cancel() {
         guard let pipe else { return }
         self.pipe = nil
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for number in installed { signal(number, SIG_DFL) }
         _ = signalPipe.compareExchange(expected: pipe.write, desired: -1, ordering: .sequentiallyConsistent)
         var stop: UInt8 = 0  // wakes the watcher, which then ends
         _ = write(pipe.write, &stop, 1)
