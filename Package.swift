@@ -27,6 +27,9 @@ let package = Package(
         .library(name: "SwiftTuneServer", targets: ["SwiftTuneServer"]),
         .library(name: "SwiftTuneHub", targets: ["SwiftTuneHub"]),
         .library(name: "SwiftTuneExport", targets: ["SwiftTuneExport"]),
+        .library(name: "SwiftTuneRunFiles", targets: ["SwiftTuneRunFiles"]),
+        .library(name: "SwiftTuneFamilies", targets: ["SwiftTuneFamilies"]),
+        .library(name: "SwiftTuneBackendCheck", targets: ["SwiftTuneBackendCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,11 +62,18 @@ let package = Package(
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
         // checks, offsets); any target may use it.
         .target(name: "SwiftTuneJSON"),
+        // L0: the model-family registry (one entry per model_type: HF and GGUF names, config rules, chat template),
+        // read by checkpoints, chat templates and export.
+        .target(name: "SwiftTuneFamilies"),
         // L0: tokenizers (HF tokenizer.json byte-level BPE, SentencePiece-style BPE).
         .target(name: "SwiftTuneTokenizers", dependencies: ["SwiftTuneJSON"]),
+        // L1: a run folder's files (args.json, checkpoint-N, trainer_state.json, logging.jsonl), for training,
+        // generation and export.
+        .target(name: "SwiftTuneRunFiles", dependencies: ["SwiftTuneJSON"]),
         // L1: checkpoints and model configs; chat templates.
-        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON"]),
-        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON"]),
+        .target(name: "SwiftTuneCheckpoint", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON",
+                                                           "SwiftTuneFamilies"]),
+        .target(name: "SwiftTuneChat", dependencies: ["SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneFamilies"]),
         // L2: layers with forward and backward, losses.
         .target(name: "SwiftTuneNN", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         // L3: the generic decoder; datasets (rows → template → token ids and labels).
@@ -97,13 +107,20 @@ let package = Package(
         .target(
             name: "SwiftTuneTraining",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
-                           "SwiftTuneJSON"]
+                           "SwiftTuneJSON", "SwiftTuneRunFiles"]
+        ),
+        // L4: the op-by-op and model comparison of a backend with the CPU reference (`check-backend`), and the
+        // relative error the model tests measure with.
+        .target(
+            name: "SwiftTuneBackendCheck",
+            dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneCPU", "SwiftTuneTensor"]
         ),
         // L4: export: merge LoRA, HF safetensors folders, GGUF (quantized with ggml's reference rounding), Ollama.
         .target(
             name: "SwiftTuneExport",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneCheckpoint", "SwiftTuneHub", "SwiftTuneNN",
-                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON"]
+                           "SwiftTuneTokenizers", "SwiftTuneTensor", "SwiftTuneQuantization", "SwiftTuneJSON",
+                           "SwiftTuneRunFiles"]
         ),
         // L4, above the engine: `infer`'s application code: loading a run (args.json, template, stops), the model's
         // generation_config.json defaults, interactive chat, batch inference and its metrics.
@@ -111,7 +128,7 @@ let package = Package(
             name: "SwiftTuneGeneration",
             dependencies: [
                 "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat",
-                "SwiftTuneTokenizers", "SwiftTuneHub",
+                "SwiftTuneTokenizers", "SwiftTuneHub", "SwiftTuneRunFiles",
             ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
@@ -132,6 +149,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
+                "SwiftTuneRunFiles", "SwiftTuneBackendCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -145,8 +163,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwiftTuneTensorTests", dependencies: ["SwiftTuneTensor", "SwiftTuneCPU"]),
-        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization"]),
-        .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU"]),
+        .testTarget(name: "SwiftTuneCPUTests", dependencies: ["SwiftTuneCPU", "SwiftTuneQuantization", "SwiftTuneTestSupport"]),
+        .testTarget(name: "SwiftTuneNNTests", dependencies: ["SwiftTuneNN", "SwiftTuneCPU", "SwiftTuneTestSupport"]),
         .testTarget(name: "SwiftTuneTokenizersTests", dependencies: ["SwiftTuneTokenizers"]),
         // Helpers shared by several test targets (never part of a product).
         .target(name: "SwiftTuneTestSupport", dependencies: ["SwiftTuneTokenizers"], path: "Tests/SwiftTuneTestSupport"),
@@ -156,7 +174,8 @@ let package = Package(
         .testTarget(name: "SwiftTuneAdaptersTests", dependencies: ["SwiftTuneAdapters", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneTrainingTests",
-            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU"]
+            dependencies: ["SwiftTuneTraining", "SwiftTuneAdapters", "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneRunFiles",
+                           "SwiftTuneBackendCheck"]
         ),
         .testTarget(
             name: "SwiftTuneEngineTests",
@@ -166,9 +185,12 @@ let package = Package(
         .testTarget(
             name: "SwiftTuneGenerationTests",
             dependencies: ["SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneChat",
-                           "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport"]
+                           "SwiftTuneTokenizers", "SwiftTuneCPU", "SwiftTuneTestSupport", "SwiftTuneRunFiles"]
         ),
         .testTarget(name: "SwiftTuneJSONTests", dependencies: ["SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneRunFilesTests", dependencies: ["SwiftTuneRunFiles", "SwiftTuneJSON"]),
+        .testTarget(name: "SwiftTuneBackendCheckTests", dependencies: ["SwiftTuneBackendCheck", "SwiftTuneCPU", "SwiftTuneTensor"]),
+        .testTarget(name: "SwiftTuneFamiliesTests", dependencies: ["SwiftTuneFamilies", "SwiftTuneCheckpoint", "SwiftTuneChat", "SwiftTuneExport"]),
         .testTarget(
             name: "SwiftTuneServerTests",
             dependencies: [
@@ -184,21 +206,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                "SwiftTuneCheckpoint",
+                "SwiftTuneCheckpoint", "SwiftTuneBackendCheck",
             ]
         ),
         // A child process for the signal tests: the training loop's StopSignal around a simulated phase of a run.
-        .executableTarget(name: "swift-tune-signal-probe", dependencies: ["SwiftTuneTraining"], path: "Tests/SignalProbe"),
+        .executableTarget(name: "swift-tune-signal-probe", dependencies: ["SwiftTuneTraining", "SwiftTuneRunFiles"], path: "Tests/SignalProbe"),
         .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune", "swift-tune-signal-probe"]),
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",
-                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport"]
+                           "SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneTokenizers", "SwiftTuneJSON", "SwiftTuneTestSupport",
+                           "SwiftTuneBackendCheck"]
         ),
         .testTarget(name: "SwiftTuneCheckpointTests", dependencies: ["SwiftTuneCheckpoint", "SwiftTuneQuantization", "SwiftTuneCPU"]),
         .testTarget(
             name: "SwiftTuneModelsTests",
-            dependencies: ["SwiftTuneModels", "SwiftTuneCPU"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneFamilies", "SwiftTuneBackendCheck"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -40,14 +40,33 @@ public enum LoRAAdapter {
 
     /// Attaches the adapter in `directory` to `model` and loads its tensors (converted to f32).
     ///
-    /// Every key and shape is checked before the model changes: a tensor of the wrong shape (an adapter for another
-    /// base model) fails naming the first such key with both shapes, then a missing tensor, then one the model has
-    /// no place for. With `trainable`, the model is set up for training as `attachLoRA` does (to resume); else
-    /// trainability is unchanged.
+    /// Every key and shape is checked before the model changes (`openWeights`). With `trainable`, the model is set up
+    /// for training as `attachLoRA` does (to resume); else trainability is unchanged.
     @discardableResult
     public static func load(from directory: URL, into model: DecoderModel, trainable: Bool = false) throws
         -> AdapterConfig {
         let config = try loadConfig(from: directory)
+        let file = try openWeights(in: directory, config: config, expected: model.adapterTensorShapes(for: config.lora))
+        try model.attachLoRA(config.lora, seed: 0, trainable: trainable)
+        do {
+            for (key, parameter) in try model.adapterParameters() {
+                let loaded = try file.tensor(keyPrefix + key, on: model.backend, as: .f32)
+                try model.backend.copy(loaded, to: parameter.value)
+            }
+        } catch {
+            model.removeLoRA()
+            throw error
+        }
+        return config
+    }
+
+    /// Opens `directory/adapter_model.safetensors` and checks that it holds exactly the `expected` tensors (the
+    /// model's adapter keys without `keyPrefix`, and their shapes, as `DecoderModel.adapterTensorShapes` lists them):
+    /// a tensor of the wrong shape (an adapter for another base model) fails naming the first such key with both
+    /// shapes, then a missing tensor, then one the model has no place for. Loading and the export's merge both check
+    /// through here.
+    public static func openWeights(in directory: URL, config: AdapterConfig,
+                                   expected: [(key: String, shape: [Int])]) throws -> SafetensorsFile {
         let url = directory.appendingPathComponent(weightsFileName)
         guard FileManager.default.fileExists(atPath: url.path) else {
             let hasBin = FileManager.default.fileExists(atPath: directory.appendingPathComponent("adapter_model.bin").path)
@@ -57,7 +76,6 @@ public enum LoRAAdapter {
         }
         let file = try SafetensorsFile(url: url)
         let base = config.baseModelNameOrPath.map { " (\($0))" } ?? ""
-        let expected = try model.adapterTensorShapes(for: config.lora)
         for (key, shape) in expected where file.contains(keyPrefix + key) {
             let stored = try file.info(keyPrefix + key).shape
             guard stored == shape else {
@@ -76,16 +94,6 @@ public enum LoRAAdapter {
                 path: url.path, key: extra, hint: "this adapter was trained on another base model\(base), "
                     + "or with target_modules that select more than this model has")
         }
-        try model.attachLoRA(config.lora, seed: 0, trainable: trainable)
-        do {
-            for (key, parameter) in try model.adapterParameters() {
-                let loaded = try file.tensor(keyPrefix + key, on: model.backend, as: .f32)
-                try model.backend.copy(loaded, to: parameter.value)
-            }
-        } catch {
-            model.removeLoRA()
-            throw error
-        }
-        return config
+        return file
     }
 }

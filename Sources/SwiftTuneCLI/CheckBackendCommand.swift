@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import SwiftTuneBackendCheck
 
-/// `swift-tune check-backend`: compares a backend with the CPU reference, op by op and on real models.
+/// `swift-tune check-backend`: compares a backend with the CPU reference, op by op and on real models
+/// (`BackendCheckReport.run` in SwiftTuneBackendCheck), and prints the tables.
 struct CheckBackendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-backend",
@@ -26,7 +28,8 @@ struct CheckBackendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let backend = try DeviceChoice(rawValue: device)!.makeBackend()  // checked in validate()
+        guard let choice = DeviceChoice(rawValue: device) else { throw ValidationError("--device \(device): unknown") }
+        let backend = try choice.makeBackend()
         let report = try BackendCheckReport.run(
             candidate: backend, fixtures: fixtures.map { URL(fileURLWithPath: $0) }, seed: seed)
         print("Ops on \(report.candidate) vs cpu:")

@@ -68,7 +68,7 @@ struct ExportCommand: AsyncParsableCommand {
         options.outputDirectory = outputDir.map { URL(fileURLWithPath: $0) }
         options.maxShardBytes = ExportOptions.parseShardSize(maxShardSize) ?? 5_000_000_000
         options.existOK = existOK
-        if let spec = model ?? options.adapters.flatMap(Exporter.baseModelSpec(checkpoint:)) {
+        if let spec = try model ?? options.adapters.flatMap({ try Exporter.baseModelSpec(checkpoint: $0) }) {
             options.model = try await hub.resolveModel(spec)
         }
         let exporter = Exporter(backend: try DeviceChoice.pick(device ?? "cpu"))

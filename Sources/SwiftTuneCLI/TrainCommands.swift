@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftTuneChat
 import SwiftTuneData
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTraining
 
@@ -85,7 +86,7 @@ final class ConsoleTrainingObserver: TrainingObserver {
     private var bar: ProgressBar?
 
     func trainingStarted(totalSteps: Int, runFolder: URL) {
-        print("logging to \(runFolder.appendingPathComponent("logging.jsonl").path)")
+        print("logging to \(runFolder.appendingPathComponent(RunFolder.logFileName).path)")
         bar = ProgressBar(label: "Train", total: totalSteps)
     }
 

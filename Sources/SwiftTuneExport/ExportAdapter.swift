@@ -5,8 +5,9 @@ import SwiftTuneModels
 import SwiftTuneNN
 
 /// A PEFT LoRA adapter opened for merging: its config, and its tensors read one module at a time from the mapped
-/// `adapter_model.safetensors`. Opening checks every key and shape against the base config first, so an adapter
-/// trained on another base model fails before anything is written.
+/// `adapter_model.safetensors`. Opening checks every key and shape against the base config first
+/// (`LoRAAdapter.openWeights`, as loading does), so an adapter trained on another base model fails before anything is
+/// written.
 final class ExportAdapter: @unchecked Sendable {
     let directory: URL
     let config: AdapterConfig
@@ -22,32 +23,8 @@ final class ExportAdapter: @unchecked Sendable {
     init(directory: URL, base: DecoderConfig) throws {
         self.directory = directory
         config = try LoRAAdapter.loadConfig(from: directory)
-        let url = directory.appendingPathComponent(LoRAAdapter.weightsFileName)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw AdapterError.missingFile(path: url.path, hint: "a PEFT adapter directory holds \(LoRAAdapter.configFileName) "
-                                           + "and \(LoRAAdapter.weightsFileName)")
-        }
-        let file = try SafetensorsFile(url: url)
-        self.file = file
-        let prefix = LoRAAdapter.keyPrefix
-        let trainedOn = config.baseModelNameOrPath.map { " (it names \($0))" } ?? ""
         let expected = try DecoderModel.adapterTensorShapes(config: base, lora: config.lora)
-        for (key, shape) in expected where file.contains(prefix + key) {
-            let stored = try file.info(prefix + key).shape
-            guard stored == shape else {
-                throw AdapterError.shapeMismatch(path: url.path, key: prefix + key, expected: shape, got: stored,
-                                                 hint: "this adapter was trained on another base model\(trainedOn)")
-            }
-        }
-        if let missing = expected.first(where: { !file.contains(prefix + $0.key) }) {
-            throw AdapterError.missingTensor(path: url.path, key: prefix + missing.key,
-                                             hint: "the file does not match its \(LoRAAdapter.configFileName)'s target_modules")
-        }
-        let keys = Set(expected.map { prefix + $0.key })
-        if let extra = file.names.first(where: { !keys.contains($0) }) {
-            throw AdapterError.unexpectedTensor(path: url.path, key: extra,
-                                                hint: "this adapter was trained on another base model\(trainedOn)")
-        }
+        file = try LoRAAdapter.openWeights(in: directory, config: config, expected: expected)
         scale = LoRA.scale(rank: config.lora.rank, alpha: config.lora.alpha, useRSLoRA: config.lora.useRSLoRA)
         var modules = Set<String>(), saved = Set<String>()
         for (key, _) in expected {

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftTuneCheckpoint
 import SwiftTuneJSON
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -38,13 +39,13 @@ public struct Exporter {
     /// The model a checkpoint was trained from, as its run recorded it: `model` in `args.json` next to the
     /// checkpoint (or in the run folder above it), else the adapter's `base_model_name_or_path`. A hub id is
     /// returned as is, for the caller to resolve.
-    public static func baseModelSpec(checkpoint: URL) -> String? {
+    public static func baseModelSpec(checkpoint: URL) throws -> String? {
         // Only an adapter has a base; a full checkpoint is the model itself.
         guard FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("adapter_config.json").path) else {
             return nil
         }
         for folder in [checkpoint, checkpoint.deletingLastPathComponent()] {
-            if let args = arguments(in: folder), let model = args["model"]?.stringValue, !model.isEmpty { return model }
+            if let model = try RunArguments.read(in: folder)?.model { return model }
         }
         let adapterConfig = checkpoint.appendingPathComponent("adapter_config.json")
         if let data = FileManager.default.contents(atPath: adapterConfig.path),
@@ -104,7 +105,7 @@ public struct Exporter {
 
         if let huggingFace, let mergedFolder {
             log("writing the merged model to \(mergedFolder.final.path)")
-            let arguments = Self.exportArguments(options, request: request)
+            let arguments = try Self.exportArguments(options, request: request)
             result.notes += try huggingFace.write(to: mergedFolder.staging, arguments: arguments)
             result.mergedFolder = mergedFolder.final
         }
@@ -115,7 +116,7 @@ public struct Exporter {
             result.fallbacks = gguf.plan.fallbacks
             result.ggufFile = ggufFolder.final.appendingPathComponent(request.ggufFileName)
             if options.toOllama {
-                let (modelfile, note) = ollamaModelfile(base: base, vocabulary: gguf.vocabulary, request: request)
+                let (modelfile, note) = try ollamaModelfile(base: base, vocabulary: gguf.vocabulary, request: request)
                 if let note { result.notes.append(note) }
                 try AtomicFileWriter.write(modelfile.text, to: ggufFolder.staging.appendingPathComponent("Modelfile"))
                 result.modelfile = ggufFolder.final.appendingPathComponent("Modelfile")
@@ -141,29 +142,34 @@ public struct Exporter {
     }
 
     private func ollamaModelfile(base: ExportBase, vocabulary: GGMLVocabulary,
-                                 request: ExportRequest) -> (OllamaModelfile, String?) {
-        let args = request.checkpoint.flatMap { Self.arguments(in: $0) ?? Self.arguments(in: $0.deletingLastPathComponent()) }
+                                 request: ExportRequest) throws -> (OllamaModelfile, String?) {
+        let args = try request.checkpoint.flatMap { try RunArguments.find(near: $0) }
         var note: String?
-        var family = vocabulary.chatTemplate.flatMap { OllamaModelfile.Family.detect(jinja: $0) }
-            ?? args?["template"]?.stringValue.flatMap { OllamaModelfile.Family.detect(templateName: $0) }
-        if family == nil {
-            family = .chatML
-            note = "the chat template's family was not recognised; the Modelfile uses ChatML (edit its TEMPLATE if needed)"
+        let recognised = vocabulary.chatTemplate.flatMap { OllamaModelfile.Family.detect(jinja: $0) }
+            ?? args?.template.flatMap { OllamaModelfile.Family.detect(templateName: $0) }
+        // Else the turns of the template `infer` picks for the model's family with nothing else to go on.
+        let fallback = base.config.modelType.chatTemplate.name
+        let family = recognised ?? OllamaModelfile.Family.detect(templateName: fallback) ?? .chatML
+        if recognised == nil {
+            note = "the chat template's family was not recognised; the Modelfile uses \(family.rawValue) turns, as for the "
+                + "\(base.config.modelType) family's default template \(fallback) (edit its TEMPLATE if needed)"
         }
         var generation: JSONValue?
         if base.format == .huggingFace,
            let data = FileManager.default.contents(atPath: base.folder.appendingPathComponent("generation_config.json").path) {
             generation = try? JSONParser.parse(data, options: .python)
         }
-        let modelfile = OllamaModelfile(ggufFileName: request.ggufFileName, family: family ?? .chatML,
-                                        generationConfig: generation, system: args?["system"]?.stringValue)
+        let modelfile = OllamaModelfile(ggufFileName: request.ggufFileName, family: family,
+                                        generationConfig: generation, system: args?.system)
         return (modelfile, note)
     }
 
-    /// The checkpoint's run arguments with the export's own on top, as ms-swift writes args.json for an export.
-    static func exportArguments(_ options: ExportOptions, request: ExportRequest) -> JSONValue {
-        var members = request.checkpoint.flatMap { arguments(in: $0) ?? arguments(in: $0.deletingLastPathComponent()) }?
-            .objectMembers ?? []
+    /// The checkpoint's run arguments with the export's own on top (moved to the end), as ms-swift writes args.json
+    /// for an export.
+    static func exportArguments(_ options: ExportOptions, request: ExportRequest) throws -> RunArguments {
+        let run = try request.checkpoint.flatMap { try RunArguments.find(near: $0) }
+        var arguments = try RunArguments(file: request.mergedOutput.appendingPathComponent(RunArguments.fileName),
+                                         members: run?.members ?? [])
         let overrides: [(String, JSONValue)] = [
             ("model", .string(request.base.path)),
             ("adapters", .array(request.adapter.map { [.string($0.path)] } ?? [])),
@@ -175,17 +181,8 @@ public struct Exporter {
             ("max_shard_size", .number(JSONNumber(options.maxShardBytes))),
             ("exist_ok", .bool(options.existOK)),
         ]
-        for (key, value) in overrides {
-            members.removeAll { $0.key == key }
-            members.append(JSONMember(key: key, value: value))
-        }
-        return .object(members)
-    }
-
-    static func arguments(in folder: URL) -> JSONValue? {
-        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("args.json").path),
-              let root = try? JSONParser.parse(data, options: .python), root.objectMembers != nil else { return nil }
-        return root
+        for (key, value) in overrides { try arguments.set(key, value, movingToEnd: true) }
+        return arguments
     }
 }
 
@@ -221,7 +218,7 @@ struct ExportRequest {
             if isAdapter {
                 adapter = checkpoint
                 if base == nil {
-                    guard let spec = Exporter.baseModelSpec(checkpoint: checkpoint) else {
+                    guard let spec = try Exporter.baseModelSpec(checkpoint: checkpoint) else {
                         throw ExportError.missingBaseModel(checkpoint: checkpoint.path,
                                                            reason: "neither args.json nor adapter_config.json names it")
                     }

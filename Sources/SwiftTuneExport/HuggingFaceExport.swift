@@ -2,6 +2,7 @@ import SwiftTuneQuantization
 import Foundation
 import SwiftTuneCheckpoint
 import SwiftTuneJSON
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -31,7 +32,7 @@ struct HuggingFaceExport {
     }
 
     /// Writes everything into `folder` (which exists); returns notes for the report.
-    func write(to folder: URL, arguments: JSONValue) throws -> [String] {
+    func write(to folder: URL, arguments: RunArguments) throws -> [String] {
         var notes: [String] = []
         try SafetensorsWriter.writeSharded(entries: entries(), to: folder, maxShardBytes: maxShardBytes) { entry in
             let values = try merged.floats(entry.name)
@@ -67,7 +68,7 @@ struct HuggingFaceExport {
             try AtomicFileWriter.write(vocabulary.huggingFaceTokenizerConfig(modelMaxLength: merged.config.maxPositionEmbeddings),
                                        to: folder.appendingPathComponent("tokenizer_config.json"))
         }
-        try AtomicFileWriter.write(arguments.pythonJSONString(indent: 2) + "\n", to: folder.appendingPathComponent("args.json"))
+        try AtomicFileWriter.write(arguments.text, to: folder.appendingPathComponent(RunArguments.fileName))
         return notes
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import SwiftTuneChat
 import SwiftTuneEngine
 import SwiftTuneData
+import SwiftTuneRunFiles
 
 /// `infer --val_dataset` / `--load_data_args`: every row answered, batched by the engine.
 public enum BatchInference {

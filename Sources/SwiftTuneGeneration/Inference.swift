@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneEngine
 import SwiftTuneHub
 import SwiftTuneModels
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 

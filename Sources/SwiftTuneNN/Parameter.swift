@@ -29,6 +29,15 @@ public final class Parameter: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Moves the value and the gradient into `value` and `gradient` (views of an optimizer's flat buffers, same
+    /// shape and dtype), copying both; the layers see the new tensors, as they read `value` at every use.
+    func rehome(value newValue: Tensor, gradient newGradient: Tensor) throws {
+        try value.backend.copy(value, to: newValue)
+        if let gradient { try gradient.backend.copy(gradient, to: newGradient) }
+        value = newValue
+        gradient = newGradient
+    }
+
     /// Sets the gradient to zero (after an optimizer step).
     public func zeroGradient() throws {
         if let gradient { try gradient.backend.fill(gradient, with: 0) }

@@ -1,51 +1,61 @@
 import Foundation
+import SwiftTuneJSON
 import SwiftTuneModels
+import SwiftTuneRunFiles
 
 extension SFT {
-    /// `args.json`: every resolved argument under ms-swift's names, so `infer --adapters` and a later
+    /// `args.json`: every resolved argument under ms-swift's names, keys sorted, so `infer --adapters` and a later
     /// `--resume_from_checkpoint` can rebuild the run.
-    static func argumentsFile(_ options: SFTOptions, templateName: String, runFolder: URL) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        var arguments = try JSONSerialization.jsonObject(with: encoder.encode(options.training)) as? [String: Any] ?? [:]
+    static func runArguments(_ options: SFTOptions, templateName: String, runFolder: URL) throws -> RunArguments {
+        var arguments = try RunArguments(file: runFolder.appendingPathComponent(RunArguments.fileName),
+                                         encoding: options.training)
+        func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+        func number(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+        func int(_ value: Int) -> JSONValue { .number(JSONNumber(value)) }
         let data = options.data
-        let values: [String: Any?] = [
-            "model": options.model.path,
-            "model_type": nil,
-            "train_type": options.trainType.rawValue,
-            "task": options.isPretraining ? "pt" : "sft",
-            "template": templateName,
-            "system": data.template.system,
-            "torch_dtype": options.torchDtype,
-            "dataset": options.datasets.map(\.raw),
-            "val_dataset": data.valDatasets.map(\.raw),
-            "split_dataset_ratio": data.splitDatasetRatio,
-            "data_seed": Int(data.dataSeed),
-            "dataset_shuffle": data.datasetShuffle,
-            "max_length": data.maxLength,
-            "truncation_strategy": data.truncationStrategy.rawValue,
-            "packing": data.packing,
-            "loss_scale": data.template.lossScale.rawValue,
-            "use_chat_template": data.template.useChatTemplate,
-            "columns": data.columns.isEmpty ? nil : Dictionary(data.columns.map { ($0.from, $0.to) }, uniquingKeysWith: { $1 }),
-            "strict": data.strict,
-            "model_name": data.modelName,
-            "model_author": data.modelAuthor,
-            "lora_rank": options.lora.rank,
-            "lora_alpha": options.lora.alpha,
-            "lora_dropout": options.lora.dropout,
-            "use_rslora": options.lora.useRSLoRA,
-            "target_modules": targetModules(options.lora.targets),
-            "target_regex": { if case let .regex(pattern) = options.lora.targets { pattern } else { nil } }(),
-            "modules_to_save": options.lora.modulesToSave,
-            "adapters": options.adapters.map { [$0.path] } ?? [],
-            "output_dir": runFolder.path,
-            "learning_rate": options.training.resolvedLearningRate(fullFineTuning: options.trainType == .full),
-            "gradient_accumulation_steps": options.training.resolvedGradientAccumulationSteps,
-            "swift_tune_version": "0.1.0",
+        let columns = Dictionary(data.columns.map { ($0.from, $0.to) }, uniquingKeysWith: { $1 })
+        let values: [(String, JSONValue)] = [
+            ("model", .string(options.model.path)),
+            ("model_type", .null),
+            ("train_type", .string(options.trainType.rawValue)),
+            ("task", .string(options.isPretraining ? "pt" : "sft")),
+            ("template", .string(templateName)),
+            ("system", string(data.template.system)),
+            ("torch_dtype", string(options.torchDtype)),
+            ("dataset", strings(options.datasets.map(\.raw))),
+            ("val_dataset", strings(data.valDatasets.map(\.raw))),
+            ("split_dataset_ratio", number(data.splitDatasetRatio)),
+            ("data_seed", int(Int(data.dataSeed))),
+            ("dataset_shuffle", .bool(data.datasetShuffle)),
+            ("max_length", data.maxLength.map(int) ?? .null),
+            ("truncation_strategy", .string(data.truncationStrategy.rawValue)),
+            ("packing", .bool(data.packing)),
+            ("loss_scale", .string(data.template.lossScale.rawValue)),
+            ("use_chat_template", .bool(data.template.useChatTemplate)),
+            ("columns", columns.isEmpty ? .null
+                : .object(columns.keys.sorted().map { JSONMember(key: $0, value: .string(columns[$0] ?? "")) })),
+            ("strict", .bool(data.strict)),
+            ("model_name", data.modelName.map(strings) ?? .null),
+            ("model_author", data.modelAuthor.map(strings) ?? .null),
+            ("lora_rank", int(options.lora.rank)),
+            // ms-swift's lora_alpha is an int; a whole alpha is written as one.
+            ("lora_alpha", options.lora.alpha.rounded() == options.lora.alpha && abs(options.lora.alpha) < 0x1p53
+                ? int(Int(options.lora.alpha)) : number(options.lora.alpha)),
+            ("lora_dropout", number(options.lora.dropout)),
+            ("use_rslora", .bool(options.lora.useRSLoRA)),
+            ("target_modules", strings(targetModules(options.lora.targets))),
+            ("target_regex", { if case let .regex(pattern) = options.lora.targets { .string(pattern) } else { .null } }()),
+            ("modules_to_save", strings(options.lora.modulesToSave)),
+            ("adapters", .array(options.adapters.map { [.string($0.path)] } ?? [])),
+            ("output_dir", .string(runFolder.path)),
+            ("learning_rate", number(options.training.resolvedLearningRate(fullFineTuning: options.trainType == .full))),
+            ("gradient_accumulation_steps", int(options.training.resolvedGradientAccumulationSteps)),
+            ("swift_tune_version", "0.1.0"),
         ]
-        for (key, value) in values { arguments[key] = value ?? NSNull() }
-        return try JSONSerialization.data(withJSONObject: arguments, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        for (key, value) in values { try arguments.set(key, value) }
+        arguments.sortKeys()
+        return arguments
     }
 
     static func targetModules(_ selector: ModuleSelector) -> [String] {

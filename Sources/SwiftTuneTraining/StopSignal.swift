@@ -1,11 +1,9 @@
 import Foundation
 import Synchronization
+import SwiftTuneRunFiles
 
 /// The write end of the installed `StopSignal`'s pipe (-1: none); the only thing the C signal handler touches.
 private let signalPipe = Atomic<Int32>(-1)
-/// Held by a hard exit (never released) and around the two renames that replace a checkpoint, so an exit never
-/// lands between them.
-private let exitLock = Mutex<Void>(())
 
 /// Turns SIGINT and SIGTERM into a stop request the training loop honours at its next safe point (the end of an
 /// optimizer step, or before the first one), where it saves a checkpoint and returns.
@@ -100,11 +98,6 @@ public final class StopSignal: @unchecked Sendable {
         close(pipe.read)
     }
 
-    /// Runs `body` so that a hard exit waits for it (a few renames; never long work).
-    static func withoutExit<T>(_ body: () throws -> T) rethrows -> T {
-        try exitLock.withLock { _ in try body() }
-    }
-
     // MARK: The watcher thread
 
     private func watch(_ readEnd: Int32) {
@@ -140,7 +133,7 @@ public final class StopSignal: @unchecked Sendable {
         writeError("\nswift-tune: \(reason): exiting now without saving (complete checkpoints are kept; "
             + "resume with --resume_from_checkpoint)\n")
         fflush(nil)  // every stdio stream (what was printed before the exit)
-        exitLock.withLock { _ in _exit(128 + (number > 0 ? number : SIGINT)) }
+        ExitGuard.exit(status: 128 + (number > 0 ? number : SIGINT))
     }
 
     private static func writeError(_ text: String) {

@@ -1,10 +1,10 @@
 import Foundation
 import SwiftTuneCheckpoint
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 
 extension Trainer {
     static let optimizerFileName = "optimizer.safetensors"
-    static let stateFileName = "trainer_state.json"
 
     /// Saves `checkpoint-<globalStep>`: the model files, the optimizer state and `trainer_state.json`, atomically;
     /// then applies `--save_total_limit`, keeping the best checkpoint.
@@ -23,59 +23,29 @@ extension Trainer {
 
     /// HF's `trainer_state.json`: the step, the log history, the best checkpoint.
     func writeTrainerState(into folder: URL) throws {
-        var history = log.earlierLines.compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
-        for record in log.records {
-            var entry: [String: Any] = [:]
-            if case let .text(progress) = record["global_step/max_steps"],
-               let step = progress.split(separator: "/").first.flatMap({ Int($0) }) {
-                entry["step"] = step
-            }
-            for (key, value) in record.entries {
-                switch value {
-                case let .number(x): entry[key] = x.isFinite ? x : NSNull()
-                case let .integer(n): entry[key] = n
-                case let .text(s): entry[key] = s
-                }
-            }
-            history.append(entry)
-        }
-        let state: [String: Any] = [
-            "global_step": globalStep,
-            "max_steps": totalSteps,
-            "epoch": Double(globalStep) / Double(stepsPerEpoch),
-            "num_train_epochs": arguments.numTrainEpochs,
-            "logging_steps": arguments.loggingSteps,
-            "save_steps": arguments.saveSteps,
-            "eval_steps": arguments.evalSteps ?? arguments.saveSteps,
-            "train_batch_size": arguments.perDeviceTrainBatchSize,
-            "best_metric": bestEvalLoss.map { $0 as Any } ?? NSNull(),
-            "best_model_checkpoint": bestCheckpoint.map { $0.path as Any } ?? NSNull(),
-            "is_local_process_zero": true,
-            "is_world_process_zero": true,
-            "log_history": history,
-            "seed": arguments.seed,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: folder.appendingPathComponent(Self.stateFileName), options: .atomic)
+        let state = TrainerState(
+            globalStep: globalStep, maxSteps: totalSteps, epoch: Double(globalStep) / Double(stepsPerEpoch),
+            numTrainEpochs: arguments.numTrainEpochs, loggingSteps: arguments.loggingSteps, saveSteps: arguments.saveSteps,
+            evalSteps: arguments.evalSteps ?? arguments.saveSteps, trainBatchSize: arguments.perDeviceTrainBatchSize,
+            bestMetric: bestEvalLoss, bestModelCheckpoint: bestCheckpoint?.path,
+            logHistory: log.earlierRecords + log.records, seed: arguments.seed)
+        try state.write(into: folder)
     }
 
     /// Continues from `checkpoint` (a `checkpoint-N` folder of this kind of run): the step count and the optimizer
     /// state. The model's weights must already be loaded from it. With `onlyModel`, nothing else is restored.
     public func resume(from checkpoint: URL, onlyModel: Bool = false) throws {
         guard !onlyModel else { return }
-        let stateURL = checkpoint.appendingPathComponent(Self.stateFileName)
-        guard let data = FileManager.default.contents(atPath: stateURL.path),
-              let state = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let step = state["global_step"] as? Int else {
-            throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "no readable \(Self.stateFileName)")
+        let state: TrainerState
+        do { state = try TrainerState(contentsOf: checkpoint.appendingPathComponent(TrainerState.fileName)) } catch {
+            throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "no readable \(TrainerState.fileName): \(error)")
         }
+        let step = state.globalStep
         guard step <= totalSteps else {
             throw TrainingError.checkpointMismatch(
                 path: checkpoint.path, reason: "it is at step \(step), past this run's \(totalSteps) steps")
         }
-        if let seed = state["seed"] as? UInt64, seed != arguments.seed {
+        if let seed = state.seed, seed != arguments.seed {
             throw TrainingError.checkpointMismatch(
                 path: checkpoint.path, reason: "it was trained with --seed \(seed), this run has --seed \(arguments.seed) "
                     + "(the data order would differ)")
@@ -89,7 +59,7 @@ extension Trainer {
             throw TrainingError.checkpointMismatch(path: checkpoint.path, reason: "optimizer state: \(error)")
         }
         globalStep = step
-        bestEvalLoss = state["best_metric"] as? Double
-        bestCheckpoint = (state["best_model_checkpoint"] as? String).map { URL(fileURLWithPath: $0) }
+        bestEvalLoss = state.bestMetric
+        bestCheckpoint = state.bestModelCheckpoint.map { URL(fileURLWithPath: $0) }
     }
 }

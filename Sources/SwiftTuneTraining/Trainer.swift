@@ -2,6 +2,7 @@ import Foundation
 import SwiftTuneCheckpoint
 import SwiftTuneModels
 import SwiftTuneNN
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 
 /// Receives what a training run does, for progress display; every method has an empty default.

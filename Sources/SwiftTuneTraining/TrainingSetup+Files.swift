@@ -5,6 +5,7 @@ import SwiftTuneCheckpoint
 import SwiftTuneData
 import SwiftTuneModels
 import SwiftTuneNN
+import SwiftTuneRunFiles
 
 extension TrainingSetup {
     /// Fails early when `directory` (or the nearest existing folder above it) cannot be written.

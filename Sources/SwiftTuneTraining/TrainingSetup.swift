@@ -6,6 +6,7 @@ import SwiftTuneData
 import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneNN
+import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -96,15 +97,15 @@ public final class TrainingSetup {
 
         let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
                                              addVersion: options.training.addVersion)
-        let argumentsJSON = try SFT.argumentsFile(options, templateName: templateName, runFolder: runFolder)
-        try argumentsJSON.write(to: runFolder.appendingPathComponent("args.json"), options: .atomic)
+        let arguments = try SFT.runArguments(options, templateName: templateName, runFolder: runFolder)
+        try arguments.write()
         if !validationRows.isEmpty {
-            try Self.writeJSONLines(validationRows, to: runFolder.appendingPathComponent("val_dataset.jsonl"))
+            try Self.writeJSONLines(validationRows, to: runFolder.appendingPathComponent(RunFolder.validationFileName))
         }
         let (model, options, fullFineTuning) = (self.model, self.options, self.fullFineTuning)
         let trainer = try Trainer(model: model, objective: objective, arguments: options.training,
                                   fullFineTuning: fullFineTuning, runFolder: runFolder) { folder in
-            try argumentsJSON.write(to: folder.appendingPathComponent("args.json"))
+            try arguments.write(into: folder)
             if fullFineTuning {
                 try Self.saveFullModel(model, source: options.model, to: folder)
             } else {
@@ -116,7 +117,7 @@ public final class TrainingSetup {
             message("resumed from \(resume) at step \(trainer.globalStep) of \(trainer.totalSteps)")
         }
         let summary = try trainer.train(stop: stop, observer: observer)
-        try Self.drawCurves(trainer.log, to: runFolder.appendingPathComponent("images"))
+        try Self.drawCurves(trainer.log, to: runFolder.appendingPathComponent(RunFolder.imagesFolderName))
         return (runFolder, summary)
     }
 

@@ -28,10 +28,10 @@ public enum TrainingStep {
     public static func run(model: DecoderModel, optimizer: AdamW, learningRate: Double, maxGradNorm: Double,
                            accumulateGradients: () throws -> Tensor) throws -> Result {
         let statistics = try accumulateGradients()
-        let parameters = optimizer.parameters
+        let gradients = optimizer.gradientTensors
         let squared = maxGradNorm > 0
-            ? try GradientClipping.clipOnDevice(parameters, maxNorm: maxGradNorm)?.sumOfSquares
-            : try GradientClipping.sumOfSquares(of: parameters)
+            ? try GradientClipping.clipOnDevice(gradients: gradients, maxNorm: maxGradNorm)?.sumOfSquares
+            : try GradientClipping.sumOfSquares(of: gradients)
         try optimizer.step(learningRate: learningRate)
         try optimizer.zeroGradients()
         return Result(statistics: statistics, gradientSumOfSquares: squared)

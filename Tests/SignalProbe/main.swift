@@ -6,6 +6,7 @@
 //   swift-tune-signal-probe safe GRACE SAVE   steps of 50 ms; at the stop, a save that takes SAVE seconds
 //   swift-tune-signal-probe save FOLDER       checkpoint-1 saved, then a save of checkpoint-2 that never ends
 import Foundation
+import SwiftTuneRunFiles
 import SwiftTuneTraining
 
 func say(_ text: String) {

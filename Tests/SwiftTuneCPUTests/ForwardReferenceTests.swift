@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SwiftTuneCPU
+import SwiftTuneTensor
 
 /// Forward kernels (f64) against the textbook formulas, written out here the way the papers and HF state them.
 @Suite("Forward kernels vs textbook formulas")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SwiftTuneCPU
+import SwiftTuneTensor
+import SwiftTuneTestSupport
 
 /// Every backward kernel, instantiated with `Double`, against central finite differences of a random linear
 /// functional `L = Σ w ∘ out` of its forward. Sizes are deliberately odd (D = 13, N = 7, hd = 6, unequal

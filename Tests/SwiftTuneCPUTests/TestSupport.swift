@@ -2,19 +2,7 @@ import Testing
 @testable import SwiftTuneCPU
 import SwiftTuneTensor
 
-/// SplitMix64 (Steele et al. 2014): a tiny seeded generator so every test draws the same numbers.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededGenerator {
     /// `count` uniform values in `range`, rounded to f32 so the f32 and f64 paths see the same inputs.
     mutating func values(_ count: Int, in range: ClosedRange<Double> = -1...1) -> [Double] {
         (0..<count).map { _ in Double(Float(Double.random(in: range, using: &self))) }
@@ -62,19 +50,6 @@ func expectGradient(_ analytic: [Double], _ numeric: [Double], tol: Double = 1e-
             sourceLocation: sourceLocation)
     expectClose(analytic.map { $0 / scale }, numeric.map { $0 / scale }, tol: tol, "\(label) (÷ max \(scale))",
                 sourceLocation: sourceLocation)
-}
-
-/// `∂f/∂x[i]` for every i by central differences `(f(x + h eᵢ) − f(x − h eᵢ)) / 2h`, in f64.
-func numericalGradient(at x: [Double], step: Double = 1e-5, _ f: ([Double]) -> Double) -> [Double] {
-    var probe = x
-    return x.indices.map { i in
-        probe[i] = x[i] + step
-        let above = f(probe)
-        probe[i] = x[i] - step
-        let below = f(probe)
-        probe[i] = x[i]
-        return (above - below) / (2 * step)
-    }
 }
 
 /// `Σ w[i] · y[i]`: a random linear functional, whose gradient with respect to y is w.

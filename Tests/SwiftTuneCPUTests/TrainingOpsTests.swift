@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SwiftTuneCPU
 import SwiftTuneTensor
+import SwiftTuneTestSupport
 
 /// Dropout (a counter-based mask) and AdamW (PyTorch's update order), as f64 kernels and through the f32 backend.
 @Suite("Training ops: dropout and AdamW")

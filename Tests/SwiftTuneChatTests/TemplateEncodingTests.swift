@@ -157,6 +157,12 @@ let threeRounds = Conversation(messages: [.user("q1"), .assistant("a1"), .user("
         #expect(TemplateRegistry.templateName(for: H(modelType: "llama")) == "llama")
         #expect(TemplateRegistry.templateName(for: H(modelType: "llama", chatTemplate: "{{'<|im_start|>'}}")) == "chatml")
         #expect(TemplateRegistry.templateName(for: H(modelType: "mistral")) == "mistral")
+        // Model types no family runs: the MoE variants take their dense family's choice, Qwen 1 its own.
+        #expect(TemplateRegistry.templateName(for: H(modelType: "qwen2_moe", hasEotID: true)) == "qwen2_5")
+        #expect(TemplateRegistry.templateName(for: H(modelType: "qwen3_moe")) == "qwen3")
+        #expect(TemplateRegistry.templateName(for: H(modelType: "qwen", modelName: "x/Qwen2.5-7B")) == "qwen")
+        #expect(TemplateRegistry.templateName(for: H(modelType: "mixtral", chatTemplate: "{{'<|im_start|>'}}")) == "chatml")
+        #expect(TemplateRegistry.templateName(for: H(modelType: "mixtral", chatTemplate: "<<SYS>>")) == "mistral")
         #expect(TemplateRegistry.templateName(for: H(modelName: "Qwen/Qwen2.5-7B-Instruct")) == "qwen2_5")
         #expect(TemplateRegistry.templateName(for: H(modelName: "meta-llama/Llama-3.2-1B-Instruct")) == "llama3_2")
         #expect(TemplateRegistry.templateName(for: H()) == "default")

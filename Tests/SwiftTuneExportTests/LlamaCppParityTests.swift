@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneAdapters
+import SwiftTuneBackendCheck
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
 import SwiftTuneExport

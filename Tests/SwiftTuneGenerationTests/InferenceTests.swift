@@ -5,6 +5,7 @@ import SwiftTuneCPU
 import SwiftTuneData
 import SwiftTuneEngine
 @testable import SwiftTuneGeneration
+import SwiftTuneRunFiles
 
 @Suite("Inference: chat sessions, run folders, batch inference")
 struct InferenceTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftTuneBackendCheck
 import SwiftTuneCPU
 import SwiftTuneNN
 import SwiftTuneTensor

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
+import SwiftTuneFamilies
 import SwiftTuneTensor
 @testable import SwiftTuneModels
 
@@ -58,7 +59,8 @@ func expectClose(_ actual: [Float], _ expected: [Float], relativeTolerance: Doub
 }
 
 @Suite struct DecoderGoldenTests {
-    static let families = ["llama", "qwen2", "qwen3", "mistral"]
+    /// Every registered family: adding one to the registry runs these against its golden.
+    static let families = ModelFamily.allCases.map(\.modelType)
 
     @Test(arguments: families)
     func logitsAndHiddenStatesMatchTransformers(family: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneBackendCheck
 import SwiftTuneCPU
 import SwiftTuneNN
 import SwiftTuneTensor

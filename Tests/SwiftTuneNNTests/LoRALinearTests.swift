@@ -2,6 +2,7 @@ import Testing
 import SwiftTuneCPU
 @testable import SwiftTuneNN
 import SwiftTuneTensor
+import SwiftTuneTestSupport
 
 /// A `Linear` with a LoRA side path against a host f64 reference of PEFT's formula
 /// `y = x·Wᵀ + b + scale · (dropout(x)·Aᵀ)·Bᵀ`, its gradients against finite differences of that reference.
@@ -106,16 +107,16 @@ struct LoRALinearTests {
         let dy = try backend.tensor(problem.w, [Self.tokens, Self.outFeatures])
         let dx = try layer.backward(input: x, gradOutput: dy, dropoutSeed: problem.stepSeed)
         let label = "(dropout \(dropout), rsLoRA \(useRSLoRA))"
-        expectRelativelyClose(try backend.doubles(dx), numericalGradient(at: problem.x) { problem.loss(x: $0) },
+        expectRelativelyClose(try backend.doubles(dx), numericalGradient(at: problem.x, step: 1e-4) { problem.loss(x: $0) },
                               tolerance: 1e-4, "dx \(label)")
         expectRelativelyClose(try backend.doubles(#require(layer.denseWeight!.gradient)),
-                              numericalGradient(at: problem.weight) { problem.loss(weight: $0) }, tolerance: 1e-4, "dW \(label)")
+                              numericalGradient(at: problem.weight, step: 1e-4) { problem.loss(weight: $0) }, tolerance: 1e-4, "dW \(label)")
         expectRelativelyClose(try backend.doubles(#require(layer.bias?.gradient)),
-                              numericalGradient(at: problem.bias) { problem.loss(bias: $0) }, tolerance: 1e-4, "db \(label)")
+                              numericalGradient(at: problem.bias, step: 1e-4) { problem.loss(bias: $0) }, tolerance: 1e-4, "db \(label)")
         expectRelativelyClose(zip(try backend.doubles(#require(lora.loraA.gradient)), initialA).map(-),
-                              numericalGradient(at: problem.a) { problem.loss(a: $0) }, tolerance: 1e-4, "dA \(label)")
+                              numericalGradient(at: problem.a, step: 1e-4) { problem.loss(a: $0) }, tolerance: 1e-4, "dA \(label)")
         expectRelativelyClose(try backend.doubles(#require(lora.loraB.gradient)),
-                              numericalGradient(at: problem.b) { problem.loss(b: $0) }, tolerance: 1e-4, "dB \(label)")
+                              numericalGradient(at: problem.b, step: 1e-4) { problem.loss(b: $0) }, tolerance: 1e-4, "dB \(label)")
     }
 
     @Test func backwardWithAccumulateIntoAddsTheSidePath() throws {

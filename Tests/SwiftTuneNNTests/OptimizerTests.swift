@@ -25,6 +25,49 @@ struct OptimizerTests {
         #expect(AdamW.appliesWeightDecay(toParameterNamed: "model.normalizer.weight"))
     }
 
+    /// All-trainable f32 parameters move into flat groups (one AdamW, norm and fill launch per group); a frozen one
+    /// keeps the per-tensor path. Both give the same updates (up to the norm's summation order).
+    @Test func flatGroupsStepLikeOneLaunchPerParameter() throws {
+        func make(frozenExtra: Bool) throws -> (AdamW, [Parameter]) {
+            var generator = SeededGenerator(seed: 5)
+            let shapes: [(String, [Int])] = [("a.lora_A.weight", [3, 7]), ("a.bias", [5]), ("b.lora_B.weight", [70, 3]),
+                                             ("model.norm.weight", [1])]
+            let parameters = try shapes.map { name, shape in
+                Parameter(name: name, value: try backend.tensor(randomValues(shape.reduce(1, *), &generator), shape))
+            }
+            for parameter in parameters { try parameter.setTrainable(true) }
+            let extra = Parameter(name: "frozen.weight", value: try backend.tensor([1, 2], [2]))
+            return (try AdamW(parameters: parameters + (frozenExtra ? [extra] : [])), parameters)
+        }
+        let (flat, flatParameters) = try make(frozenExtra: false)
+        let (single, singleParameters) = try make(frozenExtra: true)
+        #expect(flat.gradientTensors.count == 2, "one flat gradient buffer per decay group")
+        #expect(single.gradientTensors.count == 4)
+        var generator = SeededGenerator(seed: 9)
+        for step in 1...3 {
+            for (a, b) in zip(flatParameters, singleParameters) {
+                let gradient = try backend.tensor(randomValues(a.value.count, &generator), a.shape)
+                try backend.copy(gradient, to: #require(a.gradient))
+                try backend.copy(gradient, to: #require(b.gradient))
+            }
+            let norms = try [flat, single].map { optimizer in
+                try GradientClipping.clipOnDevice(gradients: optimizer.gradientTensors, maxNorm: 0.5)?.norm()
+            }
+            #expect(abs((norms[0] ?? 0) - (norms[1] ?? 0)) <= 1e-6 * (norms[1] ?? 0), "step \(step) norm \(norms)")
+            try flat.step(learningRate: 1e-2)
+            try single.step(learningRate: 1e-2)
+            try flat.zeroGradients()
+            try single.zeroGradients()
+            for (a, b) in zip(flatParameters, singleParameters) {
+                #expect(try backend.floats(#require(a.gradient)).allSatisfy { $0 == 0 }, "\(a.name) gradient zeroed")
+                let (x, y) = (try backend.floats(a.value), try backend.floats(b.value))
+                let worst = zip(x, y).map { abs($0 - $1) / max(abs($1), 1e-6) }.max() ?? 0
+                #expect(worst <= 1e-5, "step \(step) \(a.name): worst relative difference \(worst)")
+            }
+        }
+        #expect(try backend.floats(flat.firstMoments[2]).count == 210)
+    }
+
     @Test func twoStepsMatchTheTextbookUpdateWithDecayOnlyOnMatrices() throws {
         var generator = SeededGenerator(seed: 71)
         let weightValues = randomValues(12, &generator), biasValues = randomValues(4, &generator)

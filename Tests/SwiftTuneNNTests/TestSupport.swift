@@ -37,19 +37,6 @@ func randomValues(_ count: Int, _ generator: inout SeededGenerator, in range: Ra
     generator.uniforms(count, in: range).map(Double.init)
 }
 
-/// `∂f/∂x[i]` by central differences in f64.
-func numericalGradient(at x: [Double], step: Double = 1e-4, _ f: ([Double]) -> Double) -> [Double] {
-    var probe = x
-    return x.indices.map { i in
-        probe[i] = x[i] + step
-        let above = f(probe)
-        probe[i] = x[i] - step
-        let below = f(probe)
-        probe[i] = x[i]
-        return (above - below) / (2 * step)
-    }
-}
-
 /// Fails with the worst element when `max |actual − expected| > tolerance · max(max |expected|, 1e-12)`.
 func expectRelativelyClose(_ actual: [Double], _ expected: [Double], tolerance: Double, _ label: String,
                            sourceLocation: SourceLocation = #_sourceLocation) {

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneCheckpoint
+import SwiftTuneRunFiles
 @testable import SwiftTuneTraining
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SwiftTuneAdapters
+import SwiftTuneBackendCheck
 import SwiftTuneCPU
 import SwiftTuneCheckpoint
 import SwiftTuneModels

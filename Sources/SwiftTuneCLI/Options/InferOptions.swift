@@ -3,6 +3,7 @@ import Foundation
 import SwiftTuneData
 import SwiftTuneEngine
 import SwiftTuneGeneration
+import SwiftTuneRunFiles
 
 /// The flags of `infer` besides the model group (ms-swift's names; unset sampling flags fall back to the model's
 /// `generation_config.json` as ms-swift's pt engine does).

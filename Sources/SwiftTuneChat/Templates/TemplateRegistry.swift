@@ -1,3 +1,4 @@
+import SwiftTuneFamilies
 import SwiftTuneTokenizers
 
 /// The templates by name, and the automatic choice from a model (what `--template` overrides).
@@ -50,25 +51,27 @@ public enum TemplateRegistry {
         }
     }
 
-    /// The template name for a model: `override` (`--template`) if given; else by `model_type`
-    /// (qwen2 → qwen2_5, qwen3 → qwen3, llama → llama3 with `<|eot_id|>` else by chat template or llama,
-    /// mistral → mistral); else by the model name; else by the chat template text; else `default`.
+    /// The template name for a model: `override` (`--template`) if given; else the choice of its family's entry
+    /// (`ModelFamily.chatTemplate`: qwen2 → qwen2_5, qwen3 → qwen3, llama → llama3 with `<|eot_id|>` else by chat
+    /// template or llama, mistral → mistral unless the chat template is ChatML), or of `relatedModelTypes`; for any
+    /// other `model_type`, by the model name, else by the chat template text, else `default`.
     public static func templateName(for hints: ModelHints, override: String? = nil) -> String {
         if let override, !override.isEmpty { return override }
         let fromChatTemplate = hints.chatTemplate.flatMap(nameFromChatTemplate)
-        switch hints.modelType?.lowercased() {
-        case "qwen2", "qwen2_moe": return "qwen2_5"
-        case "qwen3", "qwen3_moe": return "qwen3"
-        case "qwen": return "qwen"
-        case "llama":
-            if hints.hasEotID { return "llama3" }
-            return fromChatTemplate ?? "llama"
-        case "mistral", "mixtral": return fromChatTemplate == "chatml" ? "chatml" : "mistral"
-        default: break
+        let modelType = hints.modelType?.lowercased()
+        if let choice = modelType.flatMap({ ModelFamily(rawValue: $0)?.chatTemplate ?? relatedModelTypes[$0] }) {
+            return choice.resolve(hasEotToken: hints.hasEotID, detected: fromChatTemplate)
         }
         if let name = hints.modelName.flatMap(nameFromModelName) { return name }
         return fromChatTemplate ?? "default"
     }
+
+    /// The choice for `model_type`s no registered family runs but whose template ms-swift knows: the MoE variants
+    /// take their dense family's, Qwen 1 its own.
+    static let relatedModelTypes: [String: ChatTemplateChoice] = [
+        "qwen2_moe": ModelFamily.qwen2.chatTemplate, "qwen3_moe": ModelFamily.qwen3.chatTemplate,
+        "mixtral": ModelFamily.mistral.chatTemplate, "qwen": ChatTemplateChoice(name: "qwen"),
+    ]
 
     /// A template name from a model id such as `Qwen/Qwen2.5-7B-Instruct` or `meta-llama/Llama-3.2-1B`.
     public static func nameFromModelName(_ name: String) -> String? {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneFamilies
 
 extension DecoderConfig {
     /// Reads `config.json` at `url` (or `url/config.json` when `url` is a directory) and validates it.
@@ -40,8 +41,8 @@ extension DecoderConfig {
         let headDim: Int
         if let explicit = try root.int("head_dim") {
             headDim = explicit
-        } else if modelType == .qwen3 {
-            headDim = 128  // Qwen3Config's default; real Qwen3 configs always state it.
+        } else if let familyDefault = modelType.defaultHeadDim {
+            headDim = familyDefault
         } else {
             guard hiddenSize % heads == 0 else {
                 throw .invalidValue(path: source, key: "hidden_size",
@@ -53,15 +54,18 @@ extension DecoderConfig {
         if let activation = try root.string("hidden_act"), activation != "silu" {
             throw .invalidValue(path: source, key: "hidden_act", reason: "must be \"silu\" (SwiGLU), got \"\(activation)\"")
         }
-        let maxPositions = try root.int("max_position_embeddings") ?? Self.defaultMaxPositions(modelType)
+        let maxPositions = try root.int("max_position_embeddings") ?? modelType.defaultMaxPositionEmbeddings
         let (ropeTheta, ropeScaling) = try Self.parseRope(root, maxPositionEmbeddings: maxPositions)
 
-        let attentionBias = try root.bool("attention_bias") ?? false
+        func flag(_ rule: ModelFamily.Flag) throws(CheckpointError) -> Bool {
+            switch rule {
+            case .never: false
+            case .always: true
+            case let .key(key): try root.bool(key) ?? false
+            }
+        }
         let legacyDtype = try root.string("torch_dtype"), dtype = try root.string("dtype")
         let torchDtype = legacyDtype ?? dtype
-        let isLlamaOrQwen3 = modelType == .llama || modelType == .qwen3
-        // LlamaConfig and MistralConfig default to bos 1 and eos 2; the Qwen configs to none. An explicit null means none.
-        let usesLlamaTokens = modelType == .llama || modelType == .mistral
         self.init(
             modelType: modelType,
             vocabSize: try positiveInt("vocab_size"),
@@ -75,26 +79,18 @@ extension DecoderConfig {
             ropeTheta: ropeTheta,
             ropeScaling: ropeScaling,
             maxPositionEmbeddings: maxPositions,
-            attentionBias: modelType == .qwen2 || (isLlamaOrQwen3 && attentionBias),
-            outputProjectionBias: isLlamaOrQwen3 && attentionBias,
-            mlpBias: modelType == .llama ? try root.bool("mlp_bias") ?? false : false,
-            qkNorm: modelType == .qwen3,
+            attentionBias: try flag(modelType.queryKeyValueBias),
+            outputProjectionBias: try flag(modelType.outputProjectionBias),
+            mlpBias: try flag(modelType.mlpBias),
+            qkNorm: modelType.qkNorm,
             tieWordEmbeddings: try root.bool("tie_word_embeddings") ?? false,
             layerSlidingWindows: try Self.parseSlidingWindows(root, modelType: modelType, layers: layers),
-            bosTokenId: root.isAbsent("bos_token_id") ? (usesLlamaTokens ? 1 : nil) : try root.int("bos_token_id"),
-            eosTokenIds: root.isAbsent("eos_token_id") ? (usesLlamaTokens ? [2] : []) : try root.intList("eos_token_id") ?? [],
+            // Absent: the config class's default; an explicit null means none.
+            bosTokenId: root.isAbsent("bos_token_id") ? modelType.defaultBOSTokenID : try root.int("bos_token_id"),
+            eosTokenIds: root.isAbsent("eos_token_id") ? modelType.defaultEOSTokenIDs : try root.intList("eos_token_id") ?? [],
             padTokenId: try root.int("pad_token_id"),
             torchDtype: torchDtype)
         try validate(source: source)
-    }
-
-    /// transformers' default `max_position_embeddings` per family.
-    static func defaultMaxPositions(_ modelType: ModelType) -> Int {
-        switch modelType {
-        case .llama: 2048
-        case .mistral: 4096 * 32
-        case .qwen2, .qwen3: 32768
-        }
     }
 
     /// θ and the scaling from `rope_parameters` (transformers 5), else top-level `rope_theta` and `rope_scaling`.
@@ -163,23 +159,20 @@ extension DecoderConfig {
         scale <= 1 ? 1 : 0.1 * mscale * Foundation.log(scale) + 1
     }
 
-    /// The window of each layer, following `transformers`:
-    /// - mistral: `sliding_window` (default 4096, may be null) for every layer; `layer_types` is ignored, as
-    ///   `MistralAttention` ignores it.
-    /// - qwen2/qwen3: a window only when `use_sliding_window`; then `layer_types` if present, else layers
-    ///   `i ≥ max_window_layers` (default 28).
-    /// - llama: none.
+    /// The window of each layer, following `transformers` and the family's rule (`ModelFamily.SlidingWindow`):
+    /// none; `sliding_window` in every layer (Mistral, which ignores `layer_types`); or, only with
+    /// `use_sliding_window`, the layers `layer_types` marks, else those from `max_window_layers` on (Qwen).
     private static func parseSlidingWindows(_ root: ConfigObject, modelType: ModelType,
                                             layers: Int) throws(CheckpointError) -> [Int?] {
-        switch modelType {
-        case .llama:
+        switch modelType.slidingWindow {
+        case .none:
             return Array(repeating: nil, count: layers)
-        case .mistral:
-            let window = root.isAbsent("sliding_window") ? 4096 : try root.int("sliding_window")
+        case let .everyLayer(defaultWindow):
+            let window = root.isAbsent("sliding_window") ? defaultWindow : try root.int("sliding_window")
             return Array(repeating: window, count: layers)
-        case .qwen2, .qwen3:
+        case let .optIn(defaultWindow, defaultFirstLayer):
             let enabled = try root.bool("use_sliding_window") ?? false
-            let window = !enabled ? nil : root.isAbsent("sliding_window") ? 4096 : try root.int("sliding_window")
+            let window = !enabled ? nil : root.isAbsent("sliding_window") ? defaultWindow : try root.int("sliding_window")
             if let types = try root.stringList("layer_types") {
                 guard types.count == layers else {
                     throw .invalidValue(path: root.path, key: "layer_types",
@@ -197,7 +190,7 @@ extension DecoderConfig {
                 }
                 return windows
             }
-            let first = try root.int("max_window_layers") ?? 28
+            let first = try root.int("max_window_layers") ?? defaultFirstLayer
             return (0..<layers).map { window != nil && $0 >= first ? window : nil }
         }
     }

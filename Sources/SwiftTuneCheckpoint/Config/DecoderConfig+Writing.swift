@@ -1,15 +1,9 @@
+import SwiftTuneFamilies
 import SwiftTuneJSON
 
 extension DecoderConfig {
     /// The `architectures` entry transformers instantiates for this family.
-    public var huggingFaceArchitecture: String {
-        switch modelType {
-        case .llama: "LlamaForCausalLM"
-        case .mistral: "MistralForCausalLM"
-        case .qwen2: "Qwen2ForCausalLM"
-        case .qwen3: "Qwen3ForCausalLM"
-        }
-    }
+    public var huggingFaceArchitecture: String { modelType.huggingFaceArchitecture }
 
     /// A Hugging Face `config.json` for this config, the reverse of `init(json:source:)` (which reads it back to an
     /// equal config): the transformers-4 layout (`rope_theta`, `rope_scaling`, `torch_dtype`), which transformers 5
@@ -45,24 +39,24 @@ extension DecoderConfig {
             ("use_cache", true),
             ("vocab_size", int(vocabSize)),
         ]
-        switch modelType {
-        case .llama:
-            members += [("attention_bias", .bool(attentionBias)), ("mlp_bias", .bool(mlpBias)), ("pretraining_tp", 1)]
-        case .qwen3:
-            members += [("attention_bias", .bool(attentionBias))]
-        case .qwen2, .mistral:
-            break
+        // The family's own keys: the bias switches it reads (written once each), its constants, its window keys.
+        var flagKeys: [(String, Bool)] = []
+        for (rule, value) in [(modelType.queryKeyValueBias, attentionBias), (modelType.outputProjectionBias, outputProjectionBias),
+                              (modelType.mlpBias, mlpBias)] {
+            if case let .key(key) = rule, !flagKeys.contains(where: { $0.0 == key }) { flagKeys.append((key, value)) }
         }
+        members += flagKeys.map { ($0.0, .bool($0.1)) }
+        members += modelType.huggingFaceConstants.map { ($0.key, int($0.value)) }
         let windows = Set(layerSlidingWindows.compactMap { $0 })
-        switch modelType {
-        case .mistral:
+        switch modelType.slidingWindow {
+        case .everyLayer:
             members.append(("sliding_window", windows.first.map(int) ?? .null))
-        case .qwen2, .qwen3:
+        case .optIn:
             // One window from the first windowed layer on: `max_window_layers` marks where it starts.
             let first = layerSlidingWindows.firstIndex { $0 != nil }
             members += [("use_sliding_window", .bool(first != nil)), ("sliding_window", windows.first.map(int) ?? .null),
                         ("max_window_layers", int(first ?? numHiddenLayers))]
-        case .llama:
+        case .none:
             break
         }
         members.sort { $0.0 < $1.0 }

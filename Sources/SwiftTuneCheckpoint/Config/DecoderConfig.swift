@@ -1,8 +1,12 @@
+import SwiftTuneFamilies
+
 /// The hyperparameters of a Llama-family decoder (Llama, Mistral, Qwen2, Qwen3), read from a Hugging Face
-/// `config.json` (`load(from:)`, `init(json:source:)`) or built in code (`init(modelType:…)`).
+/// `config.json` (`load(from:)`, `init(json:source:)`), a GGUF file (`init(gguf:)`) or built in code
+/// (`init(modelType:…)`).
 ///
 /// Property names are the camelCase of the Hugging Face keys. The family differences the decoder needs are
-/// resolved here into flags, so the decoder never switches on `modelType`:
+/// resolved here into flags, so the decoder never switches on `modelType`; which keys decide them, and their
+/// defaults, are the family's entry in `ModelFamily+Registry.swift` (SwiftTuneFamilies):
 ///
 /// | family  | q/k/v bias (`attentionBias`) | o_proj bias (`outputProjectionBias`) | MLP bias | q/k RMSNorm | sliding window |
 /// |---------|------------------------------|--------------------------------------|----------|-------------|----------------|
@@ -11,10 +15,8 @@
 /// | qwen2   | yes                          | no                                   | no       | no          | if `use_sliding_window`: per `layer_types`, else layers ≥ `max_window_layers` |
 /// | qwen3   | `attention_bias`             | `attention_bias`                     | no       | yes         | as qwen2 |
 public struct DecoderConfig: Sendable, Equatable {
-    /// The architectures this library implements (`model_type`).
-    public enum ModelType: String, Sendable, Equatable, CaseIterable {
-        case llama, mistral, qwen2, qwen3
-    }
+    /// The architectures this library implements (`model_type`): the registered families.
+    public typealias ModelType = ModelFamily
 
     /// The architecture (`model_type`).
     public var modelType: ModelType

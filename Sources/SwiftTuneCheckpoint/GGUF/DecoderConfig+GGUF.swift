@@ -1,11 +1,7 @@
 import Foundation
+import SwiftTuneFamilies
 
 extension DecoderConfig {
-    /// `general.architecture` values this decoder loads, and the family each one is.
-    public static let ggufArchitectures: [String: ModelType] = [
-        "llama": .llama, "mistral": .mistral, "qwen2": .qwen2, "qwen3": .qwen3,
-    ]
-
     /// The config of a GGUF model, from its `{arch}.*` metadata and its tensor list, with the flags the
     /// `config.json` path sets for the same family (FORMATS.md §1):
     ///
@@ -20,18 +16,19 @@ extension DecoderConfig {
     /// | `blk.0.attn_q.bias`, `attn_output.bias`, `ffn_gate.bias` present | attention, o_proj and MLP bias |
     /// | `tokenizer.ggml.bos/eos/padding_token_id` | bos, eos, pad |
     ///
-    /// Counts may be stored with any integer type. Qwen2 always has q/k/v bias and Qwen3 q/k norms, as in
-    /// transformers. A Llama 3.1-style `rope_freqs.weight` is turned back into `llama3` scaling (see
-    /// `RopeScaling.llama3(fittedTo:…)`).
+    /// Counts may be stored with any integer type. The family (`ModelFamily(ggufArchitecture:)`) decides the rest as
+    /// for `config.json`: a bias its entry marks `always` is there (Qwen2's q/k/v), one marked `never` is not, one read
+    /// from a key is there when its tensor is; q/k norms (Qwen3); Mistral's window. A Llama 3.1-style
+    /// `rope_freqs.weight` is turned back into `llama3` scaling (see `RopeScaling.llama3(fittedTo:…)`).
     public init(gguf file: GGUFFile) throws(CheckpointError) {
         let path = file.path
         guard let architecture = try file.string("general.architecture") else {
             throw .missingField(path: path, key: "general.architecture", expected: "a string such as \"llama\" or \"qwen2\"")
         }
-        guard let modelType = Self.ggufArchitectures[architecture] else {
+        guard let modelType = ModelType(ggufArchitecture: architecture) else {
             throw .invalidValue(path: path, key: "general.architecture",
                                 reason: "is \"\(ShownText.escaped(architecture))\", which is not a Llama-family decoder; supported: "
-                                    + Self.ggufArchitectures.keys.sorted().joined(separator: ", "))
+                                    + ModelType.ggufArchitectureNames.joined(separator: ", "))
         }
         func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }
         func positive(_ suffix: String, default value: Int? = nil) throws(CheckpointError) -> Int {
@@ -66,14 +63,20 @@ extension DecoderConfig {
         let embeddingRows = file.contains("token_embd.weight") ? try file.info("token_embd.weight").dimensions.last : nil
         let vocabSize = try positive("vocab_size", default: embeddingRows)
         let ropeTheta = try file.double(key("rope.freq_base")) ?? 10_000
-        let maxPositions = try positive("context_length", default: Self.defaultMaxPositions(modelType))
+        let maxPositions = try positive("context_length", default: modelType.defaultMaxPositionEmbeddings)
         let ropeScaling = try Self.ggufRopeScaling(file, architecture: architecture, headDim: headDim, ropeTheta: ropeTheta,
                                                    maxPositionEmbeddings: maxPositions)
         var windows = [Int?](repeating: nil, count: layers)
-        if modelType == .mistral, let window = try file.int(key("attention.sliding_window")) {
+        if case .everyLayer = modelType.slidingWindow, let window = try file.int(key("attention.sliding_window")) {
             windows = Array(repeating: window, count: layers)
         }
-        let hasQueryBias = file.contains("blk.0.attn_q.bias")
+        func flag(_ rule: ModelFamily.Flag, tensor: String) -> Bool {
+            switch rule {
+            case .never: false
+            case .always: true
+            case .key: file.contains(tensor)
+            }
+        }
         func tokenID(_ name: String) throws(CheckpointError) -> Int? { try file.int("tokenizer.ggml.\(name)_token_id") }
         self.init(
             modelType: modelType,
@@ -88,10 +91,10 @@ extension DecoderConfig {
             ropeTheta: ropeTheta,
             ropeScaling: ropeScaling,
             maxPositionEmbeddings: maxPositions,
-            attentionBias: modelType == .qwen2 || hasQueryBias,
-            outputProjectionBias: modelType != .qwen2 && file.contains("blk.0.attn_output.bias"),
-            mlpBias: modelType == .llama && file.contains("blk.0.ffn_gate.bias"),
-            qkNorm: modelType == .qwen3,
+            attentionBias: flag(modelType.queryKeyValueBias, tensor: "blk.0.attn_q.bias"),
+            outputProjectionBias: flag(modelType.outputProjectionBias, tensor: "blk.0.attn_output.bias"),
+            mlpBias: flag(modelType.mlpBias, tensor: "blk.0.ffn_gate.bias"),
+            qkNorm: modelType.qkNorm,
             tieWordEmbeddings: !file.contains("output.weight"),
             layerSlidingWindows: windows,
             bosTokenId: try tokenID("bos"),

@@ -1,18 +1,13 @@
 import Foundation
+import SwiftTuneFamilies
 
 extension DecoderConfig {
     /// The `general.architecture` llama.cpp uses for this family: `llama` for Llama and Mistral (llama.cpp's converter
-    /// writes Mistral as llama), `qwen2`, `qwen3`.
-    public var ggufArchitecture: String {
-        switch modelType {
-        case .llama, .mistral: "llama"
-        case .qwen2: "qwen2"
-        case .qwen3: "qwen3"
-        }
-    }
+    /// writes Mistral as llama), `qwen2`, `qwen3` (the family's `ggufArchitecture`).
+    public var ggufArchitecture: String { modelType.ggufArchitecture }
 
-    /// Whether the GGUF stores q/k rows in ggml's interleaved RoPE order (`llama` only; see `RotaryRowPermutation`).
-    public var ggufPermutesRotaryRows: Bool { ggufArchitecture == "llama" }
+    /// Whether the GGUF stores q/k rows in ggml's interleaved RoPE order (see `RotaryRowPermutation`).
+    public var ggufPermutesRotaryRows: Bool { modelType.ggufPermutesRotaryRows }
 
     /// The `{arch}.*` hyperparameters as llama.cpp's `convert_hf_to_gguf.py` writes them, the reverse of
     /// `init(gguf:)` (FORMATS.md §1): counts as u32, ε and θ as f32, `rope.dimension_count` and `vocab_size` for
@@ -36,7 +31,7 @@ extension DecoderConfig {
         if headDim * numAttentionHeads != hiddenSize {
             entries += [("\(arch).attention.key_length", u32(headDim)), ("\(arch).attention.value_length", u32(headDim))]
         }
-        if arch == "llama" {
+        if arch == "llama" {  // LlamaModel.set_gguf_parameters writes these; the Qwen converters do not
             entries += [("\(arch).vocab_size", u32(vocabSize)), ("\(arch).rope.dimension_count", u32(headDim))]
         }
         switch ropeScaling {

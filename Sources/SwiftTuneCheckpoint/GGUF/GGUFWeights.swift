@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneFamilies
 import SwiftTuneQuantization
 import SwiftTuneTensor
 
@@ -52,9 +53,10 @@ public final class GGUFWeights: Sendable {
     }
 
     /// Architectures whose GGUF converter reorders q/k rows for ggml's interleaved RoPE (`LlamaModel.permute` in
-    /// convert_hf_to_gguf.py; Mistral converts through the same class). Never qwen2 or qwen3 (NEOX RoPE).
+    /// convert_hf_to_gguf.py; Mistral converts through the same class), as the family's entry says. Never qwen2 or
+    /// qwen3 (NEOX RoPE).
     public static func permutesRotaryRows(architecture: String) -> Bool {
-        architecture == "llama" || architecture == "mistral"
+        ModelFamily(ggufArchitecture: architecture)?.ggufPermutesRotaryRows ?? false
     }
 
     /// Whether the file has HF key `name`.

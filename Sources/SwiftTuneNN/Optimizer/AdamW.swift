@@ -3,9 +3,11 @@ import SwiftTuneTensor
 /// AdamW over a fixed list of parameters, as HF Trainer sets up `torch.optim.AdamW`: two parameter groups, with
 /// weight decay on every parameter except biases and norm weights (`appliesWeightDecay(toParameterNamed:)`).
 ///
-/// Holds an f32 first and second moment per parameter (zero at the start) and the number of steps taken. One
-/// `step(learningRate:)` is one `Backend.adamW` per parameter that has a gradient; the caller supplies the
-/// scheduled learning rate, clips gradients before and zeroes them after (see `GradientClipping`).
+/// Holds an f32 first and second moment per parameter (zero at the start) and the number of steps taken. When every
+/// parameter is trainable and f32 (LoRA factors, full fine-tuning's masters), each group's values, gradients and
+/// moments move into flat buffers (`FlatParameterGroup`) and a step is one `Backend.adamW` per group; otherwise one
+/// per parameter that has a gradient. Results are the same either way (AdamW is elementwise). The caller supplies
+/// the scheduled learning rate, clips gradients before and zeroes them after (`gradientTensors`, `GradientClipping`).
 public final class AdamW: @unchecked Sendable {
     public struct Hyperparameters: Sendable, Equatable {
         public var beta1: Double
@@ -36,6 +38,8 @@ public final class AdamW: @unchecked Sendable {
     public let decays: [Bool]
     /// The step's scalars on the parameters' backend, f32 `[2, 7]`: row 0 with weight decay, row 1 without.
     private var stepScalars: Tensor?
+    /// The flat groups (with decay, without), or empty when the parameters are stepped one by one.
+    private let flatGroups: [FlatParameterGroup]
 
     /// - Parameter parameters: distinct parameters (e.g. `DecoderModel.trainableParameters`) on one backend.
     public init(parameters: [Parameter], hyperparameters: Hyperparameters = Hyperparameters()) throws {
@@ -50,9 +54,36 @@ public final class AdamW: @unchecked Sendable {
         }
         self.parameters = parameters
         self.hyperparameters = hyperparameters
-        firstMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
-        secondMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
-        decays = parameters.map { Self.appliesWeightDecay(toParameterNamed: $0.name) }
+        let decays = parameters.map { Self.appliesWeightDecay(toParameterNamed: $0.name) }
+        self.decays = decays
+        let groups = try [true, false].map { decay in
+            try FlatParameterGroup.make(parameters, members: parameters.indices.filter { decays[$0] == decay },
+                                        decays: decay)
+        }
+        let grouped = groups.compactMap { $0 }.reduce(0) { $0 + $1.members.count }
+        if grouped == parameters.count {
+            flatGroups = groups.compactMap { $0 }
+            var first = [Tensor?](repeating: nil, count: parameters.count)
+            var second = first
+            for group in flatGroups {
+                for (member, moments) in zip(group.members, group.memberMoments) {
+                    (first[member], second[member]) = (moments.first, moments.second)
+                }
+            }
+            firstMoments = first.compactMap { $0 }
+            secondMoments = second.compactMap { $0 }
+        } else {
+            // Some parameter is frozen or not f32: leave every parameter where it is (a group moved already keeps
+            // its flat buffers as storage, which is harmless) and step them one by one.
+            flatGroups = []
+            firstMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
+            secondMoments = try parameters.map { try $0.value.backend.zeros($0.shape, dtype: .f32) }
+        }
+    }
+
+    /// The gradients to clip and zero: each flat group's buffer, or every parameter's gradient.
+    public var gradientTensors: [Tensor] {
+        flatGroups.isEmpty ? parameters.compactMap(\.gradient) : flatGroups.map(\.gradients)
     }
 
     /// HF Trainer's decay rule (`get_decay_parameter_names`): no decay when the lowercased name contains `bias`,
@@ -86,7 +117,11 @@ public final class AdamW: @unchecked Sendable {
         stepScalars = scalars
         try groups.flatMap(\.scalars).withUnsafeBytes { try backend.upload($0, to: scalars) }
         let rows = try (0..<2).map { try scalars.rows($0..<($0 + 1)).reshaped([AdamWCoefficients.scalarCount]) }
-        for index in updated {
+        for group in flatGroups {
+            try backend.adamW(parameter: group.values, gradient: group.gradients, firstMoment: group.firstMoment,
+                              secondMoment: group.secondMoment, scalars: rows[group.decays ? 0 : 1])
+        }
+        for index in updated where flatGroups.isEmpty {
             guard let gradient = parameters[index].gradient else { continue }
             try backend.adamW(parameter: parameters[index].value, gradient: gradient, firstMoment: firstMoments[index],
                               secondMoment: secondMoments[index], scalars: rows[decays[index] ? 0 : 1])
@@ -95,7 +130,7 @@ public final class AdamW: @unchecked Sendable {
 
     /// Sets every gradient to zero (after a step).
     public func zeroGradients() throws {
-        for parameter in parameters { try parameter.zeroGradient() }
+        for gradient in gradientTensors { try gradient.backend.fill(gradient, with: 0) }
     }
 
     // MARK: State, for resuming

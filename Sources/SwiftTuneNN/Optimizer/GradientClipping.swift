@@ -41,11 +41,16 @@ public enum GradientClipping {
     /// `maxNorm`). Results equal `clip`'s bit for bit. Returns nil when no parameter has a gradient.
     /// - Throws: `TensorError.invalidArgument` for a negative or non-finite `maxNorm`.
     public static func clipOnDevice(_ parameters: [Parameter], maxNorm: Double) throws -> DeviceNorm? {
-        guard let squared = try sumOfSquares(of: parameters) else { return nil }
+        try clipOnDevice(gradients: parameters.compactMap(\.gradient), maxNorm: maxNorm)
+    }
+
+    /// `clipOnDevice` over gradient tensors (e.g. `AdamW.gradientTensors`, its flat buffers: one launch each).
+    public static func clipOnDevice(gradients: [Tensor], maxNorm: Double) throws -> DeviceNorm? {
+        guard let squared = try sumOfSquares(of: gradients) else { return nil }
         let backend = squared.backend
         let coefficient = try backend.empty([1])
         try backend.clipCoefficient(sumOfSquares: squared, maxNorm: Float(maxNorm), into: coefficient)
-        for gradient in parameters.compactMap(\.gradient) {
+        for gradient in gradients {
             try backend.scale(gradient, byDeviceScalar: coefficient, into: gradient)
         }
         return DeviceNorm(sumOfSquares: squared, coefficient: coefficient)
@@ -53,7 +58,11 @@ public enum GradientClipping {
 
     /// `Σ g²` over every gradient, f32 `[1]` on the gradients' backend; nil when no parameter has a gradient.
     public static func sumOfSquares(of parameters: [Parameter]) throws -> Tensor? {
-        let gradients = parameters.compactMap(\.gradient)
+        try sumOfSquares(of: parameters.compactMap(\.gradient))
+    }
+
+    /// `Σ g²` over `gradients`, f32 `[1]` on their backend; nil when there are none.
+    public static func sumOfSquares(of gradients: [Tensor]) throws -> Tensor? {
         guard let first = gradients.first else { return nil }
         let backend = first.backend
         let total = try backend.zeros([1])

@@ -7,7 +7,7 @@ extension ComparisonCase {
     /// penalties, and sampled rows with every filter alone and together. Tokens must match exactly (a GPU's f64 sums
     /// differ from the CPU's only in the last bits, far from these random uniform numbers); log-probabilities ≤ 1e-5.
     static func samplingCases(seed: UInt64) -> [ComparisonCase] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let (rows, vocabulary, historyLength) = (8, 5000, 40)
         var logits = (0..<(rows * vocabulary)).map { _ -> Float in
             // Box–Muller on the case's own generator.

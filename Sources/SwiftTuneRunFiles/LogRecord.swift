@@ -46,6 +46,56 @@ public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { json }
 
+    /// The record as an ordered JSON object (a non-finite number as `null`), e.g. for `trainer_state.json`'s
+    /// `log_history`.
+    public var jsonValue: JSONValue {
+        .object(entries.map { key, value in
+            let json: JSONValue = switch value {
+            case let .integer(n): .number(JSONNumber(n))
+            case let .text(s): .string(s)
+            case let .number(x): x.isFinite ? .number(JSONNumber(x)) : .null
+            }
+            return JSONMember(key: key, value: json)
+        })
+    }
+
+    /// Reads one line of `logging.jsonl` back: a JSON object of numbers, strings and nulls (a non-finite number
+    /// written as `null` reads as NaN), keys in the line's order. `path` names the file and line in errors.
+    public init(line: String, path: String) throws(RunFileError) {
+        let root: JSONValue
+        do { root = try JSONParser.parse(line, options: .python) } catch {
+            throw .unreadable(path: path, reason: "not JSON: \(error.message)", hint: "each line of logging.jsonl is one JSON object")
+        }
+        try self.init(json: root, path: path)
+    }
+
+    /// A record from a parsed JSON object (a `logging.jsonl` line, a `log_history` entry).
+    public init(json: JSONValue, path: String) throws(RunFileError) {
+        guard let members = json.objectMembers else {
+            throw .unreadable(path: path, reason: "is \(json.typeDescription), not a JSON object",
+                              hint: "each line of logging.jsonl is one JSON object")
+        }
+        for member in members {
+            switch member.value {
+            case let .number(number):
+                if let n = number.intValue { entries.append((member.key, .integer(n))) } else {
+                    entries.append((member.key, .number(number.doubleValue)))
+                }
+            case let .string(text): entries.append((member.key, .text(text)))
+            case .null: entries.append((member.key, .number(.nan)))
+            default:
+                throw .wrongType(path: path, key: member.key, expected: "a number, a string or null",
+                                 got: member.value.summary)
+            }
+        }
+    }
+
+    /// The step of a training record, from `global_step/max_steps` (`"12/100"`).
+    public var step: Int? {
+        guard case let .text(progress)? = self["global_step/max_steps"] else { return nil }
+        return progress.split(separator: "/").first.flatMap { Int($0) }
+    }
+
     static func render(_ value: Value) -> String {
         switch value {
         case let .integer(n): String(n)
@@ -66,35 +116,5 @@ public struct LogRecord: Sendable, Equatable, CustomStringConvertible {
         if minutes > 0 || !parts.isEmpty { parts.append("\(minutes)m") }
         parts.append("\(secs)s")
         return parts.joined(separator: " ")
-    }
-}
-
-/// Appends records to `logging.jsonl`, one flushed line each, so a crash keeps every line written so far.
-public final class TrainingLog: @unchecked Sendable {
-    public let url: URL
-    /// Records appended by this process.
-    public private(set) var records: [LogRecord] = []
-    /// Lines already in the file when it was opened (a resumed run's earlier history).
-    public let earlierLines: [String]
-    private let handle: FileHandle
-
-    /// Opens `folder/logging.jsonl`, creating it or appending to it (a resumed run continues the same file).
-    public init(folder: URL) throws {
-        url = folder.appendingPathComponent("logging.jsonl")
-        if !FileManager.default.fileExists(atPath: url.path) {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw TrainingError.unwritableOutput(path: url.path, reason: "cannot create the file")
-            }
-        }
-        earlierLines = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-    }
-
-    deinit { try? handle.close() }
-
-    public func append(_ record: LogRecord) throws {
-        records.append(record)
-        try handle.write(contentsOf: Data((record.json + "\n").utf8))
     }
 }

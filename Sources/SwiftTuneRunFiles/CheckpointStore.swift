@@ -4,11 +4,20 @@ import Foundation
 /// renamed to its final name only when complete, so an interrupted or failed save never leaves a folder that
 /// looks like a checkpoint.
 public struct CheckpointStore: Sendable {
+    /// What a checkpoint folder's name starts with (`checkpoint-100`).
+    public static let folderPrefix = "checkpoint-"
+
     public let runFolder: URL
 
     public init(runFolder: URL) { self.runFolder = runFolder }
 
-    public func folder(step: Int) -> URL { runFolder.appendingPathComponent("checkpoint-\(step)") }
+    /// N of a `checkpoint-N` folder name; nil for any other name.
+    public static func step(of name: String) -> Int? {
+        guard name.hasPrefix(folderPrefix), let step = Int(name.dropFirst(folderPrefix.count)), step >= 0 else { return nil }
+        return step
+    }
+
+    public func folder(step: Int) -> URL { runFolder.appendingPathComponent("\(Self.folderPrefix)\(step)") }
 
     /// Writes checkpoint `step`: `fill` writes every file into the folder it is given.
     @discardableResult
@@ -21,9 +30,9 @@ public struct CheckpointStore: Sendable {
             try fill(temporary)
             if manager.fileExists(atPath: final.path) {
                 // Replace an existing checkpoint of the same step (a resumed run saving again): a hard exit
-                // (`StopSignal`) waits for both renames, and `removeLeftovers` puts `old` back after a kill between them.
+                // (`ExitGuard`) waits for both renames, and `removeLeftovers` puts `old` back after a kill between them.
                 let old = runFolder.appendingPathComponent(".checkpoint-\(step).old-\(UUID().uuidString)")
-                try StopSignal.withoutExit {
+                try ExitGuard.withoutExit {
                     try manager.moveItem(at: final, to: old)
                     try manager.moveItem(at: temporary, to: final)
                 }
@@ -34,7 +43,7 @@ public struct CheckpointStore: Sendable {
             return final
         } catch {
             try? manager.removeItem(at: temporary)
-            throw TrainingError.checkpointWriteFailed(path: final.path, reason: "\(error)")
+            throw RunFileError.checkpointWriteFailed(path: final.path, reason: "\(error)")
         }
     }
 
@@ -42,9 +51,21 @@ public struct CheckpointStore: Sendable {
     public func checkpoints() -> [(step: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
         return names.compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("checkpoint-"), let step = Int(name.dropFirst("checkpoint-".count)) else { return nil }
-            return (step, runFolder.appendingPathComponent(name))
+            Self.step(of: name).map { ($0, runFolder.appendingPathComponent(name)) }
         }.sorted { $0.0 < $1.0 }
+    }
+
+    /// The checkpoint with the highest step (ms-swift's `last_model_checkpoint`), if any.
+    public var last: URL? { checkpoints().last?.url }
+
+    /// The checkpoint with the best eval metric, as the last checkpoint's `trainer_state.json` records it
+    /// (`best_model_checkpoint`), when that folder still exists; else the last checkpoint.
+    public func best() -> URL? {
+        guard let last else { return nil }
+        let recorded = (try? TrainerState(contentsOf: last.appendingPathComponent(TrainerState.fileName)))?
+            .bestModelCheckpoint.map { URL(fileURLWithPath: $0) }
+        guard let recorded, FileManager.default.fileExists(atPath: recorded.path) else { return last }
+        return recorded
     }
 
     /// Deletes the oldest checkpoints so at most `limit` remain, never deleting `keep` (the best one).
@@ -66,12 +87,12 @@ public struct CheckpointStore: Sendable {
     public func removeLeftovers() {
         let manager = FileManager.default
         let names = (try? manager.contentsOfDirectory(atPath: runFolder.path)) ?? []
-        for name in names where name.hasPrefix(".checkpoint-") && name.contains(".old-") {
-            let step = name.dropFirst(".checkpoint-".count).prefix { $0 != "." }
+        for name in names where name.hasPrefix(".\(Self.folderPrefix)") && name.contains(".old-") {
+            let step = name.dropFirst(".\(Self.folderPrefix)".count).prefix { $0 != "." }
             guard let step = Int(step), !manager.fileExists(atPath: folder(step: step).path) else { continue }
             try? manager.moveItem(at: runFolder.appendingPathComponent(name), to: folder(step: step))
         }
-        for name in (try? manager.contentsOfDirectory(atPath: runFolder.path)) ?? [] where name.hasPrefix(".checkpoint-") {
+        for name in (try? manager.contentsOfDirectory(atPath: runFolder.path)) ?? [] where name.hasPrefix(".\(Self.folderPrefix)") {
             try? manager.removeItem(at: runFolder.appendingPathComponent(name))
         }
     }

@@ -5,7 +5,7 @@ extension ComparisonCase {
     /// optimizer's `[2, 7]` rows, as `SwiftTuneNN.AdamW` uploads them), the clip coefficient (clipped, not clipped, a
     /// NaN norm) and scaling by a device scalar (in place, as clipping does). N = 37, D = 72 as the other cases.
     static func stepScalarCases(seed: UInt64) -> [ComparisonCase] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func values(_ count: Int, _ scale: Float = 1) -> [Float] {
             (0..<count).map { _ in Float.random(in: -scale...scale, using: &random) }
         }

@@ -5,7 +5,7 @@ extension ComparisonCase {
     /// with nothing cached, one decode token after 19 cached, 4 new after 5 cached), Hq = 6, Hkv = 2, hd = 12,
     /// blocks of 4 scattered over a pool of 16 (block tables not in order), with and without a window of 5.
     static func generationCases(seed: UInt64) -> [ComparisonCase] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &random) } }
         let (hq, hkv, hd, blockSize, blocks) = (6, 2, 12, 4, 16)
         let newTokens = [13, 1, 4], contexts = [13, 20, 9]

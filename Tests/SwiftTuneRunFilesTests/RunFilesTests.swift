@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SwiftTuneTraining
+@testable import SwiftTuneRunFiles
+import SwiftTuneJSON
 
 func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("swift-tune-test-\(UUID().uuidString)")
@@ -27,7 +28,7 @@ func temporaryFolder() throws -> URL {
     @Test func unwritableOutputIsAClearError() throws {
         let file = try temporaryFolder().appendingPathComponent("a-file")
         try Data("x".utf8).write(to: file)
-        #expect(throws: TrainingError.self) { try RunFolder.create(outputDirectory: file.appendingPathComponent("sub")) }
+        #expect(throws: RunFileError.self) { try RunFolder.create(outputDirectory: file.appendingPathComponent("sub")) }
     }
 
     @Test func logRecordsKeepMsSwiftKeyOrderAndFormats() throws {
@@ -62,19 +63,12 @@ func temporaryFolder() throws -> URL {
         #expect(text == "{\"loss\": 2.0}\n{\"loss\": 2.0}\n")
     }
 
-    @Test func progressBarRendersLikeTqdm() {
-        let line = ProgressBar.render(label: "Train", done: 5, total: 20, elapsed: 10, postfix: "loss=1.23")
-        #expect(line.hasPrefix("Train:  25%|█████"))
-        #expect(line.contains("5/20 [00:10<00:30, 2.00s/it, loss=1.23]"))
-        #expect(ProgressBar.render(label: "Train", done: 20, total: 20, elapsed: 4, postfix: "").contains("100%|████████████████████|"))
-    }
-
     @Test func checkpointsAreAtomicAndRotated() throws {
         let run = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: run) }
         let store = CheckpointStore(runFolder: run)
         struct Interrupted: Error {}
-        #expect(throws: TrainingError.self) {
+        #expect(throws: RunFileError.self) {
             try store.save(step: 5) { folder in
                 try Data("half".utf8).write(to: folder.appendingPathComponent("adapter_model.safetensors"))
                 throw Interrupted()
@@ -89,15 +83,5 @@ func temporaryFolder() throws -> URL {
         #expect(try String(contentsOf: store.folder(step: 40).appendingPathComponent("f"), encoding: .utf8) == "again")
         try store.rotate(limit: 2, keep: store.folder(step: 10))
         #expect(store.checkpoints().map(\.step) == [10, 40])
-    }
-
-    @Test func curvesAreSVG() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try CurvePlot.write(series: [("train_loss", [(1, 2.0), (2, 1.5), (3, 1.2)]), ("eval_loss", [])],
-                                        to: folder)
-        #expect(files.map(\.lastPathComponent) == ["train_loss.svg"])
-        let svg = try String(contentsOf: files[0], encoding: .utf8)
-        #expect(svg.hasPrefix("<svg") && svg.contains("<path d=\"M") && svg.hasSuffix("</svg>\n"))
     }
 }
