@@ -10,7 +10,8 @@
 # Tests/Fixtures/fuzz/TARGET/ (crash-*, oom-*, timeout-*), where SwiftTuneFuzzTests replays it, and the
 # script fails. Figures (executions/s, edges, corpus) go to .cache/fuzz/results.tsv and standard output.
 #
-# Bounds: -rss_limit_mb=2048 (the process), -malloc_limit_mb=512 (any one allocation), -timeout=1 (any one input).
+# Bounds: -rss_limit_mb=2048 (the process), -malloc_limit_mb=512 (any one allocation), -timeout=1 (any one input,
+# SWIFT_TUNE_FUZZ_TIMEOUT to change it; a timeout whose input replays fast is the machine's and is only counted).
 # Leak checks are off: the Swift runtime's metadata caches and the server target's loaded model live for the
 # whole process and are not leaks of a parser.
 set -euo pipefail
@@ -90,39 +91,82 @@ max_len() {
     esac
 }
 
+# One libFuzzer run of target $1 for $2 seconds into the log $3; its exit status.
+fuzz_once() {
+    local t=$1 corpus=$work/corpus/$1 crashes=$fixtures/fuzz/$1 status=0
+    SWIFT_TUNE_FUZZ_TARGET=$t nice "$binary" \
+        -max_total_time="$2" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout="$timeout" \
+        -max_len="$(max_len "$t")" -dict=Tests/Fuzz/Dictionaries/$t.dict -print_final_stats=1 \
+        -artifact_prefix="$crashes/" "$corpus" "$work/seeds/$t" "$crashes" >"$3" 2>&1 || status=$?
+    return $status
+}
+
+# A timeout on a shared machine can be the machine's, not the input's: a neighbour's build took the cores for a
+# second. Replays the saved input three times on its own; if the fastest run takes under half the timeout, the input
+# is not slow, so it is moved to .cache/fuzz/stalls/ and the run goes on. Otherwise it stays a regression case.
+machine_stall() {  # machine_stall TARGET LOG
+    local input
+    input=$(sed -n 's/.*Test unit written to \(.*timeout-[0-9a-f]*\)$/\1/p' "$2" | tail -1)
+    [[ -n $input && -f $input ]] || return 1
+    local fastest
+    fastest=$(SWIFT_TUNE_FUZZ_TARGET=$1 "$binary" -timeout=$((timeout * 10)) "$input" "$input" "$input" 2>&1 \
+        | sed -n 's/^Executed .* in \([0-9]*\) ms$/\1/p' | sort -n | head -1)
+    [[ -n $fastest ]] && ((fastest * 2 < timeout * 1000)) || return 1
+    mkdir -p "$work/stalls/$1"
+    mv "$input" "$work/stalls/$1/"
+    echo "  $1: a ${timeout}s timeout on an input that replays in ${fastest} ms (the machine stalled); going on" >&2
+}
+
+stat_sum() { sed -n "s/^stat::$1: *//p" "${@:2}" | awk '{ s += $1 } END { print s + 0 }'; }
+stat_max() { sed -n "s/^stat::$1: *//p" "${@:2}" | sort -n | tail -1; }
+
+timeout=${SWIFT_TUNE_FUZZ_TIMEOUT:-1}
 results=$work/results.tsv
-[[ -f $results ]] || printf 'date\ttarget\tseconds\texecs\texec_per_s\tedges\tfeatures\tcorpus_files\tcorpus_bytes\tpeak_rss_mb\tresult\n' >"$results"
+header='date\ttarget\tseconds\texecs\texec_per_s\tedges\tfeatures\tcorpus_files\tcorpus_bytes\tpeak_rss_mb\tslowest_s\tstalls\tresult\n'
+[[ -f $results && $(head -1 "$results") == *stalls* ]] || printf "$header" >"$results"
 failed=()
 for t in "${targets[@]}"; do
     make_seeds "$t"
-    corpus=$work/corpus/$t
-    crashes=$fixtures/fuzz/$t
-    mkdir -p "$corpus" "$crashes"
-    log=$work/$t.log
-    echo "fuzzing $t for ${seconds}s (log: $log)"
-    status=0
-    SWIFT_TUNE_FUZZ_TARGET=$t nice "$binary" \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=1 \
-        -max_len="$(max_len "$t")" -dict=Tests/Fuzz/Dictionaries/$t.dict -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$corpus" "$work/seeds/$t" "$crashes" >"$log" 2>&1 || status=$?
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|NEW|REDUCE|pulse)' "$log" | tail -1 || true)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+    mkdir -p "$work/corpus/$t" "$fixtures/fuzz/$t"
+    echo "fuzzing $t for ${seconds}s (logs: $work/$t.log*)"
+    rm -f "$work/$t".log*
+    start=$SECONDS status=0 stalls=0 part=0 logs=()
+    while :; do
+        left=$((seconds - (SECONDS - start)))
+        ((left > 0)) || break
+        log=$work/$t.log$( ((part == 0)) || echo ".$part")
+        logs+=("$log")
+        part=$((part + 1))
+        status=0
+        fuzz_once "$t" "$left" "$log" || status=$?
+        # 70 is libFuzzer's exit status for a timeout; at most 5 stalls before a timeout counts.
+        if [[ $status == 70 ]] && ((stalls < 5)) && machine_stall "$t" "$log"; then
+            stalls=$((stalls + 1))
+            continue
+        fi
+        break
+    done
+    last=${logs[${#logs[@]} - 1]}
+    done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|NEW|REDUCE|pulse)' "$last" | tail -1 || true)
+    execs=$(stat_sum number_of_executed_units "${logs[@]}")
+    elapsed=$((SECONDS - start))
+    rate=$((execs / (elapsed > 0 ? elapsed : 1)))
+    rss=$(stat_max peak_rss_mb "${logs[@]}")
+    slowest=$(stat_max slowest_unit_time_sec "${logs[@]}")
     edges=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
     features=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
-    files=$(find "$corpus" -type f | wc -l)
-    bytes=$(du -sb "$corpus" | cut -f1)
+    files=$(find "$work/corpus/$t" -type f | wc -l)
+    bytes=$(du -sb "$work/corpus/$t" | cut -f1)
     result=ok
     if [[ $status != 0 ]]; then
         result="FAILED ($status)"
         failed+=("$t")
-        grep -E 'ERROR: |==ERROR|unexpected:|Fatal error|Test unit written' "$log" | head -5 >&2 || true
+        grep -E 'ERROR: |==ERROR|unexpected:|Fatal error|Test unit written' "$last" | head -5 >&2 || true
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$seconds" "${execs:-?}" "${rate:-?}" \
-        "${edges:-?}" "${features:-?}" "$files" "$bytes" "${rss:-?}" "$result" >>"$results"
-    printf '  %s: %s execs, %s exec/s, %s edges, %s features, corpus %s files (%s bytes), peak RSS %s MB: %s\n' \
-        "$t" "${execs:-?}" "${rate:-?}" "${edges:-?}" "${features:-?}" "$files" "$bytes" "${rss:-?}" "$result"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$elapsed" "$execs" "$rate" \
+        "${edges:-?}" "${features:-?}" "$files" "$bytes" "${rss:-?}" "${slowest:-?}" "$stalls" "$result" >>"$results"
+    printf '  %s: %s execs in %s s (%s/s), %s edges, %s features, corpus %s files (%s bytes), peak RSS %s MB, slowest input %s s, %s stalls: %s\n' \
+        "$t" "$execs" "$elapsed" "$rate" "${edges:-?}" "${features:-?}" "$files" "$bytes" "${rss:-?}" "${slowest:-?}" "$stalls" "$result"
 done
 if ((${#failed[@]})); then
     echo "scripts/fuzz.sh: ${failed[*]} failed; the inputs are in Tests/Fixtures/fuzz/<target>/ (replay: swift-tune-fuzz TARGET FILE)" >&2

@@ -32,7 +32,7 @@ public struct GGUFCases: Sendable {
         add("dim-above-int64", "fits in 63 bits", oneTensor([UInt64.max]))
         add("too-many-dims", "at most 4", oneTensor([1, 1, 1, 1, 1]))
         // An f64 row (type 28) of 2^61 values: the element count fits, its 2^64 bytes do not.
-        add("f64-row-bytes-overflow", "a byte size that fits in 63 bits", oneTensor([1 << 61], type: 28))
+        add("f64-row-bytes-overflow", "a row byte size (8 bytes per 1 values) that fits in 63 bits", oneTensor([1 << 61], type: 28))
         // Counts: a tensor count and a metadata count whose item sizes sum past 2^64.
         add("tensor-count-overflow", "tensor_count",
             GGUFBytes(tensorCount: UInt64.max / 8, metadataCount: 0).bytes + [UInt8](repeating: 0, count: 64))

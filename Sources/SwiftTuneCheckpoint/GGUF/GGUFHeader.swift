@@ -116,9 +116,14 @@ struct GGUFHeader {
                                    got: "\(rawType)")
             }
             let rowLength = dimensions.first ?? 1
-            guard let rowBytes = type.rowByteCount(rowLength) else {
+            guard rowLength % type.blockSize == 0 else {
                 throw .invalidGGUF(path: path, key: place + ".ne[0]",
                                    expected: "a multiple of \(type)'s block size \(type.blockSize)", got: "\(rowLength)")
+            }
+            guard let rowBytes = type.rowByteCount(rowLength) else {
+                throw .invalidGGUF(path: path, key: place + ".ne[0]",
+                                   expected: "a row byte size (\(type.typeSize) bytes per \(type.blockSize) values) that fits in 63 bits",
+                                   got: "\(rowLength) values")
             }
             let rows = rowLength == 0 ? 0 : elements / rowLength
             guard case let (byteCount, false) = rowBytes.multipliedReportingOverflow(by: rows) else {
