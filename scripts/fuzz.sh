@@ -27,8 +27,8 @@ fi
 [[ $target == all ]] || targets=("$target")
 
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0
-# SWIFT_TUNE_FUZZ_CONFIGURATION=debug builds without optimization: about half the compile time from scratch (7.6
-# against 16.7 CPU-minutes on the 2-core dev box), but a tenth of the executions per second.
+# SWIFT_TUNE_FUZZ_CONFIGURATION=debug builds without optimization: from scratch 4.2 against 7.3 minutes on the 2-core
+# dev box (docs/benchmarks.md), but about a tenth of the executions per second.
 configuration=${SWIFT_TUNE_FUZZ_CONFIGURATION:-release}
 if [[ $configuration != release && $configuration != debug ]]; then
     echo "scripts/fuzz.sh: SWIFT_TUNE_FUZZ_CONFIGURATION=$configuration (expected release or debug)" >&2
