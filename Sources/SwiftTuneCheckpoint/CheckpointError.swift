@@ -45,6 +45,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidGGUF(path: String, key: String, expected: String, got: String)
     /// A GGUF file ends inside `key` (a header field, metadata key or tensor): `needed` bytes at byte `offset`.
     case truncatedGGUF(path: String, key: String, offset: Int, needed: Int, fileSize: Int)
+    /// A count or length in a GGUF file (`key`: what it counts, e.g. "tensor_count") is `value`, above the reader's
+    /// cap `limit` on `what` (checked before anything is allocated, so a hostile file cannot exhaust memory).
+    case ggufLimitExceeded(path: String, key: String, what: String, value: UInt64, limit: Int)
     /// GGUF tensor `key` has a ggml type this library cannot dequantize.
     case unsupportedGGMLType(path: String, key: String, type: String, supported: [String])
 
@@ -114,6 +117,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .truncatedGGUF(path, key, offset, needed, fileSize):
             return ("\(path): GGUF \(key): needs \(needed) bytes at byte \(offset), but the file has \(fileSize)",
                     "the file is truncated; re-download it")
+        case let .ggufLimitExceeded(path, key, what, value, limit):
+            return ("\(path): GGUF \(key): \(value) \(what) is more than the reader's limit of \(limit)",
+                    "the file is corrupt; real models stay far below this limit")
         case let .unsupportedGGMLType(path, key, type, supported):
             return ("\(path): tensor \"\(key)\" has ggml type \(type), which cannot be dequantized; "
                     + "supported: \(supported.joined(separator: ", "))",

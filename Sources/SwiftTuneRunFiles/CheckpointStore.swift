@@ -29,10 +29,13 @@ public struct CheckpointStore: Sendable {
             try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
             try fill(temporary)
             if manager.fileExists(atPath: final.path) {
-                // Replace an existing checkpoint of the same step (a resumed run saving again) without a gap.
+                // Replace an existing checkpoint of the same step (a resumed run saving again): a hard exit
+                // (`ExitGuard`) waits for both renames, and `removeLeftovers` puts `old` back after a kill between them.
                 let old = runFolder.appendingPathComponent(".checkpoint-\(step).old-\(UUID().uuidString)")
-                try manager.moveItem(at: final, to: old)
-                try manager.moveItem(at: temporary, to: final)
+                try ExitGuard.withoutExit {
+                    try manager.moveItem(at: final, to: old)
+                    try manager.moveItem(at: temporary, to: final)
+                }
                 try? manager.removeItem(at: old)
             } else {
                 try manager.moveItem(at: temporary, to: final)
@@ -71,16 +74,26 @@ public struct CheckpointStore: Sendable {
         var all = checkpoints()
         while all.count > limit {
             guard let victim = all.first(where: { $0.url.standardizedFileURL != keep?.standardizedFileURL }) else { return }
-            try FileManager.default.removeItem(at: victim.url)
+            // Renamed first, so an exit during the removal leaves a hidden leftover, not a half-deleted checkpoint.
+            let doomed = runFolder.appendingPathComponent(".checkpoint-\(victim.step).deleted-\(UUID().uuidString)")
+            try FileManager.default.moveItem(at: victim.url, to: doomed)
+            try FileManager.default.removeItem(at: doomed)
             all.removeAll { $0.url == victim.url }
         }
     }
 
-    /// Removes temporary folders left by a save that was killed.
+    /// Removes temporary folders left by a save or a rotation that was killed; a replaced checkpoint whose
+    /// successor never got its final name (killed between the two renames) is put back first.
     public func removeLeftovers() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
-        for name in names where name.hasPrefix(".\(Self.folderPrefix)") {
-            try? FileManager.default.removeItem(at: runFolder.appendingPathComponent(name))
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: runFolder.path)) ?? []
+        for name in names where name.hasPrefix(".\(Self.folderPrefix)") && name.contains(".old-") {
+            let step = name.dropFirst(".\(Self.folderPrefix)".count).prefix { $0 != "." }
+            guard let step = Int(step), !manager.fileExists(atPath: folder(step: step).path) else { continue }
+            try? manager.moveItem(at: runFolder.appendingPathComponent(name), to: folder(step: step))
+        }
+        for name in (try? manager.contentsOfDirectory(atPath: runFolder.path)) ?? [] where name.hasPrefix(".\(Self.folderPrefix)") {
+            try? manager.removeItem(at: runFolder.appendingPathComponent(name))
         }
     }
 }

@@ -58,7 +58,7 @@ public enum SFT {
                            observer: (any TrainingObserver)? = nil,
                            message: (String) -> Void = { _ in }) throws -> SFTResult {
         let setup = try TrainingSetup(options, backend: backend, message: message)
-        let data = try DatasetPipeline.load(options.datasets, options: options.data, tokenizer: setup.tokenizer,
+        let data = try DatasetPipeline.load(options.datasets, options: setup.options.data, tokenizer: setup.tokenizer,
                                             template: setup.template)
         message("dataset: \(data.report)")
         let objective = try SFTObjective(train: TrainingExample.examples(of: data.train),

@@ -118,8 +118,11 @@ public final class Trainer {
         var lastLoss: Double?
         var tokensSeen = 0
         var lastSaved: URL?
-        var stopped = false
-        while globalStep < totalSteps {
+        // A stop requested before the first step (during data preparation) is honoured here: nothing new to save.
+        var stopped = stop?.isRequested ?? false
+        if stopped { stop?.acknowledge() }
+        while !stopped && globalStep < totalSteps {
+            let stepStart = Date()
             let learningRate = schedule.learningRate(afterSteps: globalStep)
             let indices = microBatches(forStep: globalStep)
             let result = try TrainingStep.run(model: model, optimizer: optimizer, learningRate: learningRate,
@@ -149,7 +152,9 @@ public final class Trainer {
             if objective.validationCount > 0 && (globalStep % evalEvery == 0 || globalStep == totalSteps) {
                 try evaluate(elapsed: Date().timeIntervalSince(start), stepsDone: globalStep - startStep, observer)
             }
+            stop?.stepFinished(seconds: Date().timeIntervalSince(stepStart))
             stopped = stop?.isRequested ?? false
+            if stopped { stop?.acknowledge() }  // the safe point: the grace timer stops, the checkpoint is saved
             if globalStep % arguments.saveSteps == 0 || globalStep == totalSteps || stopped {
                 lastSaved = try save(observer)
             }

@@ -5,6 +5,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case conflictingArguments(String, String, hint: String)
     case noTrainableTokens(dataset: String)
     case checkpointMismatch(path: String, reason: String)
+    /// The largest micro-batch's activations (`ActivationMemory`) need more memory than `device` has free.
+    case activationsDoNotFit(estimate: String, neededBytes: Int, availableBytes: Int, device: String, hint: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             "\(dataset): no token carries a loss after templating and truncation (hint: check --loss_scale, --max_length and that rows have assistant answers)"
         case let .checkpointMismatch(path, reason):
             "\(path): this checkpoint does not fit the run: \(reason)"
+        case let .activationsDoNotFit(estimate, needed, available, device, hint):
+            "the largest batch needs \(needed) bytes of activation memory, but \(device) has \(available) bytes free "
+                + "(\(ActivationMemory.format(available))); estimate: \(estimate) (hint: \(hint))"
         }
     }
 }

@@ -64,13 +64,18 @@ public final class TrainingSetup {
                                                 modelName: loaded.name, tokenizer: loaded.tokenizer)
         templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
         template = try TemplateRegistry.template(named: templateName)
+        var options = options
+        let config = loaded.model.config
+        // ms-swift's default max_length: the model's context.
+        if options.data.maxLength == nil { options.data.maxLength = config.maxPositionEmbeddings }
         self.options = options
         model = loaded.model
         tokenizer = loaded.tokenizer
-        let config = model.config
         message("model: \(options.model.path) (\(config.modelType.rawValue), \(config.numHiddenLayers) layers, "
-            + "vocabulary \(config.vocabSize)); template: \(templateName); backend: \(backend.name); "
-            + "precision: \(precision.torchDtype) (\(Self.describe(precision, on: backend)))")
+            + "vocabulary \(config.vocabSize), context \(config.maxPositionEmbeddings)); template: \(templateName); "
+            + "backend: \(backend.name); precision: \(precision.torchDtype) (\(Self.describe(precision, on: backend))); "
+            + "max_length: \(options.data.maxLength.map(String.init) ?? "none") "
+            + "(truncation_strategy \(options.data.truncationStrategy.rawValue))")
 
         var lora = options.lora
         if options.valueHead {
@@ -108,6 +113,7 @@ public final class TrainingSetup {
         let total = model.parameterCount
         message("trainable parameters: \(trainable) of \(total) ("
             + String(format: "%.4f%%", 100 * Double(trainable) / Double(max(total, 1))) + ")")
+        try checkActivationMemory(objective, message: message)
 
         let runFolder = try RunFolder.create(outputDirectory: URL(fileURLWithPath: options.training.outputDir),
                                              addVersion: options.training.addVersion)
@@ -135,5 +141,19 @@ public final class TrainingSetup {
         let summary = try trainer.train(stop: stop, observer: observer)
         try Self.drawCurves(trainer.log, to: runFolder.appendingPathComponent(RunFolder.imagesFolderName))
         return (runFolder, summary)
+    }
+
+    /// Refuses, before the run folder exists, a largest micro-batch (the `per_device_train_batch_size` longest items)
+    /// whose activations cannot fit in the free memory.
+    func checkActivationMemory(_ objective: any TrainingObjective, message: (String) -> Void) throws {
+        let counts = (0..<objective.trainCount).map { objective.tokenCount(train: [$0]) }.sorted(by: >)
+        let tokens = counts.prefix(options.training.perDeviceTrainBatchSize).reduce(0, +)
+        let estimate = ActivationMemory(config: model.config, tokens: tokens,
+                                        gradientCheckpointing: options.training.gradientCheckpointing,
+                                        lossChunkSize: model.lossChunkSize)
+        let available = ActivationMemory.availableBytes(for: model.backend)
+        message("activation memory of the largest batch: \(estimate)"
+            + (available.map { "; free: \(ActivationMemory.format($0))" } ?? "; free memory unknown on \(model.backend.name), not checked"))
+        try estimate.check(available: available, device: model.backend.name)
     }
 }

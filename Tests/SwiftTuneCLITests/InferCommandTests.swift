@@ -33,7 +33,7 @@ enum InferCheckpoint {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(at: InferCheckpoint.output) }
         let result = try CLI.run(["sft", "--model", CLI.tinyModel, "--dataset", "self-cognition#8", "--model_name", "T",
-                                  "--model_author", "L", "--max_steps", "2", "--lora_rank", "4",
+                                  "--model_author", "L", "--max_length", "512", "--max_steps", "2", "--lora_rank", "4",
                                   "--gradient_accumulation_steps", "1", "--split_dataset_ratio", "0.25",
                                   "--output_dir", output.path, "--device", "cpu"])
         guard result.status == 0, let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("last checkpoint: ") }) else {

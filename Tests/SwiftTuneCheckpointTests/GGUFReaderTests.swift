@@ -1,5 +1,5 @@
 import Foundation
-import SwiftTuneCheckpoint
+@testable import SwiftTuneCheckpoint
 import Testing
 
 /// The GGUF header reader: metadata of every type, tensor infos, and one test per malformed input, each checking
@@ -222,5 +222,22 @@ import Testing
         #expect(try file.info("q2.weight").type == .q2K)
         let error = checkpointError { _ = try file.floats("q2.weight") }
         expectMessage(error, mentions: [file.path, "q2.weight", "Q2_K", "supported: F32, F16, BF16, Q8_0, Q4_0"])
+    }
+
+    /// Issue 18: a corrupt key is shown escaped and cut short, never raw (NUL, control bytes, megabytes of junk).
+    @Test func corruptKeysAndNamesAreEscapedAndShortened() throws {
+        var keys = GGUFBuilder.valid()
+        let junk = "bad\0key\u{1B}[2J\n" + String(repeating: "z", count: 5000)
+        keys.add(junk, raw: GGUFBuilder.le(UInt32(13)) + [0, 0, 0, 0])
+        let message = "\(try refusal(keys.bytes()).0)"
+        expectMessage(try refusal(keys.bytes()).0, mentions: [#"bad\0key\u{1B}[2J\n"#, "… (\(junk.utf8.count) bytes)", "got 13"])
+        #expect(!message.contains("\0") && !message.contains("\u{1B}") && message.count < 400, "\(message)")
+        var names = GGUFBuilder.valid()
+        names.tensors[1].name = "a.weight\u{7}"
+        names.tensors[0].name = "a.weight\u{7}"
+        expectMessage(try refusal(names.bytes()).0, mentions: [#"tensor "a.weight\u{7}""#, "unique tensor names"])
+        #expect(ShownText.escaped("model.layers.0.attn_q.weight") == "model.layers.0.attn_q.weight")
+        #expect(ShownText.escaped("a\"b") == #"a\"b"#)
+        #expect(ShownText.escaped(String(repeating: "é", count: 100)) == String(repeating: "é", count: 80) + "… (200 bytes)")
     }
 }

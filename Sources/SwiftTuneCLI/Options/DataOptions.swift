@@ -20,10 +20,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: flag("dataset_shuffle"), help: "Shuffle the training set (default true).")
     var datasetShuffle: Bool?
 
-    @Option(name: flag("max_length"), help: "Longest encoded row in tokens (default: no limit).")
+    @Option(name: flag("max_length"), help: "Longest encoded row in tokens (default: the model's max_position_embeddings).")
     var maxLength: Int?
 
-    @Option(name: flag("truncation_strategy"), help: "Rows over max_length: delete, left or right (default delete).")
+    @Option(name: flag("truncation_strategy"),
+            help: "Rows over max_length: delete, left (keep the end), right (keep the start) or split (pt only) (default delete).")
     var truncationStrategy: String?
 
     @Option(name: flag("packing"), help: "Bin-pack rows into max_length sequences (default false).")
@@ -57,7 +58,7 @@ struct DataOptions: ParsableArguments {
         options.maxLength = maxLength
         if let truncationStrategy {
             guard let strategy = TruncationStrategy(rawValue: truncationStrategy) else {
-                throw ValidationError("--truncation_strategy \(truncationStrategy): expected delete, left or right")
+                throw ValidationError("--truncation_strategy \(truncationStrategy): expected one of \(TruncationStrategy.choices)")
             }
             options.truncationStrategy = strategy
         }

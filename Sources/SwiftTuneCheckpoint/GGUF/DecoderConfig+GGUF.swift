@@ -27,7 +27,7 @@ extension DecoderConfig {
         }
         guard let modelType = ModelType(ggufArchitecture: architecture) else {
             throw .invalidValue(path: path, key: "general.architecture",
-                                reason: "is \"\(architecture)\", which is not a Llama-family decoder; supported: "
+                                reason: "is \"\(ShownText.escaped(architecture))\", which is not a Llama-family decoder; supported: "
                                     + ModelType.ggufArchitectureNames.joined(separator: ", "))
         }
         func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }

@@ -34,9 +34,18 @@ public final class GGUFFile: Sendable {
     private let index: [String: Int]
 
     /// Maps and validates the file at `url`.
-    public init(url: URL) throws(CheckpointError) {
+    public convenience init(url: URL) throws(CheckpointError) {
+        try self.init(mapping: try MappedFile(path: url.path), url: url)
+    }
+
+    /// Validates a copy of `bytes` as the file at `url` (nothing is read from disk).
+    public convenience init(contents bytes: UnsafeRawBufferPointer, url: URL) throws(CheckpointError) {
+        try self.init(mapping: MappedFile(copying: bytes, path: url.path), url: url)
+    }
+
+    private init(mapping: MappedFile, url: URL) throws(CheckpointError) {
         self.url = url
-        mapping = try MappedFile(path: url.path)
+        self.mapping = mapping
         let header = try GGUFHeader(file: mapping.bytes, path: url.path)
         version = Int(header.version)
         metadataKeys = header.metadataKeys
@@ -91,6 +100,8 @@ public final class GGUFFile: Sendable {
             throw .invalidArgument(operation: "GGUFFile.floats(\"\(name)\")",
                                    reason: "rows \(wanted) are outside the tensor's \(info.rowCount) rows")
         }
+        // An empty tensor (ne[0] = 0) may still have many rows: nothing to decode, and no loop over them.
+        guard wanted.count > 0, info.rowLength > 0 else { return [] }
         let start = info.fileRange.lowerBound + wanted.lowerBound * info.rowByteCount
         let base = mapping.bytes.baseAddress.map { UnsafeRawPointer($0) + start }
         return [Float](unsafeUninitializedCapacity: wanted.count * info.rowLength) { buffer, count in

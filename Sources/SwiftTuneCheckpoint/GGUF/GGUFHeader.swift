@@ -6,9 +6,12 @@ import SwiftTuneQuantization
 /// The checks follow ggml's reader (`gguf_init_from_file_impl` in src/gguf.cpp): magic, version (v1 and
 /// big-endian files refused), unique keys and tensor names, known value and tensor types, `general.alignment` a
 /// power of two, at most 4 dimensions, `ne[0]` a whole number of blocks, and offsets that place the tensors in info
-/// order with no gaps, each padded to the alignment. Every length is checked against the bytes left before anything
-/// is allocated, so a corrupt count cannot make the reader allocate gigabytes. Unlike ggml, the padding after the
-/// last tensor may be missing.
+/// order with no gaps, each padded to the alignment. Every length is checked against the bytes left and against a
+/// cap (`maximumTensorCount`, `maximumMetadataCount`, `maximumStringLength`, `maximumArrayLength`,
+/// `maximumMetadataElements`) before anything is allocated, so a corrupt or hostile count cannot make the reader
+/// allocate gigabytes (a u8 array element costs far more in memory than its byte in the file). Dimensions must
+/// multiply without overflow in 63 bits, zeros aside, so no later product (rows, elements, bytes) can overflow.
+/// Unlike ggml, the padding after the last tensor may be missing.
 struct GGUFHeader {
     static let defaultAlignment = 32
     /// ggml's `GGML_MAX_NAME` (including the NUL), so names have at most 63 bytes.
@@ -17,6 +20,16 @@ struct GGUFHeader {
     static let maximumDimensions = 4
     /// Arrays of arrays are allowed; this bounds the recursion.
     static let maximumNesting = 8
+    /// Tensors in one file (the largest real models have a few thousand; MoE files tens of thousands).
+    static let maximumTensorCount = 1 << 20
+    /// Metadata entries in one file (real files have a few dozen).
+    static let maximumMetadataCount = 1 << 20
+    /// Bytes of one string (key or value; chat templates are the longest, some 10 KB).
+    static let maximumStringLength = 1 << 24
+    /// Elements of one array (vocabularies have up to ~260k tokens).
+    static let maximumArrayLength = 1 << 24
+    /// Array elements in all the metadata together.
+    static let maximumMetadataElements = 1 << 25
 
     var version: UInt32 = 0
     /// Metadata keys in file order.
@@ -43,16 +56,19 @@ struct GGUFHeader {
             throw .invalidGGUF(path: path, key: "version", expected: "2 or 3",
                                got: version == 1 ? "1 (GGUF v1 is no longer supported by ggml)" : "\(version)")
         }
-        let tensorCount = try cursor.count(key: "tensor_count", minimumItemSize: 24)
-        let metadataCount = try cursor.count(key: "metadata_kv_count", minimumItemSize: 13)
+        let tensorCount = try cursor.count(key: "tensor_count", minimumItemSize: 24, limit: Self.maximumTensorCount,
+                                           what: "tensors")
+        let metadataCount = try cursor.count(key: "metadata_kv_count", minimumItemSize: 13, limit: Self.maximumMetadataCount,
+                                             what: "metadata entries")
 
         for index in 0..<metadataCount {
             let key = try cursor.string(key: "metadata[\(index)].key")
+            let shown = ShownText.escaped(key)  // the key as messages show it
             guard metadata[key] == nil else {
-                throw .invalidGGUF(path: path, key: key, expected: "unique metadata keys", got: "the key twice")
+                throw .invalidGGUF(path: path, key: shown, expected: "unique metadata keys", got: "the key twice")
             }
-            let type = try cursor.valueType(key: key)
-            metadata[key] = try cursor.value(type, key: key, depth: 0)
+            let type = try cursor.valueType(key: shown)
+            metadata[key] = try cursor.value(type, key: shown, depth: 0)
             metadataKeys.append(key)
         }
         if let value = metadata["general.alignment"] {
@@ -67,14 +83,14 @@ struct GGUFHeader {
         var infos: [(name: String, dimensions: [Int], type: GGMLType, offset: Int, byteCount: Int)] = []
         for index in 0..<tensorCount {
             let name = try cursor.string(key: "tensor_info[\(index)].name")
+            let place = "tensor \"\(ShownText.escaped(name))\""
             guard name.utf8.count < Self.maximumNameLength else {
-                throw .invalidGGUF(path: path, key: "tensor \"\(name)\"",
+                throw .invalidGGUF(path: path, key: place,
                                    expected: "a name of at most \(Self.maximumNameLength - 1) bytes", got: "\(name.utf8.count) bytes")
             }
             guard names.insert(name).inserted else {
-                throw .invalidGGUF(path: path, key: "tensor \"\(name)\"", expected: "unique tensor names", got: "the name twice")
+                throw .invalidGGUF(path: path, key: place, expected: "unique tensor names", got: "the name twice")
             }
-            let place = "tensor \"\(name)\""
             let dimensionCount = try cursor.read(UInt32.self, key: place + ".n_dims")
             guard dimensionCount <= Self.maximumDimensions else {
                 throw .invalidGGUF(path: path, key: place + ".n_dims", expected: "at most \(Self.maximumDimensions)",
@@ -82,14 +98,17 @@ struct GGUFHeader {
             }
             var dimensions: [Int] = []
             var elements = 1
+            var nonzero = 1  // the product without the zeros, so that rows (ne[1]·ne[2]·ne[3]) cannot overflow either
             for axis in 0..<Int(dimensionCount) {
                 let size = try cursor.read(UInt64.self, key: place + ".ne[\(axis)]")
-                guard let dimension = Int(exactly: size), case let (product, false) = elements.multipliedReportingOverflow(by: dimension) else {
+                guard let dimension = Int(exactly: size),
+                      case let (product, false) = nonzero.multipliedReportingOverflow(by: max(dimension, 1)) else {
                     throw .invalidGGUF(path: path, key: place + ".ne", expected: "sizes whose product fits in 63 bits",
-                                       got: "ne[\(axis)] = \(size)")
+                                       got: "ne[\(axis)] = \(size) after \(dimensions)")
                 }
                 dimensions.append(dimension)
-                elements = product
+                nonzero = product
+                elements *= dimension
             }
             let rawType = try cursor.read(UInt32.self, key: place + ".type")
             guard let type = GGMLType(rawValue: rawType) else {
@@ -97,9 +116,14 @@ struct GGUFHeader {
                                    got: "\(rawType)")
             }
             let rowLength = dimensions.first ?? 1
-            guard let rowBytes = type.rowByteCount(rowLength) else {
+            guard rowLength % type.blockSize == 0 else {
                 throw .invalidGGUF(path: path, key: place + ".ne[0]",
                                    expected: "a multiple of \(type)'s block size \(type.blockSize)", got: "\(rowLength)")
+            }
+            guard let rowBytes = type.rowByteCount(rowLength) else {
+                throw .invalidGGUF(path: path, key: place + ".ne[0]",
+                                   expected: "a row byte size (\(type.typeSize) bytes per \(type.blockSize) values) that fits in 63 bits",
+                                   got: "\(rowLength) values")
             }
             let rows = rowLength == 0 ? 0 : elements / rowLength
             guard case let (byteCount, false) = rowBytes.multipliedReportingOverflow(by: rows) else {
@@ -112,7 +136,7 @@ struct GGUFHeader {
         dataOffset = Self.padded(cursor.position, to: alignment)
         var expected = 0
         for info in infos {
-            let place = "tensor \"\(info.name)\".offset"
+            let place = "tensor \"\(ShownText.escaped(info.name))\".offset"
             guard info.offset % alignment == 0 else {
                 throw .invalidGGUF(path: path, key: place, expected: "a multiple of the alignment \(alignment)",
                                    got: "\(info.offset)")
@@ -124,7 +148,7 @@ struct GGUFHeader {
             }
             let start = dataOffset + info.offset
             guard start <= bytes.count, info.byteCount <= bytes.count - start else {
-                throw .truncatedGGUF(path: path, key: "tensor \"\(info.name)\"", offset: start, needed: info.byteCount,
+                throw .truncatedGGUF(path: path, key: "tensor \"\(ShownText.escaped(info.name))\"", offset: start, needed: info.byteCount,
                                      fileSize: bytes.count)
             }
             tensors.append(GGUFTensorInfo(name: info.name, dimensions: info.dimensions, type: info.type, offset: info.offset,
@@ -169,16 +193,24 @@ private struct GGUFCursor {
         return T(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: T.self))
     }
 
-    /// A u64 count of items each at least `minimumItemSize` bytes long, refused when they could not fit in the file.
-    mutating func count(key: String, minimumItemSize: Int) throws(CheckpointError) -> Int {
+    /// A u64 count of items each at least `minimumItemSize` bytes long, refused when they could not fit in the file
+    /// or when there are more than `limit`.
+    mutating func count(key: String, minimumItemSize: Int, limit: Int, what: String) throws(CheckpointError) -> Int {
         let at = position
         let value = try read(UInt64.self, key: key)
         guard value <= UInt64(remaining / minimumItemSize) else {
-            throw .truncatedGGUF(path: path, key: key, offset: at, needed: Int(clamping: value.multipliedReportingOverflow(
-                by: UInt64(minimumItemSize)).partialValue), fileSize: bytes.count)
+            let (total, overflow) = value.multipliedReportingOverflow(by: UInt64(minimumItemSize))
+            throw .truncatedGGUF(path: path, key: key + " (\(value) \(what) of at least \(minimumItemSize) bytes)",
+                                 offset: at + 8, needed: overflow ? Int.max : Int(clamping: total), fileSize: bytes.count)
+        }
+        guard value <= UInt64(limit) else {
+            throw .ggufLimitExceeded(path: path, key: key, what: what, value: value, limit: limit)
         }
         return Int(value)
     }
+
+    /// Array elements read so far in the whole header, against `GGUFHeader.maximumMetadataElements`.
+    var metadataElements = 0
 
     /// A gguf_string: u64 length, then that many UTF-8 bytes (invalid sequences become U+FFFD).
     mutating func string(key: String) throws(CheckpointError) -> String {
@@ -187,6 +219,10 @@ private struct GGUFCursor {
         guard length <= UInt64(remaining) else {
             throw .truncatedGGUF(path: path, key: key + " (string length \(length))", offset: at + 8,
                                  needed: Int(clamping: length), fileSize: bytes.count)
+        }
+        guard length <= UInt64(GGUFHeader.maximumStringLength) else {
+            throw .ggufLimitExceeded(path: path, key: key, what: "bytes of string", value: length,
+                                     limit: GGUFHeader.maximumStringLength)
         }
         return String(decoding: try self.bytes(Int(length), key: key), as: UTF8.self)
     }
@@ -223,7 +259,13 @@ private struct GGUFCursor {
                                    got: "deeper nesting")
             }
             let elementType = try valueType(key: key + " (element type)")
-            let count = try self.count(key: key + " (array length)", minimumItemSize: elementType.minimumSize)
+            let count = try self.count(key: key + " (array length)", minimumItemSize: elementType.minimumSize,
+                                       limit: GGUFHeader.maximumArrayLength, what: "array elements")
+            guard count <= GGUFHeader.maximumMetadataElements - metadataElements else {
+                throw .ggufLimitExceeded(path: path, key: key, what: "array elements in the metadata so far",
+                                         value: UInt64(metadataElements + count), limit: GGUFHeader.maximumMetadataElements)
+            }
+            metadataElements += count
             var values: [GGUFValue] = []
             values.reserveCapacity(count)
             for index in 0..<count {

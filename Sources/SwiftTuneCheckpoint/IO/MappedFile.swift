@@ -8,12 +8,15 @@ import Darwin
 ///
 /// Pages are loaded lazily by the kernel, so opening a multi-gigabyte checkpoint costs only the header.
 /// The mapping is private and read-only; truncating the file while it is mapped makes reads fault (SIGBUS),
-/// as with any mmap reader.
+/// as with any mmap reader. `init(copying:path:)` holds bytes already in memory instead (the fuzz targets, where
+/// the address sanitizer then sees any read past the end exactly).
 final class MappedFile: @unchecked Sendable {
     // Sendable: the mapping is immutable (PROT_READ) for the object's lifetime.
     let path: String
     private let base: UnsafeRawPointer?
     let count: Int
+    /// Whether `base` is a heap copy (freed) rather than a mapping (unmapped).
+    private let isCopy: Bool
 
     init(path: String) throws(CheckpointError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -25,6 +28,7 @@ final class MappedFile: @unchecked Sendable {
             throw .io(path: path, operation: "open", reason: "not a regular file")
         }
         self.path = path
+        isCopy = false
         count = Int(status.st_size)
         if count == 0 {
             base = nil  // mmap rejects length 0; an empty file has no bytes to map.
@@ -36,8 +40,23 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(address)
     }
 
+    /// A copy of `bytes` (exactly `bytes.count` long) read as the file at `path`.
+    init(copying bytes: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        isCopy = true
+        count = bytes.count
+        guard let source = bytes.baseAddress, !bytes.isEmpty else {
+            base = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 16)
+        copy.copyMemory(from: source, byteCount: bytes.count)
+        base = UnsafeRawPointer(copy)
+    }
+
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        guard let base else { return }
+        if isCopy { UnsafeMutableRawPointer(mutating: base).deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 
     /// The file's bytes; valid while this object is alive.

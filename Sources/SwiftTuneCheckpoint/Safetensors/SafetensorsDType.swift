@@ -92,12 +92,15 @@ public enum SafetensorsDType: String, Sendable, CaseIterable, CustomStringConver
 
     /// Bytes taken by `shape`, or nil when the count overflows or is not a whole number of bytes.
     public func byteCount(shape: [Int]) -> Int? {
+        // The product over the non-zero sizes must fit too, so an empty tensor cannot carry sizes whose product
+        // (rows, elements of a slice) overflows wherever it is computed.
         var bits = bitSize
         for dimension in shape {
-            let (product, overflow) = bits.multipliedReportingOverflow(by: dimension)
+            let (product, overflow) = bits.multipliedReportingOverflow(by: max(dimension, 1))
             guard !overflow, dimension >= 0 else { return nil }
             bits = product
         }
+        if shape.contains(0) { return 0 }
         return bits % 8 == 0 ? bits / 8 : nil
     }
 

@@ -25,9 +25,18 @@ public final class SafetensorsFile: Sendable {
     private let index: [String: Int]
 
     /// Maps and validates the file at `url`.
-    public init(url: URL) throws(CheckpointError) {
+    public convenience init(url: URL) throws(CheckpointError) {
+        try self.init(mapping: try MappedFile(path: url.path), url: url)
+    }
+
+    /// Validates a copy of `bytes` as the file at `url` (nothing is read from disk).
+    public convenience init(contents bytes: UnsafeRawBufferPointer, url: URL) throws(CheckpointError) {
+        try self.init(mapping: MappedFile(copying: bytes, path: url.path), url: url)
+    }
+
+    private init(mapping: MappedFile, url: URL) throws(CheckpointError) {
         self.url = url
-        mapping = try MappedFile(path: url.path)
+        self.mapping = mapping
         let header = try SafetensorsHeader(file: mapping.bytes, path: url.path)
         infos = header.tensors
         names = header.tensors.map(\.name)

@@ -12,6 +12,14 @@ public struct DatasetLoadReport: Sendable, CustomStringConvertible {
     public var examples: [RowProblem: [String]] = [:]
     /// Packed rows, when packing.
     public var packedRows: Int?
+    /// The `--max_length` rows were checked against (nil: no limit) and what was done with longer ones.
+    public var maxLength: Int?
+    public var truncationStrategy: TruncationStrategy = .delete
+    /// Rows over `maxLength` cut to it (`left`, `right`).
+    public var truncatedRows = 0
+    /// Rows over `maxLength` cut into pieces (`split`), and the rows those pieces became.
+    public var splitRows = 0
+    public var rowsFromSplits = 0
     /// How many examples per reason are kept.
     public static let examplesPerReason = 3
 
@@ -31,8 +39,25 @@ public struct DatasetLoadReport: Sendable, CustomStringConvertible {
         RowProblem.allCases.compactMap { p in skipped[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
     }
 
+    /// ", 2 of them longer than max_length 128 (deleted)", ", truncated: 3 to max_length 128 (left)", or "".
+    var overLengthSummary: String {
+        guard let maxLength else { return "" }
+        var parts: [String] = []
+        if let deleted = skipped[.tooLong] {
+            parts.append(" (\(deleted) of them longer than max_length \(maxLength), deleted)")
+        }
+        if truncatedRows > 0 {
+            parts.append(", truncated: \(truncatedRows) to max_length \(maxLength) (\(truncationStrategy.rawValue))")
+        }
+        if splitRows > 0 {
+            parts.append(", split: \(splitRows) over max_length \(maxLength) into \(rowsFromSplits) rows")
+        }
+        return parts.joined()
+    }
+
     public var description: String {
-        var lines = ["rows read: \(rowsRead), train: \(trainRows), validation: \(validationRows), skipped: \(skippedCount)"]
+        var lines = ["rows read: \(rowsRead), train: \(trainRows), validation: \(validationRows), skipped: \(skippedCount)"
+            + overLengthSummary]
         if let packedRows { lines.append("packed rows: \(packedRows)") }
         for p in RowProblem.allCases {
             guard let n = skipped[p] else { continue }

@@ -8,6 +8,12 @@ public enum TruncationStrategy: String, Sendable, Codable, CaseIterable {
     case left
     /// Keep the first `max_length` tokens.
     case right
+    /// Cut the row into rows of `max_length` tokens (the last one shorter), wasting none: pre-training only
+    /// (`--use_chat_template false`, `pt`'s default), as in ms-swift ≥ 3.11.
+    case split
+
+    /// The accepted spellings, for messages.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
 /// The dataset flags of `sft`/`pt`/`rlhf`, with ms-swift's defaults.
@@ -23,7 +29,8 @@ public struct DatasetOptions: Sendable {
     public var datasetShuffle: Bool = true
     /// `--val_dataset_shuffle`.
     public var valDatasetShuffle: Bool = false
-    /// `--max_length`: nil means no limit.
+    /// `--max_length`: nil means no limit here; `sft`/`pt` set it to the model's `max_position_embeddings` when the
+    /// flag is absent (ms-swift's default).
     public var maxLength: Int?
     /// `--truncation_strategy`.
     public var truncationStrategy: TruncationStrategy = .delete
@@ -61,6 +68,11 @@ public struct DatasetOptions: Sendable {
         }
         if let maxLength, maxLength < 1 {
             throw .invalidOption(name: "max_length", expected: "a positive integer", got: "\(maxLength)")
+        }
+        if truncationStrategy == .split && (template.useChatTemplate || packing) {
+            throw .invalidOption(name: "truncation_strategy",
+                                 expected: "delete, left or right with a chat template or --packing (split is for pt: "
+                                     + "--use_chat_template false)", got: "split")
         }
         if packing && maxLength == nil {
             throw .invalidOption(name: "max_length", expected: "a value when --packing true (the bin size)", got: "none")

@@ -217,6 +217,7 @@ public enum DatasetPipeline {
                     // The prompt loses its start first, so both answers stay whole where they fit.
                     encoded.chosen = PreferenceTruncation.cutPrompt(encoded.chosen, to: maxLength)
                     encoded.rejected = encoded.rejected.map { PreferenceTruncation.cutPrompt($0, to: maxLength) }
+                    report.truncatedRows += 1
                 case .left, .right:
                     encoded.chosen = truncate(encoded.chosen, to: maxLength, keepEnd: options.truncationStrategy == .left)
                     encoded.rejected = encoded.rejected.map { truncate($0, to: maxLength, keepEnd: options.truncationStrategy == .left) }
@@ -225,11 +226,26 @@ public enum DatasetPipeline {
                         report.record(e)
                         continue
                     }
+                    report.truncatedRows += 1
+                case .split:
+                    if options.preferenceRows != nil {
+                        throw DataError.badRow(location: location, problem: .tooLong, key: nil,
+                                               detail: "\(encoded.length) tokens > max_length \(maxLength): truncation_strategy split "
+                                                   + "cannot cut a preference pair into pieces; use left, right or delete")
+                    }
+                    let pieces = split(encoded.chosen, into: maxLength)
+                    out += pieces.map { EncodedRow(chosen: $0, label: encoded.label) }
+                    locations += Array(repeating: location, count: pieces.count)
+                    report.splitRows += 1
+                    report.rowsFromSplits += pieces.count
+                    continue
                 }
             }
             out.append(encoded)
             locations.append(location)
         }
+        report.maxLength = options.maxLength
+        report.truncationStrategy = options.truncationStrategy
         if out.isEmpty {
             var reasons = RowProblem.allCases.compactMap { p -> String? in
                 guard let n = report.skipped[p] else { return nil }
@@ -239,9 +255,23 @@ public enum DatasetPipeline {
                 return "\(n) \(p.rawValue)"
             }.joined(separator: ", ")
             if reasons.isEmpty { reasons = "no rows" }
+            if report.skipped[.tooLong] != nil {
+                reasons += "; hint: keep part of each long row with --truncation_strategy left or right, or raise --max_length"
+            }
             throw .emptyDataset(name: name, reason: "all \(rows.count) rows were dropped: \(reasons)")
         }
         return EncodedDataset(rows: out, locations: locations)
+    }
+
+    /// `--truncation_strategy split`: consecutive pieces of at most `maxLength` tokens, each with its first label
+    /// ignored (it has no previous token in its piece).
+    public static func split(_ sample: EncodedSample, into maxLength: Int) -> [EncodedSample] {
+        stride(from: 0, to: sample.count, by: maxLength).map { start in
+            let range = start..<min(sample.count, start + maxLength)
+            var labels = Array(sample.labels[range])
+            labels[0] = EncodedSample.ignoreIndex
+            return EncodedSample(inputIDs: Array(sample.inputIDs[range]), labels: labels)
+        }
     }
 
     /// ms-swift `_truncate`: the first (`right`) or last (`left`) `maxLength` tokens; `labels[0] = -100`.

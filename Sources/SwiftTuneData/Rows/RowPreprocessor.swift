@@ -177,6 +177,8 @@ public struct RowPreprocessor: Sendable {
                                   toolCalls: [try reader.toolCall(contentValue, key: "\(path).content")])
             case "tool", "observation", "observations", "function_response", "tool_response", "ipython":
                 message = .tool(try reader.string(contentValue, key: "\(path).content"))
+            case "system":
+                throw reader.problem(.invalidMessages, key: "\(path).role", Self.misplacedSystem(list, at: i))
             default:
                 throw reader.problem(.invalidMessages, key: "\(path).role",
                                      "unknown role '\(role)' (expected system, user/human, assistant/gpt, tool/observation, function_call)")
@@ -186,6 +188,21 @@ public struct RowPreprocessor: Sendable {
         }
         list.removeAll()
         return Conversation(system: system, messages: messages)
+    }
+
+    /// Why a system message after the first one cannot be used, with the row's shape (how many system messages,
+    /// whether it has a user turn at all).
+    static func misplacedSystem(_ list: [JSONValue], at index: Int) -> String {
+        func role(_ item: JSONValue) -> String? {
+            (item["role"] ?? item["from"])?.stringValue?.replacingOccurrences(of: "-", with: "_").lowercased()
+        }
+        let roles = list.map(role)
+        let systems = roles.filter { $0 == "system" }.count
+        let hasUser = roles.contains { $0 == "user" || $0 == "human" }
+        var detail = "a system message at position \(index): only the first message may be the system prompt"
+        detail += "; this row has \(systems) system message\(systems == 1 ? "" : "s") among \(list.count)"
+        if !hasUser { detail += " and no user turn" }
+        return detail + ". Hint: merge the system messages into the first one and add the user's turn."
     }
 
     func responseConversation(_ reader: inout FieldReader) throws(DataError) -> Conversation {
