@@ -97,6 +97,7 @@ extension ComparisonCase {
         ("generation", generationCases),
         ("sampling", samplingCases),
         ("step scalars", stepScalarCases),
+        ("quantization", quantizationCases),
     ]
 
     static func all(seed: UInt64) -> [ComparisonCase] {

@@ -47,6 +47,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case truncatedGGUF(path: String, key: String, offset: Int, needed: Int, fileSize: Int)
     /// GGUF tensor `key` has a ggml type this library cannot dequantize.
     case unsupportedGGMLType(path: String, key: String, type: String, supported: [String])
+    /// A bitsandbytes 4-bit weight (`*-bnb-4bit` layout) is incomplete or inconsistent: `key` names the tensor or
+    /// quant-state field, `expected` vs `got` what it should hold.
+    case invalidQuantState(path: String, key: String, expected: String, got: String, hint: String)
 
     public var description: String {
         let (message, hint) = parts
@@ -114,6 +117,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .truncatedGGUF(path, key, offset, needed, fileSize):
             return ("\(path): GGUF \(key): needs \(needed) bytes at byte \(offset), but the file has \(fileSize)",
                     "the file is truncated; re-download it")
+        case let .invalidQuantState(path, key, expected, got, hint):
+            return ("\(path): bitsandbytes 4-bit \"\(key)\": expected \(expected), got \(got)", hint)
         case let .unsupportedGGMLType(path, key, type, supported):
             return ("\(path): tensor \"\(key)\" has ggml type \(type), which cannot be dequantized; "
                     + "supported: \(supported.joined(separator: ", "))",
