@@ -11,6 +11,8 @@ import Testing
     static let directory = GGUFFixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/bnb4bit")
     static let goldens = directory.appendingPathComponent("goldens.safetensors")
     static let prequantized = directory.appendingPathComponent("prequantized.safetensors")
+    /// Double-quantized cases where bitsandbytes' CPU 8-bit search misses the nearest code (see below).
+    static let binarySearchCases: Set<String> = ["nf4_dq_128x256", "fp4_dq_128x256"]
     static let names = ["1x64", "3x100", "128x256", "7x300", "5x13", "ties", "zeros"]
 
     static func bytes(_ file: SafetensorsFile, _ name: String) throws -> [UInt8] {
@@ -36,8 +38,9 @@ import Testing
         }
         if let first = got.indices.first(where: { got[$0] != expected[$0] }) {
             let count = got.indices.filter { got[$0] != expected[$0] }.count
-            Issue.record("\(label): \(count) of \(got.count) differ; first at \(first): got \(got[first]), "
-                         + "expected \(expected[first])", sourceLocation: sourceLocation)
+            let message = "\(label): \(count) of \(got.count) differ; first at \(first): got \(got[first]), "
+                + "expected \(expected[first])"
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
         }
     }
 
@@ -93,7 +96,16 @@ import Testing
             Self.expectIdentical(Self.bits(absmax), Self.bits(try Self.floats(file, "\(key).absmax")), "\(key) absmax")
         case let .nested(nested):
             #expect(c.double)
-            Self.expectIdentical(nested.codes, try Self.bytes(file, "\(key).absmax"), "\(key) absmax codes")
+            let expectedCodes = try Self.bytes(file, "\(key).absmax")
+            if Self.binarySearchCases.contains(key) {
+                // bitsandbytes' C++ CPU quantizer searches with BinSearch's approximate Direct2 index and then only
+                // looks right of it: 3 of these 512 absmax land one code below the nearest (a value 0.2% past a
+                // midpoint). The reference takes the nearest code, as the map's midpoints define it.
+                let off = zip(nested.codes, expectedCodes).filter { $0 != $1 }
+                #expect(off.count <= 3 && off.allSatisfy { Int($0) - Int($1) == 1 }, "\(key): \(off)")
+            } else {
+                Self.expectIdentical(nested.codes, expectedCodes, "\(key) absmax codes")
+            }
             Self.expectIdentical(Self.bits(nested.scales), Self.bits(try Self.floats(file, "\(key).nested_absmax")),
                                  "\(key) nested absmax")
             // Without the offset given, the mean is the exact one rounded once: within an ulp of torch's f32 mean.
@@ -118,9 +130,16 @@ import Testing
             : .plain(try Self.floats(file, "\(key).absmax"))
         let weight = try BitsAndBytes4Bit(quantType: c.type, shape: shape, packed: try Self.bytes(file, "\(key).packed"),
                                           absmax: absmax)
-        Self.expectIdentical(Self.bits(weight.dequantize()), Self.bits(try Self.floats(file, "\(key).dequantized_f32")),
-                             "\(key) f32")
-        Self.expectIdentical(weight.dequantizeBF16(), try Self.u16(file, "\(key).dequantized_bf16"), "\(key) bf16")
+        // FP4's code 8 is a zero with the sign bit set. bitsandbytes' scalar C++ decoder (and its CUDA one) give -0,
+        // its vectorized CPU decoder (last dimension a multiple of 16) and torch fallback (odd last dimension) +0;
+        // the reference gives -0, checked exactly where bitsandbytes took the scalar path (7 × 300, 3 × 100), and
+        // elsewhere with the two zeros taken as one.
+        let scalarPath = c.type == .nf4 || key.hasSuffix("7x300") || key.hasSuffix("3x100")
+        let f32 = { (values: [Float]) in values.map { scalarPath || $0 != 0 ? $0.bitPattern : 0 } }
+        let bf16 = { (values: [UInt16]) in values.map { scalarPath || $0 & 0x7FFF != 0 ? $0 : 0 } }
+        Self.expectIdentical(f32(weight.dequantize()), f32(try Self.floats(file, "\(key).dequantized_f32")), "\(key) f32")
+        Self.expectIdentical(bf16(weight.dequantizeBF16()), bf16(try Self.u16(file, "\(key).dequantized_bf16")),
+                             "\(key) bf16")
     }
 
     @Test func cpuBackendDequantizesBitForBit() throws {
@@ -150,7 +169,9 @@ import Testing
             #expect(!file.isBitsAndBytes4Bit("\(prefix).bias"))
             let read = try file.bitsAndBytes4Bit(key)
             #expect(read.dtype == "bfloat16")
-            Self.expectIdentical(read.weight.dequantizeBF16(), try Self.u16(file, "\(prefix).expected"), prefix)
+            // The q_proj is FP4 [64, 64]: bitsandbytes' vectorized decoder gives +0 for code 8 (see above).
+            let zero = { (values: [UInt16]) in values.map { $0 & 0x7FFF == 0 ? 0 : $0 } }
+            Self.expectIdentical(zero(read.weight.dequantizeBF16()), zero(try Self.u16(file, "\(prefix).expected")), prefix)
         }
         let down = try file.bitsAndBytes4Bit("model.layers.0.mlp.down_proj.weight")
         #expect(down.weight.quantType == .nf4 && down.weight.isDoubleQuantized && down.weight.shape == [48, 100])

@@ -88,7 +88,8 @@ def quantize_case(name, quant, double, inp, tensors):
         tensors[f"{key}.nested_absmax"] = state.state2.absmax.contiguous()
         tensors[f"{key}.nested_quant_map"] = state.state2.code.contiguous()
         tensors[f"{key}.offset"] = state.offset.reshape(1).float().contiguous()
-    tensors[f"{key}.dequantized_f32"] = F.dequantize_4bit(packed, state).float().contiguous()
+    state.dtype = torch.float32
+    tensors[f"{key}.dequantized_f32"] = F.dequantize_4bit(packed, state).contiguous()
     state.dtype = torch.bfloat16
     tensors[f"{key}.dequantized_bf16"] = F.dequantize_4bit(packed, state).contiguous()
     assert tensors[f"{key}.dequantized_bf16"].dtype == torch.bfloat16

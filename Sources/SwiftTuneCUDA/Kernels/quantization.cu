@@ -4,14 +4,14 @@
 
 #include "common.cuh"
 
-// The 16 code values of each 4-bit type by code, as f32 bits (bitsandbytes.functional.get_4bit_type).
+// The 16 code values of each 4-bit type by code, as f32 bits (FourBitQuantType.codes: FP4's code 8 is -0).
 __constant__ unsigned int NF4_CODE_BITS[16] = {
     0xBF800000u, 0xBF3239B1u, 0xBF066B30u, 0xBECA32A0u, 0xBE91A24Du, 0xBE3D353Fu, 0xBDBA7871u, 0x00000000u,
     0x3DA2FAFFu, 0x3E24CAE3u, 0x3E7C04DDu, 0x3EAD033Au, 0x3EE1A4B8u, 0x3F1007ABu, 0x3F3913B3u, 0x3F800000u,
 };
 __constant__ unsigned int FP4_CODE_BITS[16] = {
     0x00000000u, 0x3BAAAAABu, 0x3F2AAAABu, 0x3F800000u, 0x3EAAAAABu, 0x3F000000u, 0x3E2AAAABu, 0x3E800000u,
-    0x00000000u, 0xBBAAAAABu, 0xBF2AAAABu, 0xBF800000u, 0xBEAAAAABu, 0xBF000000u, 0xBE2AAAABu, 0xBE800000u,
+    0x80000000u, 0xBBAAAAABu, 0xBF2AAAABu, 0xBF800000u, 0xBEAAAAABu, 0xBF000000u, 0xBE2AAAABu, 0xBE800000u,
 };
 
 // Quant types shared with the Swift side (CUDABackend.fourBitTypeCode).

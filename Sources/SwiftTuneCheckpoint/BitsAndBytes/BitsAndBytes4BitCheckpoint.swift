@@ -45,7 +45,7 @@ extension SafetensorsFile {
 
         let packed = try bytes(weightKey, .u8, count: (n + 1) / 2, "\((n + 1) / 2) packed bytes (shape \(state.shape))")
         let quantMap = try floats("\(weightKey).quant_map", count: 16, "the 16 \(type) code values")
-        if quantMap.map(\.bitPattern) != type.codes.map(\.bitPattern) {
+        if quantMap != type.codes {  // by value: bitsandbytes stores FP4's code 8 as +0, its decoders give -0
             throw invalid("\(weightKey).quant_map", expected: "bitsandbytes' \(type) table \(type.codes)",
                           got: "\(quantMap)", hint: "a custom 4-bit code table is not supported")
         }

@@ -5,7 +5,9 @@ public enum FourBitQuantType: String, Sendable, Hashable, CaseIterable, CustomSt
     /// bitsandbytes' FP4: 1 sign, 2 exponent, 1 mantissa bit, normalized by 12 (`get_4bit_type("fp4")`).
     case fp4
 
-    /// The 16 code values, by code (f32 bit patterns of `bitsandbytes.functional.get_4bit_type(type)`).
+    /// The 16 code values, by code (f32 bit patterns of `bitsandbytes.functional.get_4bit_type(type)`, except FP4's
+    /// code 8, -0: bitsandbytes' C++ and CUDA decoders take code 8 as the sign bit of a zero, so it decodes to -0;
+    /// its torch fallback, used only for an odd last dimension, reads +0 from `get_4bit_type`).
     public var codes: [Float] {
         switch self {
         case .nf4: Self.nf4Codes
@@ -14,7 +16,7 @@ public enum FourBitQuantType: String, Sendable, Hashable, CaseIterable, CustomSt
     }
 
     /// The codes sorted by value, as `torch.argsort(code)` orders them in bitsandbytes' quantizer (for FP4 the
-    /// two zeros, codes 0 and 8, both +0: code 0 first).
+    /// two zeros, codes 0 and 8: code 0 first).
     public var sortedCodes: [UInt8] {
         switch self {
         case .nf4: Array(0...15)
@@ -47,6 +49,6 @@ public enum FourBitQuantType: String, Sendable, Hashable, CaseIterable, CustomSt
 
     private static let fp4Codes: [Float] = [
         0x0000_0000, 0x3BAA_AAAB, 0x3F2A_AAAB, 0x3F80_0000, 0x3EAA_AAAB, 0x3F00_0000, 0x3E2A_AAAB, 0x3E80_0000,
-        0x0000_0000, 0xBBAA_AAAB, 0xBF2A_AAAB, 0xBF80_0000, 0xBEAA_AAAB, 0xBF00_0000, 0xBE2A_AAAB, 0xBE80_0000,
+        0x8000_0000, 0xBBAA_AAAB, 0xBF2A_AAAB, 0xBF80_0000, 0xBEAA_AAAB, 0xBF00_0000, 0xBE2A_AAAB, 0xBE80_0000,
     ].map(Float.init(bitPattern:))
 }
