@@ -49,14 +49,14 @@ let package = Package(
         .target(name: "SwiftTuneCPU", dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"]),
         .target(
             name: "SwiftTuneCUDA",
-            dependencies: ["SwiftTuneTensor"],
+            dependencies: ["SwiftTuneTensor", "SwiftTuneQuantization"],
             // One NVRTC module per op family (compiled on first use, cached by its own hash) and their shared header.
             resources: [
                 .embedInCode("Kernels/common.cuh"), .embedInCode("Kernels/memory.cu"),
                 .embedInCode("Kernels/elementwise.cu"), .embedInCode("Kernels/layers.cu"),
                 .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/cross_entropy.cu"),
                 .embedInCode("Kernels/generation.cu"), .embedInCode("Kernels/training.cu"),
-                .embedInCode("Kernels/sampling.cu"),
+                .embedInCode("Kernels/sampling.cu"), .embedInCode("Kernels/quantization.cu"),
             ]
         ),
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key
@@ -113,7 +113,7 @@ let package = Package(
         // relative error the model tests measure with.
         .target(
             name: "SwiftTuneBackendCheck",
-            dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneCPU", "SwiftTuneTensor"]
+            dependencies: ["SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneCPU", "SwiftTuneTensor", "SwiftTuneQuantization"]
         ),
         // L4: export: merge LoRA, HF safetensors folders, GGUF (quantized with ggml's reference rounding), Ollama.
         .target(

@@ -115,6 +115,7 @@ extension ComparisonCase {
         ("generation", generationCases),
         ("sampling", samplingCases),
         ("step scalars", stepScalarCases),
+        ("quantization", quantizationCases),
     ]
 
     static func all(seed: UInt64) -> [ComparisonCase] {

@@ -13,6 +13,7 @@ enum KernelModule: String, CaseIterable, Sendable {
     case generation
     case training
     case sampling
+    case quantization
 
     /// The source file's name, e.g. `layers.cu` (also NVRTC's name for the program, in its messages).
     var fileName: String { "\(rawValue).cu" }
@@ -28,6 +29,7 @@ enum KernelModule: String, CaseIterable, Sendable {
         case .generation: PackageResources.generation_cu
         case .training: PackageResources.training_cu
         case .sampling: PackageResources.sampling_cu
+        case .quantization: PackageResources.quantization_cu
         }
     }
 
@@ -42,6 +44,7 @@ enum KernelModule: String, CaseIterable, Sendable {
         case .generation: KernelFunction.generationFunctions
         case .training: KernelFunction.trainingFunctions
         case .sampling: KernelFunction.samplingFunctions
+        case .quantization: KernelFunction.quantizationFunctions
         }
     }
 

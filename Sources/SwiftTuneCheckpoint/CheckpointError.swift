@@ -50,6 +50,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case ggufLimitExceeded(path: String, key: String, what: String, value: UInt64, limit: Int)
     /// GGUF tensor `key` has a ggml type this library cannot dequantize.
     case unsupportedGGMLType(path: String, key: String, type: String, supported: [String])
+    /// A bitsandbytes 4-bit weight (`*-bnb-4bit` layout) is incomplete or inconsistent: `key` names the tensor or
+    /// quant-state field, `expected` vs `got` what it should hold.
+    case invalidQuantState(path: String, key: String, expected: String, got: String, hint: String)
 
     public var description: String {
         let (message, hint) = parts
@@ -120,6 +123,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .ggufLimitExceeded(path, key, what, value, limit):
             return ("\(path): GGUF \(key): \(value) \(what) is more than the reader's limit of \(limit)",
                     "the file is corrupt; real models stay far below this limit")
+        case let .invalidQuantState(path, key, expected, got, hint):
+            return ("\(path): bitsandbytes 4-bit \"\(key)\": expected \(expected), got \(got)", hint)
         case let .unsupportedGGMLType(path, key, type, supported):
             return ("\(path): tensor \"\(key)\" has ggml type \(type), which cannot be dequantized; "
                     + "supported: \(supported.joined(separator: ", "))",

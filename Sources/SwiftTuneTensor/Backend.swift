@@ -130,6 +130,13 @@ public protocol Backend: AnyObject, Sendable {
     /// reference (`BlockFormat.decode`), so a dequantized weight equals the one a loader dequantizes on the host.
     func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws
 
+    /// Decodes a bitsandbytes 4-bit weight (NF4/FP4, QLoRA) into `out`, the nested absmax and the codes together.
+    ///
+    /// out: the weight's values (any shape, row-major), f32 or bf16. Bit for bit `BitsAndBytes4Bit.dequantize`:
+    /// `code[nibble] · absmax` with `absmax = (map[q] · scale) + offset` when double-quantized (f32, rounding after
+    /// each step), a bf16 out rounded to nearest even (bitsandbytes' `dequantize_4bit`).
+    func dequantize4Bit(_ weight: FourBitWeightTensors, into out: Tensor) throws
+
     // MARK: Generation (paged KV cache)
 
     /// Writes the new tokens' keys and values into a paged KV cache: `keyCache[slots[n]] = key[n]` and
@@ -258,6 +265,9 @@ extension Backend {
                              stats: Tensor, logProbabilities: Tensor?) throws { throw missing("crossEntropy") }
     public func dequantize(_ blocks: Tensor, format: BlockFormat, into out: Tensor) throws {
         throw missing("dequantize(\(format))")
+    }
+    public func dequantize4Bit(_ weight: FourBitWeightTensors, into out: Tensor) throws {
+        throw missing("dequantize4Bit(\(weight.quantType))")
     }
     public func supports(_ precision: Precision) -> Bool { precision == .f32 }
     public var peakMemoryBytes: Int? { nil }

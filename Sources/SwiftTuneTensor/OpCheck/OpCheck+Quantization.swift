@@ -17,3 +17,32 @@ extension OpCheck {
         return size
     }
 }
+
+extension OpCheck {
+    /// `dequantize4Bit`: `out` (any shape, f32 or bf16) of n values; `packed` u8 `[(n + 1) / 2]`; `absmax` f32
+    /// `[ceil(n / blockSize)]`, or u8 with `nested` (scales f32 `[ceil(blocks / nested.blockSize)]`, map f32 `[256]`).
+    /// Returns n.
+    public static func dequantize4Bit(_ weight: FourBitWeightTensors, out: Tensor) throws -> Int {
+        let op = "dequantize4Bit(\(weight.quantType))"
+        try storage(op, (out, "out"))
+        guard weight.blockSize > 0, weight.nested.map({ $0.blockSize > 0 }) ?? true else {
+            throw TensorError.invalidArgument(op: op, reason: "block sizes must be positive")
+        }
+        let n = out.count
+        let blocks = (n + weight.blockSize - 1) / weight.blockSize
+        try dtype(weight.packed, .u8, op, "packed")
+        try count(weight.packed, (n + 1) / 2, op, "packed ((n + 1) / 2 bytes for \(n) values)")
+        if let nested = weight.nested {
+            try dtype(weight.absmax, .u8, op, "absmax (8-bit codes)")
+            try count(weight.absmax, blocks, op, "absmax (one per \(weight.blockSize) values)")
+            try float(op, (nested.scales, "nested scales"), (nested.map, "nested map"))
+            try count(nested.scales, (blocks + nested.blockSize - 1) / nested.blockSize, op,
+                      "nested scales (one per \(nested.blockSize) blocks)")
+            try count(nested.map, 256, op, "nested map")
+        } else {
+            try dtype(weight.absmax, .f32, op, "absmax")
+            try count(weight.absmax, blocks, op, "absmax (one per \(weight.blockSize) values)")
+        }
+        return n
+    }
+}
