@@ -64,7 +64,6 @@ public final class TrainingSetup {
                                                 modelName: loaded.name, tokenizer: loaded.tokenizer)
         templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
         template = try TemplateRegistry.template(named: templateName)
-        var options = options
         let config = loaded.model.config
         // ms-swift's default max_length: the model's context.
         if options.data.maxLength == nil { options.data.maxLength = config.maxPositionEmbeddings }
