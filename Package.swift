@@ -57,6 +57,7 @@ let package = Package(
                 .embedInCode("Kernels/attention.cu"), .embedInCode("Kernels/cross_entropy.cu"),
                 .embedInCode("Kernels/generation.cu"), .embedInCode("Kernels/training.cu"),
                 .embedInCode("Kernels/sampling.cu"), .embedInCode("Kernels/quantization.cu"),
+                .embedInCode("Kernels/lora.cu"),
             ]
         ),
         // L0, below the rest: one JSON value type and parser for every file format (ordered keys, duplicate-key

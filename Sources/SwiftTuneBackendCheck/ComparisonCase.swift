@@ -116,6 +116,7 @@ extension ComparisonCase {
         ("sampling", samplingCases),
         ("step scalars", stepScalarCases),
         ("quantization", quantizationCases),
+        ("lora", loraCases),
     ]
 
     static func all(seed: UInt64) -> [ComparisonCase] {

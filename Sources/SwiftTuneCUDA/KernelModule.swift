@@ -14,6 +14,7 @@ enum KernelModule: String, CaseIterable, Sendable {
     case training
     case sampling
     case quantization
+    case lora
 
     /// The source file's name, e.g. `layers.cu` (also NVRTC's name for the program, in its messages).
     var fileName: String { "\(rawValue).cu" }
@@ -30,6 +31,7 @@ enum KernelModule: String, CaseIterable, Sendable {
         case .training: PackageResources.training_cu
         case .sampling: PackageResources.sampling_cu
         case .quantization: PackageResources.quantization_cu
+        case .lora: PackageResources.lora_cu
         }
     }
 
@@ -45,6 +47,7 @@ enum KernelModule: String, CaseIterable, Sendable {
         case .training: KernelFunction.trainingFunctions
         case .sampling: KernelFunction.samplingFunctions
         case .quantization: KernelFunction.quantizationFunctions
+        case .lora: KernelFunction.loraFunctions
         }
     }
 

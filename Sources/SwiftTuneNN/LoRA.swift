@@ -77,23 +77,24 @@ public final class LoRA: @unchecked Sendable {
         return DropoutMask.moduleSeed(step: stepSeed, module: moduleName)
     }
 
-    /// `dropout(x)` `[N, in]`: a new tensor under a mask, else `x` itself.
-    private func droppedInput(_ x: Tensor, maskSeed: UInt64?) throws -> Tensor {
-        guard let maskSeed else { return x }
-        let dropped = try x.backend.empty(x.shape, dtype: x.dtype)
-        try x.backend.dropout(x, probability: dropout, seed: maskSeed, into: dropped)
-        return dropped
+    /// `u = dropout(x)·Aᵀ` `[N, r]`: one fused op under a mask (`Backend.loraDown`), else a plain product.
+    private func projected(_ x: Tensor, maskSeed: UInt64?) throws -> Tensor {
+        let backend = x.backend
+        let u = try backend.empty([x.size(0), rank], dtype: x.dtype)  // (N, r)
+        if let maskSeed {
+            try backend.loraDown(x, a: loraA.compute, probability: dropout, seed: maskSeed, into: u)
+        } else {
+            try backend.matmul(x, loraA.compute, into: u, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+        }
+        return u
     }
 
     /// `y += scale · (dropout(x)·Aᵀ)·Bᵀ`; x `[N, in]`, y `[N, out]`.
     func addForward(input x: Tensor, into y: Tensor, stepSeed: UInt64?) throws {
-        let backend = x.backend
-        let dropped = try droppedInput(x, maskSeed: maskSeed(stepSeed))
-        let projected = try backend.empty([x.size(0), rank], dtype: x.dtype)  // (N, r)
-        try backend.matmul(dropped, loraA.compute, into: projected, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+        let projected = try projected(x, maskSeed: maskSeed(stepSeed))
         // y (N, out) += scale · projected (N, r) · Bᵀ (r, out)
-        try backend.matmul(projected, loraB.compute, into: y, transposeA: false, transposeB: true,
-                           alpha: Float(scale), beta: 1)
+        try x.backend.matmul(projected, loraB.compute, into: y, transposeA: false, transposeB: true,
+                             alpha: Float(scale), beta: 1)
     }
 
     /// Accumulates `dA`, `dB` (when trainable) and adds the side path's `dL/dx` into `gradInput` `[N, in]`.
@@ -103,12 +104,9 @@ public final class LoRA: @unchecked Sendable {
     func backward(input x: Tensor, gradOutput dy: Tensor, accumulateInto gradInput: Tensor, stepSeed: UInt64?) throws {
         let backend = x.backend
         let seed = maskSeed(stepSeed)
-        let dropped = try droppedInput(x, maskSeed: seed)
         let n = x.size(0)
         if let dB = loraB.gradient {
-            let projected = try backend.empty([n, rank], dtype: x.dtype)  // (N, r) recomputed
-            try backend.matmul(dropped, loraA.compute, into: projected, transposeA: false, transposeB: true, alpha: 1,
-                               beta: 0)
+            let projected = try projected(x, maskSeed: seed)  // (N, r) recomputed
             // dB (out, r) += scale · dyᵀ (out, N) · projected (N, r)
             try backend.matmul(dy, projected, into: dB, transposeA: true, transposeB: false, alpha: Float(scale), beta: 1)
         }
@@ -117,14 +115,16 @@ public final class LoRA: @unchecked Sendable {
                            alpha: Float(scale), beta: 0)
         if let dA = loraA.gradient {
             // dA (r, in) += dProjectedᵀ (r, N) · dropout(x) (N, in)
-            try backend.matmul(dProjected, dropped, into: dA, transposeA: true, transposeB: false, alpha: 1, beta: 1)
+            if let seed {
+                try backend.loraDownGradient(dProjected, x: x, probability: dropout, seed: seed, accumulateInto: dA)
+            } else {
+                try backend.matmul(dProjected, x, into: dA, transposeA: true, transposeB: false, alpha: 1, beta: 1)
+            }
         }
         if let seed {
-            let dDropped = try backend.empty(x.shape, dtype: dy.dtype)  // (N, in)
-            try backend.matmul(dProjected, loraA.compute, into: dDropped, transposeA: false, transposeB: false,
-                               alpha: 1, beta: 0)
-            try backend.dropout(dDropped, probability: dropout, seed: seed, into: dDropped)
-            try backend.add(gradInput, dDropped, scale: 1, into: gradInput)
+            // dx (N, in) += dropout(dProjected (N, r) · A (r, in)), the forward's mask
+            try backend.loraInputGradient(dProjected, a: loraA.compute, probability: dropout, seed: seed,
+                                          accumulateInto: gradInput)
         } else {
             // dx (N, in) += dProjected (N, r) · A (r, in)
             try backend.matmul(dProjected, loraA.compute, into: gradInput, transposeA: false, transposeB: false,

@@ -200,6 +200,20 @@ public protocol Backend: AnyObject, Sendable {
     /// `out` may be `x`.
     func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws
 
+    /// LoRA's down-projection under dropout, `u = dropout(x)·Aᵀ`, without storing `dropout(x)`: the mask is
+    /// `dropout`'s over x (element `row · in + k`), kept values are `x · scale` in f32. x `[N, in]`, a `[r, in]`,
+    /// u `[N, r]`, all one storage dtype (f32 or bf16). The reference composes `dropout` and `matmul`
+    /// (`LoRAReference`).
+    func loraDown(_ x: Tensor, a: Tensor, probability: Float, seed: UInt64, into u: Tensor) throws
+
+    /// `dA += duᵀ · dropout(x)` (dropout as in `loraDown`): du `[N, r]` and x `[N, in]` in one storage dtype, dA f32
+    /// `[r, in]`.
+    func loraDownGradient(_ du: Tensor, x: Tensor, probability: Float, seed: UInt64, accumulateInto dA: Tensor) throws
+
+    /// `dx += dropout(du · A)` (dropout's backward is dropout with the same mask, that of x `[N, in]`): du `[N, r]`,
+    /// a `[r, in]`, dx `[N, in]`, one storage dtype.
+    func loraInputGradient(_ du: Tensor, a: Tensor, probability: Float, seed: UInt64, accumulateInto dx: Tensor) throws
+
     /// One AdamW step on one f32 tensor in `torch.optim.AdamW`'s single-tensor order (Loshchilov & Hutter,
     /// https://arxiv.org/abs/1711.05101), with `t` the step (1 for the first update):
     /// `p ← p · (1 − lr·wd)`; `m ← lerp(m, g, 1 − β1)`; `v ← β2·v + (1 − β2)·g²`;
@@ -287,6 +301,17 @@ extension Backend {
     public func sample(logits: Tensor, parameters: Tensor, historyIds: Tensor, historyStarts: Tensor,
                        answerStarts: Tensor, into tokens: Tensor, logprobs: Tensor?) throws { throw missing("sample") }
     public func dropout(_ x: Tensor, probability: Float, seed: UInt64, into out: Tensor) throws { throw missing("dropout") }
+    public func loraDown(_ x: Tensor, a: Tensor, probability: Float, seed: UInt64, into u: Tensor) throws {
+        try LoRAReference.down(x, a: a, probability: probability, seed: seed, into: u)
+    }
+    public func loraDownGradient(_ du: Tensor, x: Tensor, probability: Float, seed: UInt64,
+                                 accumulateInto dA: Tensor) throws {
+        try LoRAReference.downGradient(du, x: x, probability: probability, seed: seed, accumulateInto: dA)
+    }
+    public func loraInputGradient(_ du: Tensor, a: Tensor, probability: Float, seed: UInt64,
+                                  accumulateInto dx: Tensor) throws {
+        try LoRAReference.inputGradient(du, a: a, probability: probability, seed: seed, accumulateInto: dx)
+    }
     public func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                       scalars: Tensor) throws { throw missing("adamW") }
     public func clipCoefficient(sumOfSquares: Tensor, maxNorm: Float, into coefficient: Tensor) throws {

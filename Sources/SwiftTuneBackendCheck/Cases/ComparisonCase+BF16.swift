@@ -12,6 +12,7 @@ extension ComparisonCase {
     static func bf16Cases(seed: UInt64) -> [BF16ComparisonCase] {
         bf16ElementwiseCases(seed: seed) + bf16LayerCases(seed: seed &+ 1) + bf16MatmulCases(seed: seed &+ 2)
             + bf16GenerationCases(seed: seed &+ 3) + bf16AttentionCases(seed: seed &+ 4)
+            + bf16LoRACases(seed: seed &+ 5)
     }
 }
 
