@@ -32,13 +32,14 @@ enum FlashAttention {
     /// Tiles for the worst case of `sequences` sequences over `tokens` rows: Σ ceil(length / 64) ≤ this.
     static func gridTiles(tokens: Int, sequences: Int) -> Int { (tokens + tileRows - 1) / tileRows + sequences }
 
-    /// Dynamic shared memory of the forward kernel: Q, K, V tiles of bf16.
-    static func forwardSharedBytes(headDim: Int) -> Int { 3 * tileRows * headDim * 2 }
-    /// Of the gradQuery kernel: Q, dO, K, V tiles.
-    static func queryGradientSharedBytes(headDim: Int) -> Int { 4 * tileRows * headDim * 2 }
-    /// Of the gradKey / gradValue kernel: K, V tiles, Q, dO steps, then lse and delta of a step in f32.
+    /// Dynamic shared memory of the forward kernel: a Q tile and two buffers each of K and V tiles, bf16.
+    static func forwardSharedBytes(headDim: Int) -> Int { 5 * tileRows * headDim * 2 }
+    /// Of the gradQuery kernel: Q, dO tiles and two buffers each of K, V tiles.
+    static func queryGradientSharedBytes(headDim: Int) -> Int { 6 * tileRows * headDim * 2 }
+    /// Of the gradKey / gradValue kernel: K, V tiles, two buffers of Q, dO steps, then two of a step's lse and delta
+    /// in f32.
     static func keyValueGradientSharedBytes(headDim: Int) -> Int {
-        (2 * tileRows + 2 * queryStep) * headDim * 2 + 2 * queryStep * 4
+        (2 * tileRows + 4 * queryStep) * headDim * 2 + 4 * queryStep * 4
     }
 }
 

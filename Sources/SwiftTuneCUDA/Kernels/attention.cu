@@ -271,6 +271,39 @@ __device__ __forceinline__ void flash_load(bf16_bits* tile, const bf16_bits* sou
     }
 }
 
+// The same copy queued with cp.async (16 bytes per thread per chunk, straight to shared memory, rows at or past
+// `limit` zero-filled by a source size of 0): the caller commits the group and waits for it before reading the tile,
+// so the copy of the next block overlaps the tensor-core work on this one.
+template <int HD, int ROWS>
+__device__ __forceinline__ void flash_load_async(bf16_bits* tile, const bf16_bits* source, long long rowStride,
+                                                 int first, int limit) {
+    constexpr int CHUNKS = HD / 8;
+    for (int index = threadIdx.x; index < ROWS * CHUNKS; index += FLASH_THREADS) {
+        const int row = index / CHUNKS, chunk = index % CHUNKS;
+        const bool inside = first + row < limit;
+        const bf16_bits* from = source + (inside ? (long long)(first + row) * rowStride + chunk * 8 : 0);
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;"
+                     :: "r"(flash_shared_address(tile + flash_offset<HD>(row, chunk * 8))), "l"(from),
+                        "r"(inside ? 16 : 0));
+    }
+}
+
+// `count` f32 values from `source + first` (a stride of `stride` elements) into shared `values`, zero past `limit`.
+__device__ __forceinline__ void flash_load_rows_async(float* values, const float* source, long long stride, int first,
+                                                      int limit, int count) {
+    for (int index = threadIdx.x; index < count; index += FLASH_THREADS) {
+        const bool inside = first + index < limit;
+        const float* from = source + (inside ? (long long)(first + index) * stride : 0);
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;"
+                     :: "r"(flash_shared_address(values + index)), "l"(from), "r"(inside ? 4 : 0));
+    }
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
+
 // The A operand of rows r0 ..< r0 + 16, columns k0 ..< k0 + 16 of a row-major tile.
 template <int HD>
 __device__ __forceinline__ void flash_load_a(unsigned* a, const bf16_bits* tile, int r0, int k0) {
@@ -393,24 +426,30 @@ extern "C" __global__ void flash_tile_starts(int* tileStarts, const int* sequenc
 }
 
 // Forward: O = softmax(scale Q Kᵀ + mask) V per tile with the online softmax in base 2 (scores times scale·log2 e);
-// writes O (bf16) and, when given, logSumExp = ln Σ_j exp(scale q·k_j) (f32). Dynamic shared memory: Q, K, V tiles,
-// 3 · 64 · HD bf16. query, out: (tokens, queryHeads, HD); key, value: (tokens, keyValueHeads, HD);
-// logSumExp: (tokens, queryHeads) or null.
+// writes O (bf16) and, when given, logSumExp = ln Σ_j exp(scale q·k_j) (f32). Dynamic shared memory: the Q tile and
+// two buffers each of K and V tiles (the next block is copied while this one is used), 5 · 64 · HD bf16.
+// query, out: (tokens, queryHeads, HD); key, value: (tokens, keyValueHeads, HD); logSumExp: (tokens, queryHeads) or
+// null.
 template <int HD>
 __device__ void flash_forward(bf16_bits* out, float* logSumExp, const bf16_bits* query, const bf16_bits* key,
                               const bf16_bits* value, const int* sequenceStarts, const int* tileStarts, int sequences,
                               int queryHeads, int keyValueHeads, int window, float scale) {
     extern __shared__ uint4 flashShared[];
     bf16_bits* qTile = (bf16_bits*)flashShared;
-    bf16_bits* kTile = qTile + FLASH_TILE * HD;
-    bf16_bits* vTile = kTile + FLASH_TILE * HD;
+    bf16_bits* kTiles = qTile + FLASH_TILE * HD;  // two buffers each
+    bf16_bits* vTiles = kTiles + 2 * FLASH_TILE * HD;
     FlashTile tile;
     if (!flash_tile(tile, sequenceStarts, tileStarts, sequences)) return;
     const int h = blockIdx.y, kvHead = h / (queryHeads / keyValueHeads);
     const long long queryStride = (long long)queryHeads * HD, keyStride = (long long)keyValueHeads * HD;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
-    flash_load<HD, FLASH_TILE>(qTile, query + h * HD, queryStride, tile.rowStart, tile.rowEnd);
+    const int firstBlock = flash_first_key_block(tile, window);
+    flash_load_async<HD, FLASH_TILE>(qTile, query + h * HD, queryStride, tile.rowStart, tile.rowEnd);
+    flash_load_async<HD, FLASH_TILE>(kTiles, key + kvHead * HD, keyStride, firstBlock, tile.sequenceEnd);
+    flash_load_async<HD, FLASH_TILE>(vTiles, value + kvHead * HD, keyStride, firstBlock, tile.sequenceEnd);
+    cp_async_commit();
+    cp_async_wait<0>();
     __syncthreads();
     unsigned q[HD / 16][4];
 #pragma unroll
@@ -423,10 +462,21 @@ __device__ void flash_forward(bf16_bits* out, float* logSumExp, const bf16_bits*
     const int rows[2] = {tile.rowStart + warp * 16 + g, tile.rowStart + warp * 16 + g + 8};
     const float scaleLog2 = scale * 1.4426950408889634f;
 
-    for (int block = flash_first_key_block(tile, window); block < tile.rowEnd; block += FLASH_TILE) {
-        __syncthreads();  // every warp is done with the previous K, V tiles
-        flash_load<HD, FLASH_TILE>(kTile, key + kvHead * HD, keyStride, block, tile.sequenceEnd);
-        flash_load<HD, FLASH_TILE>(vTile, value + kvHead * HD, keyStride, block, tile.sequenceEnd);
+    for (int block = firstBlock, buffer = 0; block < tile.rowEnd; block += FLASH_TILE, buffer ^= 1) {
+        // Every warp is done with the other buffer (the previous block): queue the next block into it.
+        __syncthreads();
+        const bf16_bits* kTile = kTiles + buffer * FLASH_TILE * HD;
+        const bf16_bits* vTile = vTiles + buffer * FLASH_TILE * HD;
+        if (block + FLASH_TILE < tile.rowEnd) {
+            flash_load_async<HD, FLASH_TILE>(kTiles + (buffer ^ 1) * FLASH_TILE * HD, key + kvHead * HD, keyStride,
+                                             block + FLASH_TILE, tile.sequenceEnd);
+            flash_load_async<HD, FLASH_TILE>(vTiles + (buffer ^ 1) * FLASH_TILE * HD, value + kvHead * HD,
+                                             keyStride, block + FLASH_TILE, tile.sequenceEnd);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
         __syncthreads();
 
         float s[FLASH_TILE / 8][4];
@@ -522,8 +572,8 @@ extern "C" __global__ void flash_backward_delta_bf16(float* delta, const bf16_bi
 }
 
 // gradQuery per query tile (overwriting): P = exp2(scale·log2e S - log2e·lse), dP = dO Vᵀ, dS = P (dP - delta),
-// dQ = scale dS K over the key blocks the forward pass visited. Dynamic shared memory: Q, dO, K, V tiles,
-// 4 · 64 · HD bf16.
+// dQ = scale dS K over the key blocks the forward pass visited. Dynamic shared memory: Q, dO tiles and two buffers
+// each of K, V tiles, 6 · 64 · HD bf16.
 template <int HD>
 __device__ void flash_backward_query(bf16_bits* gradQuery, const bf16_bits* query, const bf16_bits* key,
                                      const bf16_bits* value, const float* logSumExp, const float* delta,
@@ -532,8 +582,8 @@ __device__ void flash_backward_query(bf16_bits* gradQuery, const bf16_bits* quer
     extern __shared__ uint4 flashShared[];
     bf16_bits* qTile = (bf16_bits*)flashShared;
     bf16_bits* gTile = qTile + FLASH_TILE * HD;
-    bf16_bits* kTile = gTile + FLASH_TILE * HD;
-    bf16_bits* vTile = kTile + FLASH_TILE * HD;
+    bf16_bits* kTiles = gTile + FLASH_TILE * HD;  // two buffers each
+    bf16_bits* vTiles = kTiles + 2 * FLASH_TILE * HD;
     FlashTile tile;
     if (!flash_tile(tile, sequenceStarts, tileStarts, sequences)) return;
     const int h = blockIdx.y, kvHead = h / (queryHeads / keyValueHeads);
@@ -541,8 +591,12 @@ __device__ void flash_backward_query(bf16_bits* gradQuery, const bf16_bits* quer
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const float scaleLog2 = scale * 1.4426950408889634f;
 
-    flash_load<HD, FLASH_TILE>(qTile, query + h * HD, queryStride, tile.rowStart, tile.rowEnd);
-    flash_load<HD, FLASH_TILE>(gTile, gradOut + h * HD, queryStride, tile.rowStart, tile.rowEnd);
+    const int firstBlock = flash_first_key_block(tile, window);
+    flash_load_async<HD, FLASH_TILE>(qTile, query + h * HD, queryStride, tile.rowStart, tile.rowEnd);
+    flash_load_async<HD, FLASH_TILE>(gTile, gradOut + h * HD, queryStride, tile.rowStart, tile.rowEnd);
+    flash_load_async<HD, FLASH_TILE>(kTiles, key + kvHead * HD, keyStride, firstBlock, tile.sequenceEnd);
+    flash_load_async<HD, FLASH_TILE>(vTiles, value + kvHead * HD, keyStride, firstBlock, tile.sequenceEnd);
+    cp_async_commit();
     const int rows[2] = {tile.rowStart + warp * 16 + g, tile.rowStart + warp * 16 + g + 8};
     float lse[2], rowDelta[2];
 #pragma unroll
@@ -556,10 +610,20 @@ __device__ void flash_backward_query(bf16_bits* gradQuery, const bf16_bits* quer
 #pragma unroll
     for (int n = 0; n < HD / 8; n++) dq[n][0] = dq[n][1] = dq[n][2] = dq[n][3] = 0.0f;
 
-    for (int block = flash_first_key_block(tile, window); block < tile.rowEnd; block += FLASH_TILE) {
-        __syncthreads();
-        flash_load<HD, FLASH_TILE>(kTile, key + kvHead * HD, keyStride, block, tile.sequenceEnd);
-        flash_load<HD, FLASH_TILE>(vTile, value + kvHead * HD, keyStride, block, tile.sequenceEnd);
+    for (int block = firstBlock, buffer = 0; block < tile.rowEnd; block += FLASH_TILE, buffer ^= 1) {
+        __syncthreads();  // every warp is done with the other buffer: queue the next block into it
+        const bf16_bits* kTile = kTiles + buffer * FLASH_TILE * HD;
+        const bf16_bits* vTile = vTiles + buffer * FLASH_TILE * HD;
+        if (block + FLASH_TILE < tile.rowEnd) {
+            flash_load_async<HD, FLASH_TILE>(kTiles + (buffer ^ 1) * FLASH_TILE * HD, key + kvHead * HD, keyStride,
+                                             block + FLASH_TILE, tile.sequenceEnd);
+            flash_load_async<HD, FLASH_TILE>(vTiles + (buffer ^ 1) * FLASH_TILE * HD, value + kvHead * HD,
+                                             keyStride, block + FLASH_TILE, tile.sequenceEnd);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
         __syncthreads();
         float s[FLASH_TILE / 8][4], dp[FLASH_TILE / 8][4];
 #pragma unroll
@@ -599,8 +663,8 @@ __device__ void flash_backward_query(bf16_bits* gradQuery, const bf16_bits* quer
 // gradKey and gradValue of one key tile for one query head h: dV = Σ_i Pᵀ dO, dK = scale Σ_i dSᵀ Q over the queries
 // that see the tile's keys. With one query head per key-value head (partialKey null) it overwrites gradKey and
 // gradValue (bf16, (tokens, keyValueHeads, HD)); otherwise it writes f32 partials (tokens, queryHeads, HD) that
-// flash_reduce_groups sums. Dynamic shared memory: K, V tiles of 64 rows and Q, dO tiles of 32, (2·64 + 2·32) · HD
-// bf16, then 2 · 32 f32 (log2e·lse and delta of the 32 queries).
+// flash_reduce_groups sums. Dynamic shared memory: K, V tiles of 64 rows and two buffers of Q, dO tiles of 32 rows,
+// (2·64 + 4·32) · HD bf16, then two buffers of 2 · 32 f32 (lse and delta of the 32 queries).
 template <int HD>
 __device__ void flash_backward_key_value(bf16_bits* gradKey, bf16_bits* gradValue, float* partialKey,
                                          float* partialValue, const bf16_bits* query, const bf16_bits* key,
@@ -610,19 +674,33 @@ __device__ void flash_backward_key_value(bf16_bits* gradKey, bf16_bits* gradValu
     extern __shared__ uint4 flashShared[];
     bf16_bits* kTile = (bf16_bits*)flashShared;
     bf16_bits* vTile = kTile + FLASH_TILE * HD;
-    bf16_bits* qTile = vTile + FLASH_TILE * HD;
-    bf16_bits* gTile = qTile + FLASH_QUERY_STEP * HD;
-    float* lseStep = (float*)(gTile + FLASH_QUERY_STEP * HD);
-    float* deltaStep = lseStep + FLASH_QUERY_STEP;
+    bf16_bits* qTiles = vTile + FLASH_TILE * HD;  // two buffers each of Q, dO, lse, delta
+    bf16_bits* gTiles = qTiles + 2 * FLASH_QUERY_STEP * HD;
+    float* lseSteps = (float*)(gTiles + 2 * FLASH_QUERY_STEP * HD);
+    float* deltaSteps = lseSteps + 2 * FLASH_QUERY_STEP;
     FlashTile tile;  // rows are keys here
     if (!flash_tile(tile, sequenceStarts, tileStarts, sequences)) return;
     const int h = blockIdx.y, kvHead = h / (queryHeads / keyValueHeads);
     const long long queryStride = (long long)queryHeads * HD, keyStride = (long long)keyValueHeads * HD;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const float scaleLog2 = scale * 1.4426950408889634f;
+    const int lastQuery = window > 0 ? min(tile.sequenceEnd - 1, tile.rowEnd - 1 + window - 1) : tile.sequenceEnd - 1;
+    // Queues the Q, dO rows, lse and delta of the query step from `step` into buffer `buffer`.
+    auto loadStep = [&](int step, int buffer) {
+        flash_load_async<HD, FLASH_QUERY_STEP>(qTiles + buffer * FLASH_QUERY_STEP * HD, query + h * HD, queryStride,
+                                               step, tile.sequenceEnd);
+        flash_load_async<HD, FLASH_QUERY_STEP>(gTiles + buffer * FLASH_QUERY_STEP * HD, gradOut + h * HD,
+                                               queryStride, step, tile.sequenceEnd);
+        flash_load_rows_async(lseSteps + buffer * FLASH_QUERY_STEP, logSumExp + h, queryHeads, step,
+                              tile.sequenceEnd, FLASH_QUERY_STEP);
+        flash_load_rows_async(deltaSteps + buffer * FLASH_QUERY_STEP, delta + h, queryHeads, step,
+                              tile.sequenceEnd, FLASH_QUERY_STEP);
+    };
 
-    flash_load<HD, FLASH_TILE>(kTile, key + kvHead * HD, keyStride, tile.rowStart, tile.rowEnd);
-    flash_load<HD, FLASH_TILE>(vTile, value + kvHead * HD, keyStride, tile.rowStart, tile.rowEnd);
+    flash_load_async<HD, FLASH_TILE>(kTile, key + kvHead * HD, keyStride, tile.rowStart, tile.rowEnd);
+    flash_load_async<HD, FLASH_TILE>(vTile, value + kvHead * HD, keyStride, tile.rowStart, tile.rowEnd);
+    loadStep(tile.rowStart, 0);
+    cp_async_commit();
     const int keys[2] = {tile.rowStart + warp * 16 + g, tile.rowStart + warp * 16 + g + 8};
     float dk[HD / 8][4], dv[HD / 8][4];
 #pragma unroll
@@ -630,20 +708,21 @@ __device__ void flash_backward_key_value(bf16_bits* gradKey, bf16_bits* gradValu
         dk[n][0] = dk[n][1] = dk[n][2] = dk[n][3] = 0.0f;
         dv[n][0] = dv[n][1] = dv[n][2] = dv[n][3] = 0.0f;
     }
-    const int lastQuery = window > 0 ? min(tile.sequenceEnd - 1, tile.rowEnd - 1 + window - 1) : tile.sequenceEnd - 1;
 
-    for (int step = tile.rowStart; step <= lastQuery; step += FLASH_QUERY_STEP) {
-        __syncthreads();
-        flash_load<HD, FLASH_QUERY_STEP>(qTile, query + h * HD, queryStride, step, tile.sequenceEnd);
-        flash_load<HD, FLASH_QUERY_STEP>(gTile, gradOut + h * HD, queryStride, step, tile.sequenceEnd);
-        if (threadIdx.x < FLASH_QUERY_STEP) {
-            const int i = step + threadIdx.x;
-            const long long index = (long long)i * queryHeads + h;
-            lseStep[threadIdx.x] = i < tile.sequenceEnd ? logSumExp[index] * 1.4426950408889634f
-                                                        : __int_as_float(0x7f800000);
-            deltaStep[threadIdx.x] = i < tile.sequenceEnd ? delta[index] : 0.0f;
+    for (int step = tile.rowStart, buffer = 0; step <= lastQuery; step += FLASH_QUERY_STEP, buffer ^= 1) {
+        __syncthreads();  // every warp is done with the other buffer: queue the next step into it
+        if (step + FLASH_QUERY_STEP <= lastQuery) {
+            loadStep(step + FLASH_QUERY_STEP, buffer ^ 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
         __syncthreads();
+        const bf16_bits* qTile = qTiles + buffer * FLASH_QUERY_STEP * HD;
+        const bf16_bits* gTile = gTiles + buffer * FLASH_QUERY_STEP * HD;
+        const float* lseStep = lseSteps + buffer * FLASH_QUERY_STEP;  // ln-based; scaled by log2 e below
+        const float* deltaStep = deltaSteps + buffer * FLASH_QUERY_STEP;
         // Sᵀ and dPᵀ: 16 keys of this warp x 32 queries.
         float s[FLASH_QUERY_STEP / 8][4], dp[FLASH_QUERY_STEP / 8][4];
 #pragma unroll
@@ -659,8 +738,11 @@ __device__ void flash_backward_key_value(bf16_bits* gradKey, bf16_bits* gradValu
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 const int column = n * 8 + 2 * t + (e & 1);
-                float p = fast_exp2(s[n][e] * scaleLog2 - lseStep[column]);
-                if (masked && !flash_visible(step + column, keys[e >> 1], tile.sequenceEnd, window)) p = 0.0f;
+                float p = fast_exp2(s[n][e] * scaleLog2 - lseStep[column] * 1.4426950408889634f);
+                // Queries past the sequence's end were zero-filled (lse 0): they must see nothing.
+                if (masked && (step + column >= tile.sequenceEnd ||
+                               !flash_visible(step + column, keys[e >> 1], tile.sequenceEnd, window)))
+                    p = 0.0f;
                 s[n][e] = p;
             }
         }
