@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "SwiftTuneHub",
             dependencies: [
-                "SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers",
+                "SwiftTuneModels", "SwiftTuneCheckpoint", "SwiftTuneTokenizers", "SwiftTuneQuantization",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "SwiftTuneTraining",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
-                           "SwiftTuneJSON", "SwiftTuneRunFiles"]
+                           "SwiftTuneJSON", "SwiftTuneRunFiles", "SwiftTuneQuantization"]
         ),
         // L4: the op-by-op and model comparison of a backend with the CPU reference (`check-backend`), and the
         // relative error the model tests measure with.
@@ -129,7 +129,7 @@ let package = Package(
             name: "SwiftTuneGeneration",
             dependencies: [
                 "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneChat",
-                "SwiftTuneTokenizers", "SwiftTuneHub", "SwiftTuneRunFiles",
+                "SwiftTuneTokenizers", "SwiftTuneHub", "SwiftTuneRunFiles", "SwiftTuneQuantization",
             ]
         ),
         // L5: the OpenAI-compatible server (Hummingbird 2): routes, the model it serves, graceful shutdown.
@@ -150,7 +150,7 @@ let package = Package(
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
-                "SwiftTuneRunFiles", "SwiftTuneBackendCheck",
+                "SwiftTuneRunFiles", "SwiftTuneBackendCheck", "SwiftTuneQuantization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]

@@ -117,6 +117,7 @@ extension ComparisonCase {
         ("step scalars", stepScalarCases),
         ("quantization", quantizationCases),
         ("lora", loraCases),
+        ("quantize", quantizeCases),
     ]
 
     static func all(seed: UInt64) -> [ComparisonCase] {

@@ -86,6 +86,14 @@ struct TrainCommandRunner {
         options.training = try training.trainingArguments()
         options.isPretraining = pretraining
         options.torchDtype = model.torchDtype
+        options.fourBit = tuner.fourBitQuantization
+        if let compute = tuner.bnb4BitComputeDtype {
+            if let dtype = model.torchDtype, dtype != compute {
+                throw ValidationError("--bnb_4bit_compute_dtype \(compute) and --torch_dtype \(dtype) disagree; the 4-bit "
+                                      + "weights decode to the model's dtype, so give one of them")
+            }
+            options.torchDtype = compute
+        }
         return options
     }
 }

@@ -48,3 +48,33 @@ extension CPUBackend {
         }
     }
 }
+
+extension CPUBackend {
+    /// The reference encoder: `BitsAndBytes4Bit.quantize` without double quantization; a block holding a NaN or an
+    /// infinity gets absmax NaN (the encoder itself refuses such values).
+    public func quantize4Bit(_ values: Tensor, quantType: FourBitQuantType, blockSize: Int, packed: Tensor,
+                             absmax: Tensor) throws {
+        let op = "quantize4Bit(\(quantType))"
+        let n = try OpCheck.quantize4Bit(values, quantType: quantType, blockSize: blockSize, packed: packed,
+                                         absmax: absmax)
+        var floats = try staged { s in Array(UnsafeBufferPointer(start: try s.input(values, "\(op) values"), count: n)) }
+        var badBlocks: [Int] = []
+        for (i, v) in floats.enumerated() where !v.isFinite {
+            if badBlocks.last != i / blockSize { badBlocks.append(i / blockSize) }
+            floats[i] = 0
+        }
+        let weight: BitsAndBytes4Bit
+        do throws(QuantizationError) {
+            weight = try BitsAndBytes4Bit.quantize(floats, shape: [n], quantType: quantType, doubleQuantization: false,
+                                                   blockSize: blockSize)
+        } catch {
+            throw TensorError.invalidArgument(op: op, reason: error.description)
+        }
+        guard case var .plain(scales) = weight.absmax else { preconditionFailure("quantized without double quantization") }
+        for b in badBlocks { scales[b] = .nan }
+        let packedOut = try raw(packed).assumingMemoryBound(to: UInt8.self)
+        weight.packed.withUnsafeBufferPointer { packedOut.update(from: $0.baseAddress!, count: $0.count) }
+        let absmaxOut = try f32(absmax, "\(op) absmax")
+        scales.withUnsafeBufferPointer { absmaxOut.update(from: $0.baseAddress!, count: $0.count) }
+    }
+}

@@ -4,6 +4,7 @@ import SwiftTuneChat
 import SwiftTuneEngine
 import SwiftTuneHub
 import SwiftTuneModels
+import SwiftTuneQuantization
 import SwiftTuneRunFiles
 import SwiftTuneTensor
 import SwiftTuneTokenizers
@@ -22,6 +23,9 @@ public struct InferenceOptions: Sendable {
     public var system: String?
     /// `--merge_lora`: add the adapter into the base weights once (faster; one adapter only).
     public var mergeLoRA = false
+    /// Quantize the base's linear weights to bitsandbytes 4-bit as it loads; nil: as the adapter's run trained
+    /// (`quant_bits` in its args.json), else dense.
+    public var fourBit: FourBitQuantization?
     public var engine = EngineOptions()
     public var sampling = SamplingFlags()
     /// `--stop_words`, on top of the template's stop words and the tokenizer's EOS.
@@ -78,8 +82,15 @@ public final class Inference: @unchecked Sendable {
         } else {
             throw GenerationError.modelNotFound(reason: "no model given", hint: "pass --model, or --adapters with a checkpoint of a swift-tune run")
         }
+        // A QLoRA run's adapter is served on the 4-bit base it trained over, quantized as it loads (no merge needed).
+        let fourBit = options.fourBit ?? run.flatMap(Self.fourBitBase)
+        if fourBit != nil, options.mergeLoRA {
+            throw GenerationError.invalidSetting(flag: "merge_lora", value: "true",
+                                                 expected: "false over a 4-bit base (the adapter runs beside the 4-bit weights; "
+                                                     + "`swift-tune export --merge_lora true` merges into the bf16 base)")
+        }
         let loaded: LoadedModel
-        do { loaded = try LocalModel.load(path: modelFolder, backend: backend) } catch let error as HubError {
+        do { loaded = try LocalModel.load(path: modelFolder, backend: backend, fourBit: fourBit) } catch let error as HubError {
             throw GenerationError.modelNotFound(reason: "\(error)",
                                                 hint: "--model takes an HF model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file")
         }
@@ -113,6 +124,15 @@ public final class Inference: @unchecked Sendable {
         return Inference(engine: engine, tokenizer: tokenizer, template: template,
                          templateOptions: TemplateOptions(system: system), modelFolder: modelFolder,
                          runArguments: run, generationConfig: config)
+    }
+
+    /// The 4-bit base a QLoRA run (`quant_bits` 4 in its args.json) trained over.
+    static func fourBitBase(_ run: RunArguments) -> FourBitQuantization? {
+        guard run.quantBits == 4 else { return nil }
+        var quantization = FourBitQuantization()
+        if let type = run.bnb4BitQuantType.flatMap(FourBitQuantType.init(rawValue:)) { quantization.quantType = type }
+        if let double = run.bnb4BitUseDoubleQuant { quantization.doubleQuantization = double }
+        return quantization
     }
 
     /// A LoRA checkpoint folder has `adapter_config.json`; a full fine-tuning one is a model folder.

@@ -9,6 +9,8 @@ public enum ModelWeight: Sendable {
     case dense(Tensor)
     /// u8 blocks of a `[out, in]` weight in `format`, rows in HF's order.
     case quantized(format: BlockFormat, blocks: Tensor)
+    /// A linear layer's weight in bitsandbytes' 4-bit format (QLoRA), on the model's backend.
+    case fourBit(FourBitWeightTensors)
 }
 
 /// The one generic decoder for Llama 2/3, Mistral, Qwen2/2.5 and Qwen3: embeddings, pre-norm layers, a final
@@ -107,6 +109,7 @@ public final class DecoderModel: @unchecked Sendable {
         self.precision = precision
         var parameters: [String: Parameter] = [:]
         var quantized: [String: QuantizedWeight] = [:]
+        var fourBit: [String: FourBitWeight] = [:]
         for (name, shape) in Self.parameterShapes(for: config) {
             guard let loaded = try weights(name) else { throw ModelError.missingWeight(key: name, source: source) }
             switch loaded {
@@ -130,12 +133,23 @@ public final class DecoderModel: @unchecked Sendable {
                                                        got: "blocks on \(blocks.backend.name)")
                 }
                 quantized[name] = try QuantizedWeight(name: name, shape: shape, format: format, blocks: blocks)
+            case let .fourBit(tensors):
+                guard Self.isLinearWeight(name) else {
+                    throw ModelError.unsupportedWeight(key: name, source: source, expected: "a dense tensor",
+                                                       got: "\(tensors.quantType) codes (only linear layers' weights are 4-bit)")
+                }
+                guard tensors.packed.backend === backend else {
+                    throw ModelError.unsupportedWeight(key: name, source: source, expected: "codes on \(backend.name)",
+                                                       got: "codes on \(tensors.packed.backend.name)")
+                }
+                fourBit[name] = try FourBitWeight(name: name, shape: shape, tensors: tensors)
             }
         }
         func p(_ name: String) -> Parameter { parameters[name]! }  // every dense name above was just inserted
         func linear(_ prefix: String, bias: Bool) -> Linear {
             let name = prefix + ".weight"
-            let weight: LinearWeight = quantized[name].map(LinearWeight.quantized) ?? .dense(p(name))
+            let weight: LinearWeight = quantized[name].map(LinearWeight.quantized)
+                ?? fourBit[name].map(LinearWeight.fourBit) ?? .dense(p(name))
             return Linear(weight: weight, bias: bias ? p(prefix + ".bias") : nil)
         }
         embedTokens = p("model.embed_tokens.weight")

@@ -63,6 +63,7 @@ public struct Linear: Sendable {
         switch weight {
         case let .dense(parameter): parameter.compute
         case let .quantized(quantized): try quantized.dequantized(dtype: dtype)
+        case let .fourBit(weight): try weight.dequantized(dtype: dtype)
         }
     }
 

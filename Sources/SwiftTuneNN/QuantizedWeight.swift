@@ -37,18 +37,54 @@ public struct QuantizedWeight: Sendable {
     }
 }
 
+/// A frozen `[out, in]` weight in bitsandbytes' 4-bit format (NF4/FP4, QLoRA's base), decoded into the activations'
+/// dtype for each product by one kernel (`Backend.dequantize4Bit`).
+public struct FourBitWeight: Sendable {
+    /// The checkpoint key, e.g. `model.layers.0.mlp.up_proj.weight`.
+    public let name: String
+    /// `[out, in]`
+    public let shape: [Int]
+    public let tensors: FourBitWeightTensors
+
+    /// Checks that `tensors` hold `shape`'s element count.
+    public init(name: String, shape: [Int], tensors: FourBitWeightTensors) throws {
+        let n = shape.reduce(1, *)
+        guard shape.count == 2, tensors.packed.count == (n + 1) / 2,
+              tensors.absmax.count == (n + tensors.blockSize - 1) / tensors.blockSize else {
+            throw TensorError.shapeMismatch(op: "FourBitWeight \(name) (\(tensors.quantType))",
+                                            expected: "[out, in] with \(tensors.packed.count * 2) values "
+                                                + "(\(tensors.packed.count) packed bytes)",
+                                            got: shape)
+        }
+        self.name = name
+        self.shape = shape
+        self.tensors = tensors
+    }
+
+    /// The weight decoded into a new `[out, in]` tensor of `dtype` on its backend.
+    public func dequantized(dtype: DType) throws -> Tensor {
+        let backend = tensors.packed.backend
+        let out = try backend.empty(shape, dtype: dtype)
+        try backend.dequantize4Bit(tensors, into: out)
+        return out
+    }
+}
+
 /// How a `Linear` layer stores its `[out, in]` weight.
 public enum LinearWeight: Sendable {
     /// A dense matrix in the model's compute dtype; trainable in full fine-tuning.
     case dense(Parameter)
     /// Packed blocks, frozen; each product decodes them first (a fused kernel may skip the decoded copy).
     case quantized(QuantizedWeight)
+    /// bitsandbytes 4-bit codes (QLoRA), frozen; each product decodes them first.
+    case fourBit(FourBitWeight)
 
     /// The checkpoint key.
     public var name: String {
         switch self {
         case let .dense(parameter): parameter.name
         case let .quantized(weight): weight.name
+        case let .fourBit(weight): weight.name
         }
     }
 
@@ -57,6 +93,7 @@ public enum LinearWeight: Sendable {
         switch self {
         case let .dense(parameter): parameter.shape
         case let .quantized(weight): weight.shape
+        case let .fourBit(weight): weight.shape
         }
     }
 

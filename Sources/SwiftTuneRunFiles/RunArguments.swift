@@ -115,6 +115,12 @@ public struct RunArguments: Sendable, Equatable {
     public var torchDtype: String? { string("torch_dtype") }
     /// `train_type`: `lora` or `full`.
     public var trainType: String? { string("train_type") }
+    /// `quant_bits`: 4 for a run over a bitsandbytes 4-bit base (QLoRA), else nil.
+    public var quantBits: Int? { self["quant_bits"]?.intValue }
+    /// `bnb_4bit_quant_type` (`nf4` or `fp4`) of a 4-bit run.
+    public var bnb4BitQuantType: String? { string("bnb_4bit_quant_type") }
+    /// `bnb_4bit_use_double_quant` of a 4-bit run.
+    public var bnb4BitUseDoubleQuant: Bool? { self["bnb_4bit_use_double_quant"]?.boolValue }
     /// `output_dir`: the run folder (where `val_dataset.jsonl` is).
     public var outputDirectory: String? { string("output_dir") }
     /// `model_name`, `model_author` (self-cognition).

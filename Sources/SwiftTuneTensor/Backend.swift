@@ -137,6 +137,15 @@ public protocol Backend: AnyObject, Sendable {
     /// each step), a bf16 out rounded to nearest even (bitsandbytes' `dequantize_4bit`).
     func dequantize4Bit(_ weight: FourBitWeightTensors, into out: Tensor) throws
 
+    /// Encodes a weight as a bitsandbytes 4-bit weight without double quantization (`FourBitWeightTensors.quantize`
+    /// adds that on the host): QLoRA's quantize-while-loading.
+    ///
+    /// values: any shape, f32 or bf16, n finite values; packed u8 `[(n + 1) / 2]` out (element 2j in byte j's high
+    /// nibble, an odd n padded with the code of 0); absmax f32 `[ceil(n / blockSize)]` out. Bit for bit
+    /// `BitsAndBytes4Bit.quantize(doubleQuantization: false)`; a block holding a NaN or an infinity gets absmax NaN.
+    func quantize4Bit(_ values: Tensor, quantType: FourBitQuantType, blockSize: Int, packed: Tensor,
+                      absmax: Tensor) throws
+
     // MARK: Generation (paged KV cache)
 
     /// Writes the new tokens' keys and values into a paged KV cache: `keyCache[slots[n]] = key[n]` and
@@ -282,6 +291,10 @@ extension Backend {
     }
     public func dequantize4Bit(_ weight: FourBitWeightTensors, into out: Tensor) throws {
         throw missing("dequantize4Bit(\(weight.quantType))")
+    }
+    public func quantize4Bit(_ values: Tensor, quantType: FourBitQuantType, blockSize: Int, packed: Tensor,
+                             absmax: Tensor) throws {
+        throw missing("quantize4Bit(\(quantType))")
     }
     public func supports(_ precision: Precision) -> Bool { precision == .f32 }
     public var peakMemoryBytes: Int? { nil }

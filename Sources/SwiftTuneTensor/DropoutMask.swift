@@ -2,9 +2,12 @@
 /// of `(seed, i)`, so CPU and CUDA agree bit for bit, nothing is stored between forward and backward, and a
 /// recomputed forward pass (gradient checkpointing) draws the same mask.
 ///
-/// The hash is SplitMix64's finalizer (https://prng.di.unimi.it/splitmix64.c) applied to `seed + (i + 1)·γ`.
-/// Its top 24 bits are compared with an integer threshold, so no float rounding can differ between devices.
-/// `Kernels/training.cu` (`dropout_bits`) repeats this arithmetic; change both together.
+/// The hash works on 32-bit words (64-bit integer multiplies are several instructions each on a GPU, and the fused
+/// LoRA kernels hash every input element): the index's low word `(lo + 1)·0x9E3779B9` is XORed with the seed's low
+/// word, its high word XOR the seed's high word times 0x85EBCA6B is added, and the sum goes through the `lowbias32`
+/// avalanche (two multiply-xorshift rounds, https://nullprogram.com/blog/2018/07/31/). Its top 24 bits are compared
+/// with an integer threshold, so no float rounding can differ between devices. `Kernels/common.cuh`
+/// (`dropout_bits`) repeats this arithmetic; change both together.
 public enum DropoutMask {
     /// Random bits per decision: keep probabilities are multiples of 2⁻²⁴.
     public static let resolution: UInt32 = 1 << 24
@@ -12,11 +15,14 @@ public enum DropoutMask {
     /// The 24 random bits of element `index` under `seed`.
     @inlinable
     public static func randomBits(seed: UInt64, index: Int) -> UInt32 {
-        var z = seed &+ (UInt64(truncatingIfNeeded: index) &+ 1) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return UInt32(truncatingIfNeeded: z >> 40)
+        let i = UInt64(truncatingIfNeeded: index)
+        let (low, high) = (UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32))
+        var z = ((low &+ 1) &* 0x9E37_79B9) ^ UInt32(truncatingIfNeeded: seed)
+        z = z &+ (high ^ UInt32(truncatingIfNeeded: seed >> 32)) &* 0x85EB_CA6B
+        z = (z ^ (z >> 16)) &* 0x7FEB_352D
+        z = (z ^ (z >> 15)) &* 0x846C_A68B
+        z ^= z >> 16
+        return z >> 8
     }
 
     /// The integer threshold for drop probability `probability` (clamped to [0, 1]): `⌈p · 2²⁴⌉`.

@@ -51,6 +51,11 @@ extension SFT {
             ("output_dir", .string(runFolder.path)),
             ("learning_rate", number(options.training.resolvedLearningRate(fullFineTuning: options.trainType == .full))),
             ("gradient_accumulation_steps", int(options.training.resolvedGradientAccumulationSteps)),
+            ("quant_method", options.fourBit == nil ? .null : .string("bnb")),
+            ("quant_bits", options.fourBit == nil ? .null : int(4)),
+            ("bnb_4bit_quant_type", options.fourBit.map { .string($0.quantType.rawValue) } ?? .null),
+            ("bnb_4bit_use_double_quant", options.fourBit.map { .bool($0.doubleQuantization) } ?? .null),
+            ("bnb_4bit_compute_dtype", options.fourBit == nil ? .null : string(options.torchDtype)),
             ("swift_tune_version", "0.1.0"),
         ]
         for (key, value) in values { try arguments.set(key, value) }

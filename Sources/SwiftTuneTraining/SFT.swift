@@ -6,6 +6,7 @@ import SwiftTuneData
 import SwiftTuneHub
 import SwiftTuneModels
 import SwiftTuneNN
+import SwiftTuneQuantization
 import SwiftTuneTensor
 import SwiftTuneTokenizers
 
@@ -17,6 +18,9 @@ public struct SFTOptions: Sendable {
     public var model: URL
     public var trainType: TrainType = .lora
     public var lora = LoRAConfiguration()
+    /// QLoRA (`--train_type qlora`, or `--quant_method bnb --quant_bits 4`): the base model's linear weights in
+    /// bitsandbytes' 4-bit format, quantized as they load; LoRA only (full fine-tuning needs dense weights).
+    public var fourBit: FourBitQuantization?
     /// `--adapters`: continue training an existing LoRA adapter (its config replaces the LoRA flags).
     public var adapters: URL?
     public var datasets: [DatasetSpec]

@@ -48,6 +48,18 @@ public final class TrainingSetup {
             throw TrainingError.invalidArgument(flag: "train_type", value: "full",
                                                 expected: "lora with a GGUF base (full fine-tuning writes HF checkpoints and needs an HF folder)")
         }
+        if let fourBit = options.fourBit {
+            if options.trainType == .full {
+                throw TrainingError.invalidArgument(flag: "train_type", value: "full",
+                                                    expected: "lora or qlora with a 4-bit base (\(fourBit.quantType) weights are frozen; "
+                                                        + "full fine-tuning needs dense ones)")
+            }
+            if case .gguf = source {
+                throw TrainingError.invalidArgument(flag: "quant_method", value: "bnb",
+                                                    expected: "an HF folder to quantize (a GGUF base is already quantized: "
+                                                        + "drop --quant_bits / --train_type qlora and train LoRA on it)")
+            }
+        }
         if let resume = options.training.resumeFromCheckpoint, !FileManager.default.fileExists(atPath: resume) {
             throw TrainingError.invalidArgument(flag: "resume_from_checkpoint", value: resume, expected: "an existing checkpoint-N folder")
         }
@@ -59,7 +71,8 @@ public final class TrainingSetup {
         var options = options
         options.torchDtype = precision.torchDtype
 
-        let loaded = try LocalModel.load(path: options.model, backend: backend, precision: precision)
+        let loaded = try LocalModel.load(path: options.model, backend: backend, precision: precision,
+                                         fourBit: options.fourBit)
         let hints = TemplateRegistry.ModelHints(modelType: loaded.model.config.modelType.rawValue,
                                                 modelName: loaded.name, tokenizer: loaded.tokenizer)
         templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)
@@ -73,6 +86,7 @@ public final class TrainingSetup {
         message("model: \(options.model.path) (\(config.modelType.rawValue), \(config.numHiddenLayers) layers, "
             + "vocabulary \(config.vocabSize), context \(config.maxPositionEmbeddings)); template: \(templateName); "
             + "backend: \(backend.name); precision: \(precision.torchDtype) (\(Self.describe(precision, on: backend))); "
+            + (options.fourBit.map { "quantization: \($0) (linear weights, as loaded); " } ?? "")
             + "max_length: \(options.data.maxLength.map(String.init) ?? "none") "
             + "(truncation_strategy \(options.data.truncationStrategy.rawValue))")
 

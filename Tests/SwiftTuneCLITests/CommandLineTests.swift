@@ -76,6 +76,13 @@ func temporaryFolder() throws -> URL {
             (["--warmup_ratio", "0.1", "--warmup_steps", "3"], "warmup_ratio"),
             (["--train_type", "dora"], "train_type"),
             (["--truncation_strategy", "middle"], "truncation_strategy"),
+            (["--quant_bits", "3"], "--quant_bits 3: expected 4"),
+            (["--quant_bits", "8"], "8-bit"),
+            (["--quant_method", "gptq", "--quant_bits", "4"], "--quant_method gptq: expected bnb"),
+            (["--train_type", "qlora", "--bnb_4bit_quant_type", "int4"], "expected nf4 or fp4"),
+            (["--bnb_4bit_quant_type", "fp4"], "add --train_type qlora or --quant_bits 4"),
+            (["--train_type", "full", "--quant_bits", "4"], "a 4-bit base is frozen"),
+            (["--train_type", "qlora", "--bnb_4bit_compute_dtype", "float32", "--torch_dtype", "bfloat16"], "disagree"),
         ]
         for (extra, needle) in cases {
             let result = try CLI.run(base + ["--output_dir", output.path] + extra)
@@ -85,6 +92,28 @@ func temporaryFolder() throws -> URL {
         let missing = try CLI.run(["sft", "--model", output.appendingPathComponent("nope").path, "--dataset", "self-cognition"])
         #expect(missing.status != 0 && missing.error.contains("no such file or folder"), "\(missing.error)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).isEmpty)
+    }
+
+    /// `--train_type qlora` trains LoRA over an NF4 double-quantized base (quantized as it loads) and records
+    /// ms-swift's quantization arguments; `--quant_bits 4 --bnb_4bit_quant_type fp4` is the same with FP4.
+    @Test func qloraTrainsOverAFourBitBase() throws {
+        let output = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: output) }
+        for (extra, type) in [(["--train_type", "qlora"], "nf4"),
+                              (["--quant_method", "bnb", "--quant_bits", "4", "--bnb_4bit_quant_type", "fp4",
+                                "--bnb_4bit_use_double_quant", "false"], "fp4")] {
+            let folder = output.appendingPathComponent(type)
+            let result = try CLI.run(base + extra + ["--max_steps", "2", "--output_dir", folder.path])
+            #expect(result.status == 0, "\(extra): \(result.error)")
+            #expect(result.output.contains("quantization: \(type)"), "\(result.output)")
+            let run = try FileManager.default.contentsOfDirectory(atPath: folder.path).first { $0.hasPrefix("v0-") }
+            let arguments = try String(contentsOf: folder.appendingPathComponent("\(run ?? "")/args.json"), encoding: .utf8)
+            #expect(arguments.contains("\"quant_bits\": 4") && arguments.contains("\"bnb_4bit_quant_type\": \"\(type)\""),
+                    "\(arguments)")
+            #expect(arguments.contains("\"bnb_4bit_use_double_quant\": \(type == "nf4")"), "\(arguments)")
+            #expect(FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent("\(run ?? "")/checkpoint-2/adapter_model.safetensors").path))
+        }
     }
 
     @Test func sftFromAConfigFileWithAnOverride() throws {

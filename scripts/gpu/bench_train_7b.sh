@@ -4,7 +4,9 @@
 #                                                   Qwen2.5 tokenizer and a source of text into .device/
 #   scripts/gpu/bench_train_7b.sh run [LEN...]     on the GPU machine (carry .device): lengths default to 512 2048
 # Environment for `run`: STEPS (8), DTYPE (swift-tune's --torch_dtype, default: the CLI's), HF (1: also run the HF
-# reference), SWIFT (1: run swift-tune), MODEL_DIR (/tmp/qwen25-7b-random, made once by the HF script).
+# reference), SWIFT (1: run swift-tune), MODEL_DIR (/tmp/qwen25-7b-random, made once by the HF script),
+# TRAIN_TYPE (lora; qlora: both stacks over an NF4 double-quantized base, see bench_qlora_7b.sh), LIGER (0; 1: also
+# the HF reference with Liger kernels), EXTRA (more swift-tune flags).
 #
 # The model is random-init with the exact Qwen2.5-7B shape (bf16 safetensors). Both stacks train LoRA r 8, α 32 on
 # every linear layer, batch 1, gradient checkpointing, on rows of exactly LEN tokens with every token scored
@@ -34,30 +36,38 @@ run)
     model=${MODEL_DIR:-/tmp/qwen25-7b-random}
     lengths=${*:-512 2048}
     steps=${STEPS:-8}
+    train_type=${TRAIN_TYPE:-lora}
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/bench.txt"
     python3 -c "import sys; sys.path.insert(0, '.device'); import hf_qlora_baseline as h; h.make_random_model('$model')"
     cp .device/tokenizer.json .device/tokenizer_config.json "$model/"
     bench_text_rows "$out/text.jsonl"
     for len in $lengths; do
         if [ "${SWIFT:-1}" = 1 ]; then
-            run="$out/swift-$len"
+            run="$out/swift-$train_type-$len"
             rm -rf "$run"
             dtype=${DTYPE:+--torch_dtype $DTYPE}
-            peak "$out/swift-$len.mem" .device/swift-tune pt --model "$model" --dataset "$out/text.jsonl" \
-                --train_type lora --lora_rank 8 --lora_alpha 32 --target_modules all-linear $dtype \
+            # shellcheck disable=SC2086
+            peak "$run.mem" .device/swift-tune pt --model "$model" --dataset "$out/text.jsonl" ${EXTRA:-} \
+                --train_type "$train_type" --lora_rank 8 --lora_alpha 32 --target_modules all-linear $dtype \
                 --max_length "$len" --truncation_strategy right --gradient_checkpointing true \
                 --per_device_train_batch_size 1 --gradient_accumulation_steps 1 --max_steps "$steps" \
                 --logging_steps 1 --save_steps 100000 --device cuda --output_dir "$run" \
-                > "$out/swift-$len.log" 2>&1 || { echo "swift-tune $len failed:"; tail -20 "$out/swift-$len.log"; }
-            bench_step_result swift-tune "$run" "$len" "$out/swift-$len.mem" | tee -a "$out/bench.txt"
+                > "$run.log" 2>&1 || { echo "swift-tune $len failed:"; tail -20 "$run.log"; }
+            bench_step_result "swift-tune $train_type" "$run" "$len" "$run.mem" | tee -a "$out/bench.txt"
         fi
-        if [ "${HF:-1}" = 1 ]; then
-            peak "$out/hf-$len.mem" python3 .device/hf_qlora_baseline.py --mode lora --seq "$len" --steps "$steps" \
-                --model-dir "$model" > "$out/hf-$len.log" 2>&1 || true
-            hfpeak=$(sort -n "$out/hf-$len.mem" | tail -1)
-            echo "RESULT HF+peft len $len: $(grep '^RESULT' "$out/hf-$len.log" || tail -3 "$out/hf-$len.log"), card peak $((hfpeak / 1024)) GiB" \
+        hf_variants=""
+        [ "${HF:-1}" = 1 ] && hf_variants="plain"
+        [ "${LIGER:-0}" = 1 ] && hf_variants="$hf_variants liger"
+        for variant in $hf_variants; do
+            hf="$out/hf-$train_type-$variant-$len"
+            liger=""; [ "$variant" = liger ] && liger=--liger
+            # shellcheck disable=SC2086
+            peak "$hf.mem" python3 .device/hf_qlora_baseline.py --mode "$train_type" --seq "$len" --steps "$steps" \
+                --model-dir "$model" $liger > "$hf.log" 2>&1 || true
+            hfpeak=$(sort -n "$hf.mem" | tail -1)
+            echo "RESULT HF+peft $train_type $variant len $len: $(grep '^RESULT' "$hf.log" || tail -3 "$hf.log"), card peak $((hfpeak / 1024)) GiB" \
                 | tee -a "$out/bench.txt"
-        fi
+        done
     done
     ;;
 *)

@@ -75,7 +75,10 @@ extension ComparisonCase {
                 try backend.loraDown(try backend.tensor(values.x, shape: [n, width], dtype: storage),
                                      a: try backend.tensor(values.a, shape: [rank, width], dtype: storage),
                                      probability: shape.probability, seed: maskSeed, into: u)
-                return [try BF16Output("u", backend, u)]
+                // The composed path rounds dropout(x) = x · 1/(1 − p) into bf16 before the product (the fused kernel
+                // keeps it in f32): each u sums `width` such roundings, so u is held to 1/128 of the whole output's
+                // scale rather than of its own row of `rank` values.
+                return [try BF16Output("u", backend, u, .stored(rowLength: n * rank))]
             }
             list.add("loraDownGradient", shape.name, Tolerance.matmul) { backend, storage in
                 let dA = try backend.tensor(values.dA, shape: [rank, width])

@@ -28,6 +28,20 @@
 
 __device__ __forceinline__ float negative_infinity() { return __int_as_float(0xff800000); }
 
+// MARK: - Dropout
+
+// The 24 random bits of element `index` under `seed`: bit for bit DropoutMask.randomBits(seed:index:) in
+// Sources/SwiftTuneTensor/DropoutMask.swift (32-bit words only: a 64-bit multiply costs several instructions).
+__device__ __forceinline__ unsigned int dropout_bits(unsigned long long seed, long long index) {
+    const unsigned long long i = (unsigned long long)index;
+    unsigned int z = (((unsigned int)i + 1u) * 0x9E3779B9u) ^ (unsigned int)seed;
+    z += ((unsigned int)(i >> 32) ^ (unsigned int)(seed >> 32)) * 0x85EBCA6Bu;
+    z = (z ^ (z >> 16)) * 0x7FEB352Du;
+    z = (z ^ (z >> 15)) * 0x846CA68Bu;
+    z ^= z >> 16;
+    return z >> 8;
+}
+
 // MARK: - Reductions
 
 __device__ __forceinline__ float warp_sum(float value) {

@@ -1,5 +1,5 @@
 // LoRA's side path under dropout, without materialising dropout(x) (CUDABackend+LoRA.swift). Conventions in
-// common.cuh. The mask is dropout_bits(seed, row * in + column) >= threshold, the same counter hash as training.cu's
+// common.cuh. The mask is dropout_bits(seed, row * in + column) >= threshold, the counter hash of common.cuh, as training.cu's
 // dropout over x [N, in], so these kernels agree bit for bit on which elements survive with the unfused path (and the
 // CPU reference). Dropped values stay in f32 (x * scale is not rounded to the storage type), sums are f32.
 // Templates over the storage type T and the rank R (4, 8, 16, 32); `in` is even and every row pointer pair-aligned
@@ -7,23 +7,14 @@
 
 #include "common.cuh"
 
-// Bit for bit training.cu's dropout_bits (and DropoutMask.randomBits in Swift).
-__device__ __forceinline__ unsigned int lora_dropout_bits(unsigned long long seed, long long index) {
-    unsigned long long z = seed + ((unsigned long long)index + 1ull) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (unsigned int)(z >> 40);
-}
-
 // dropout(x)[row, k..k+1] in f32.
 template <typename T>
 __device__ __forceinline__ float2 dropped_pair(const T* x, long long row, int in, int k, unsigned long long seed,
                                                unsigned int threshold, float scale) {
     const long long index = row * in + k;
     const float2 v = load_pair(x + index);
-    return make_float2(lora_dropout_bits(seed, index) >= threshold ? v.x * scale : 0.0f,
-                       lora_dropout_bits(seed, index + 1) >= threshold ? v.y * scale : 0.0f);
+    return make_float2(dropout_bits(seed, index) >= threshold ? v.x * scale : 0.0f,
+                       dropout_bits(seed, index + 1) >= threshold ? v.y * scale : 0.0f);
 }
 
 // Rows per block of lora_down: enough that each load of A serves several rows, few enough for the registers.
@@ -102,8 +93,8 @@ __device__ void lora_input_gradient(T* dx, const T* du, const T* a, int n, int i
         if (row >= n) continue;
         const long long index = (long long)row * in + k;
         const float2 old = load_pair(dx + index);
-        const float keep0 = lora_dropout_bits(seed, index) >= (unsigned int)threshold ? scale : 0.0f;
-        const float keep1 = lora_dropout_bits(seed, index + 1) >= (unsigned int)threshold ? scale : 0.0f;
+        const float keep0 = dropout_bits(seed, index) >= (unsigned int)threshold ? scale : 0.0f;
+        const float keep1 = dropout_bits(seed, index + 1) >= (unsigned int)threshold ? scale : 0.0f;
         store_pair(dx + index, make_float2(old.x + keep0 * acc[r].x, old.y + keep1 * acc[r].y));
     }
 }

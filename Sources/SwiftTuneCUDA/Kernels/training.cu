@@ -5,16 +5,6 @@
 
 // MARK: - Dropout
 
-// The 24 random bits of element `index` under `seed`: SplitMix64's finalizer of seed + (index + 1) * gamma.
-// Bit for bit DropoutMask.randomBits(seed:index:) in Sources/SwiftTuneTensor/DropoutMask.swift.
-__device__ __forceinline__ unsigned int dropout_bits(unsigned long long seed, long long index) {
-    unsigned long long z = seed + ((unsigned long long)index + 1ull) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (unsigned int)(z >> 40);
-}
-
 // out[i] = x[i] * scale (in f32, rounded once into T) where dropout_bits(seed, i) >= threshold, else 0; out may alias
 // x. The threshold (ceil(p * 2^24)) and scale (1 / (1 - p)) come from the host.  x, out: (count)
 template <typename T>

@@ -46,3 +46,22 @@ extension OpCheck {
         return n
     }
 }
+
+extension OpCheck {
+    /// `quantize4Bit`: `values` (any shape, f32 or bf16) of n values; `packed` u8 `[(n + 1) / 2]`; `absmax` f32
+    /// `[ceil(n / blockSize)]`. Returns n.
+    public static func quantize4Bit(_ values: Tensor, quantType: FourBitQuantType, blockSize: Int, packed: Tensor,
+                                    absmax: Tensor) throws -> Int {
+        let op = "quantize4Bit(\(quantType))"
+        try storage(op, (values, "values"))
+        guard blockSize > 0, blockSize % 2 == 0 else {
+            throw TensorError.invalidArgument(op: op, reason: "the block size must be positive and even, got \(blockSize)")
+        }
+        let n = values.count
+        try dtype(packed, .u8, op, "packed")
+        try count(packed, (n + 1) / 2, op, "packed ((n + 1) / 2 bytes for \(n) values)")
+        try dtype(absmax, .f32, op, "absmax")
+        try count(absmax, (n + blockSize - 1) / blockSize, op, "absmax (one per \(blockSize) values)")
+        return n
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import SwiftTuneAdapters
+import SwiftTuneCheckpoint
+import SwiftTuneModels
+import SwiftTuneNN
+import SwiftTuneQuantization
+import SwiftTuneTensor
+
+/// Fixtures made by scripts/golden/make_qlora_goldens.py on the GPU machine (bitsandbytes' 4-bit kernels need CUDA):
+/// PEFT LoRA over the tiny golden decoders quantized by bitsandbytes (NF4, double quantization, f32 compute).
+let qloraFixtures = fixtures.appendingPathComponent("qlora")
+
+@Suite("QLoRA vs PEFT + bitsandbytes goldens")
+struct QLoRAGoldenTests {
+    static let families = ["qwen2", "llama"]
+
+    /// The family's QLoRA fixtures, or nil after recording how to make them.
+    static func directory(_ family: String, sourceLocation: SourceLocation = #_sourceLocation) -> URL? {
+        let directory = qloraFixtures.appendingPathComponent(family)
+        let needed = ["dequantized.safetensors", "qlora_logits.safetensors", "qlora_trajectory.json",
+                      "initial_adapter/adapter_model.safetensors", "final_adapter/adapter_model.safetensors"]
+        let missing = needed.filter { !FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+        guard missing.isEmpty else {
+            Issue.record("""
+                QLoRA goldens for \(family) are missing (\(missing.joined(separator: ", ")) under \(directory.path)). \
+                Make them on the GPU machine: `CUBLAS_WORKSPACE_CONFIG=:4096:8 python3 scripts/golden/make_qlora_goldens.py \
+                OUT` and copy OUT into Tests/Fixtures/qlora.
+                """, sourceLocation: sourceLocation)
+            return nil
+        }
+        return directory
+    }
+
+    static func quantizedModel(_ golden: LoRAGolden) throws -> DecoderModel {
+        try DecoderModel.load(directory: fixtures.appendingPathComponent("golden/\(golden.family)"),
+                              backend: golden.backend, fourBit: FourBitQuantization())
+    }
+
+    /// Every linear weight quantized here (NF4, double quantization, as it loads) decodes to what bitsandbytes'
+    /// CUDA quantizer and decoder give; embeddings and norms stay dense.
+    @Test(arguments: families)
+    func weightsMatchBitsAndBytes(family: String) throws {
+        guard let directory = Self.directory(family), let golden = LoRAGolden(family) else { return }
+        let model = try Self.quantizedModel(golden)
+        let expected = try SafetensorsFile(url: directory.appendingPathComponent("dequantized.safetensors"))
+        var checked = 0
+        for layer in model.layers {
+            for linear in [layer.qProj, layer.kProj, layer.vProj, layer.oProj, layer.gateProj, layer.upProj, layer.downProj] {
+                guard case let .fourBit(weight) = linear.weight else {
+                    Issue.record("\(linear.weight.name) is not 4-bit after loading with fourBit")
+                    continue
+                }
+                let ours = try golden.backend.floats(weight.dequantized(dtype: .f32))
+                let theirs = try golden.backend.floats(expected.tensor(weight.name, on: golden.backend))
+                let differing = zip(ours, theirs).filter { $0 != $1 }.count
+                #expect(differing <= ours.count / 1000,
+                        "\(family) \(weight.name): \(differing) of \(ours.count) values differ from bitsandbytes'")
+                expectTensorClose(ours, theirs, relativeTolerance: 1e-3, "\(family) \(weight.name)")
+                checked += 1
+            }
+        }
+        #expect(checked == 7 * model.config.numHiddenLayers && checked == expected.names.count)
+        #expect(model.embedTokens.value.dtype == .f32)
+    }
+
+    /// The quantized base's logits, then with PEFT's initial and final adapters: within 1e-4 of bitsandbytes + PEFT
+    /// (the issue asks 1e-2).
+    @Test(arguments: families)
+    func logitsMatchBitsAndBytes(family: String) throws {
+        guard let directory = Self.directory(family), let golden = LoRAGolden(family) else { return }
+        let logits = try SafetensorsFile(url: directory.appendingPathComponent("qlora_logits.safetensors"))
+        let batch = try TokenBatch(sequences: golden.microBatches().map(\.inputIds)).upload(to: golden.backend)
+        let base = try Self.quantizedModel(golden)
+        expectTensorClose(try golden.backend.floats(base.logits(batch)),
+                          try golden.backend.floats(logits.tensor("logits_base", on: golden.backend)),
+                          relativeTolerance: 1e-4, "\(family) 4-bit base logits")
+        for (adapter, name) in [("initial_adapter", "logits_initial"), ("final_adapter", "logits_final")] {
+            let model = try Self.quantizedModel(golden)
+            try LoRAAdapter.load(from: directory.appendingPathComponent(adapter), into: model)
+            expectTensorClose(try golden.backend.floats(model.logits(batch)),
+                              try golden.backend.floats(logits.tensor(name, on: golden.backend)),
+                              relativeTolerance: 1e-4, "\(family) \(name)")
+        }
+    }
+
+    /// PEFT's initial adapter on the 4-bit base, trained 8 steps as HF Trainer does: per-step loss and grad norm as
+    /// the LoRA goldens require, final A and B within 1e-3.
+    @Test(arguments: families)
+    func qloraTrainingMatchesPEFT(family: String) throws {
+        guard let directory = Self.directory(family), let golden = LoRAGolden(family) else { return }
+        let model = try Self.quantizedModel(golden)
+        _ = try LoRAAdapter.load(from: directory.appendingPathComponent("initial_adapter"), into: model, trainable: true)
+        _ = try golden.train(model, learningRate: GoldenRun.loraLearningRate, steps: GoldenRun.loraSteps,
+                             against: try GoldenTrajectory(url: directory.appendingPathComponent("qlora_trajectory.json")),
+                             "\(family) QLoRA")
+        let final = try SafetensorsFile(url: directory.appendingPathComponent("final_adapter/adapter_model.safetensors"))
+        for (key, parameter) in try model.adapterParameters() where final.contains(LoRAAdapter.keyPrefix + key) {
+            expectTensorClose(try golden.backend.floats(parameter.value),
+                              try golden.backend.floats(final.tensor(LoRAAdapter.keyPrefix + key, on: golden.backend)),
+                              relativeTolerance: 1e-3, "\(family) final \(key)")
+        }
+    }
+}
