@@ -87,6 +87,7 @@ struct TrainCommandRunner {
         options.isPretraining = pretraining
         options.torchDtype = model.torchDtype
         options.fourBit = tuner.fourBitQuantization
+        options.offloadEmbedding = tuner.offloadEmbedding ?? false
         if let compute = tuner.bnb4BitComputeDtype {
             if let dtype = model.torchDtype, dtype != compute {
                 throw ValidationError("--bnb_4bit_compute_dtype \(compute) and --torch_dtype \(dtype) disagree; the 4-bit "

@@ -32,6 +32,22 @@ extension CUDABackend {
         return try Tensor(storage: storage, backend: self, shape: shape, dtype: dtype)
     }
 
+    /// Pinned host memory that kernels read in place over PCIe (unified addressing): an offloaded embedding table,
+    /// of which a step reads only its tokens' rows. cuBLASLt products should not read it.
+    public func allocateInHostMemory(shape: [Int], dtype: DType) throws -> Tensor {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidShape(shape, reason: "dimensions must be non-negative")
+        }
+        try context.makeCurrent()
+        let storage = try CUDAStorage(hostByteCount: shape.reduce(1, *) * dtype.byteSize, context: context)
+        return try Tensor(storage: storage, backend: self, shape: shape, dtype: dtype)
+    }
+
+    /// The pinned host bytes of a tensor allocated by `allocateInHostMemory`, nil for device memory.
+    func hostBytes(_ tensor: Tensor) -> UnsafeMutableRawPointer? {
+        (tensor.storage as? CUDAStorage)?.host.map { $0 + tensor.byteOffset }
+    }
+
     /// Copies `bytes` into `tensor`. The caller's buffer may be reused as soon as this returns, on every backend.
     ///
     /// Up to `HostStaging.segmentBytes` (1 MiB: a step's scalars, token ids, positions, block tables) the bytes are
@@ -44,6 +60,11 @@ extension CUDABackend {
         }
         guard bytes.count > 0 else { return }
         try context.makeCurrent()
+        if let host = hostBytes(tensor) {
+            try context.synchronize()  // queued kernels may still read it
+            host.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            return
+        }
         let destination = try address(tensor, "upload")
         if try staging.stage(bytes, to: destination) { return }
         try driverCheck(context.driver.cuMemcpyHtoDAsync(destination, bytes.baseAddress, bytes.count, context.stream),
@@ -57,6 +78,11 @@ extension CUDABackend {
             throw TensorError.shapeMismatch(op: "download", expected: "\(bytes.count) bytes", got: tensor.shape)
         }
         try context.makeCurrent()
+        if let host = hostBytes(tensor) {
+            try context.synchronize()
+            bytes.baseAddress?.copyMemory(from: host, byteCount: bytes.count)
+            return
+        }
         if bytes.count > 0 {
             let source = try address(tensor, "download")
             try driverCheck(context.driver.cuMemcpyDtoHAsync(bytes.baseAddress, source, bytes.count, context.stream),
@@ -75,6 +101,23 @@ extension CUDABackend {
         guard source.byteCount > 0 else { return }
         try context.makeCurrent()
         let from = try address(source, "copy"), to = try address(destination, "copy")
+        if let host = hostBytes(destination) {
+            if let sourceHost = hostBytes(source) {
+                try context.synchronize()
+                host.copyMemory(from: sourceHost, byteCount: source.byteCount)
+            } else {
+                try driverCheck(context.driver.cuMemcpyDtoHAsync(host, from, source.byteCount, context.stream),
+                                "cuMemcpyDtoHAsync(\(source.byteCount) bytes)")
+                try context.synchronize()
+            }
+            return
+        }
+        if let sourceHost = hostBytes(source) {
+            try driverCheck(context.driver.cuMemcpyHtoDAsync(to, sourceHost, source.byteCount, context.stream),
+                            "cuMemcpyHtoDAsync(\(source.byteCount) bytes)")
+            try context.synchronize()
+            return
+        }
         try driverCheck(context.driver.cuMemcpyDtoDAsync(to, from, source.byteCount, context.stream),
                         "cuMemcpyDtoDAsync(\(source.byteCount) bytes)")
     }

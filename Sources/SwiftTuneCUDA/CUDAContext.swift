@@ -138,18 +138,40 @@ public final class CUDAStorage: DeviceStorage, @unchecked Sendable {
     public let byteCount: Int
     /// The device address of the first byte (0 for an empty allocation).
     public let address: UInt64
+    /// Pinned host memory the GPU reads through unified addressing (`address` is the same pointer), for tensors
+    /// kept off the device (`Backend.allocateInHostMemory`); nil for device memory from the pool.
+    let host: UnsafeMutableRawPointer?
     let context: CUDAContext
 
     init(byteCount: Int, context: CUDAContext) throws {
         self.byteCount = byteCount
         self.context = context
         address = try context.allocate(byteCount: byteCount)
+        host = nil
+    }
+
+    /// Page-locked host memory (`cuMemAllocHost`): with unified addressing, kernels dereference its host pointer.
+    init(hostByteCount byteCount: Int, context: CUDAContext) throws {
+        self.byteCount = byteCount
+        self.context = context
+        var memory: UnsafeMutableRawPointer?
+        try context.driver.check(context.driver.cuMemAllocHost(&memory, max(byteCount, 1)),
+                                 "cuMemAllocHost(\(byteCount) bytes)")
+        guard let memory else { throw CUDAError.unsupportedDevice("cuMemAllocHost returned no memory") }
+        host = memory
+        address = UInt64(UInt(bitPattern: memory))
     }
 
     deinit {
+        _ = context.driver.cuCtxSetCurrent(context.context)
+        if let host {
+            // Kernels queued so far may still read it.
+            _ = context.driver.cuStreamSynchronize(context.stream)
+            _ = context.driver.cuMemFreeHost(host)
+            return
+        }
         guard address != 0 else { return }
         // Stream-ordered: the block returns to the pool after every op queued so far that may still read it.
-        _ = context.driver.cuCtxSetCurrent(context.context)
         _ = context.driver.cuMemFreeAsync(address, context.stream)
     }
 }

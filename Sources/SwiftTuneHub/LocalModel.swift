@@ -57,14 +57,16 @@ public enum LocalModel {
 
     /// Loads the model at `path` onto `backend` in `precision`, with its tokenizer and chat template. A GGUF file's
     /// quantized linear weights are decoded at load time unless `quantized` keeps them packed; an HF folder's linear
-    /// weights are quantized to bitsandbytes' 4-bit format as they load with `fourBit` (QLoRA).
+    /// weights are quantized to bitsandbytes' 4-bit format as they load with `fourBit` (QLoRA), and its embedding
+    /// table stays in host memory with `offloadEmbedding` (a GGUF model ignores both).
     public static func load(path: URL, backend: any Backend, precision: Precision = .f32,
                             quantized: QuantizedWeightLoading = .dequantize,
-                            fourBit: FourBitQuantization? = nil) throws -> LoadedModel {
+                            fourBit: FourBitQuantization? = nil, offloadEmbedding: Bool = false) throws -> LoadedModel {
         switch try resolve(path: path) {
         case let .huggingFaceFolder(folder):
             let tokenizer = try Tokenizer(contentsOf: folder)
-            let model = try DecoderModel.load(directory: folder, backend: backend, precision: precision, fourBit: fourBit)
+            let model = try DecoderModel.load(directory: folder, backend: backend, precision: precision, fourBit: fourBit,
+                                              offloadEmbedding: offloadEmbedding)
             return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: tokenizer.chatTemplate,
                                name: folder.lastPathComponent, source: folder, format: .huggingFace)
         case let .gguf(url):

@@ -27,6 +27,10 @@ public protocol Backend: AnyObject, Sendable {
 
     /// New tensor; zero-filled when `zeroed`, else contents are unspecified.
     func allocate(shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
+    /// A tensor in host memory that this backend's ops read in place (pinned and mapped on CUDA): for a big weight of
+    /// which a step reads a little, such as an offloaded embedding table. The default (a backend whose memory is the
+    /// host's) is `allocate`.
+    func allocateInHostMemory(shape: [Int], dtype: DType) throws -> Tensor
     /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`. The caller may reuse `bytes` as
     /// soon as this returns; the copy lands before any op queued after it. A GPU backend may return before the copy is
     /// done and need not wait for queued work (`CUDABackend` stages small uploads through pinned memory).
@@ -297,6 +301,9 @@ extension Backend {
         throw missing("quantize4Bit(\(quantType))")
     }
     public func supports(_ precision: Precision) -> Bool { precision == .f32 }
+    public func allocateInHostMemory(shape: [Int], dtype: DType) throws -> Tensor {
+        try allocate(shape: shape, dtype: dtype, zeroed: false)
+    }
     public var peakMemoryBytes: Int? { nil }
     public func resetPeakMemory() {}
 

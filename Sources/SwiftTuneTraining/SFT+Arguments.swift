@@ -56,6 +56,7 @@ extension SFT {
             ("bnb_4bit_quant_type", options.fourBit.map { .string($0.quantType.rawValue) } ?? .null),
             ("bnb_4bit_use_double_quant", options.fourBit.map { .bool($0.doubleQuantization) } ?? .null),
             ("bnb_4bit_compute_dtype", options.fourBit == nil ? .null : string(options.torchDtype)),
+            ("offload_embedding", .bool(options.offloadEmbedding)),
             ("swift_tune_version", "0.1.0"),
         ]
         for (key, value) in values { try arguments.set(key, value) }

@@ -21,6 +21,9 @@ public struct SFTOptions: Sendable {
     /// QLoRA (`--train_type qlora`, or `--quant_method bnb --quant_bits 4`): the base model's linear weights in
     /// bitsandbytes' 4-bit format, quantized as they load; LoRA only (full fine-tuning needs dense weights).
     public var fourBit: FourBitQuantization?
+    /// `--offload_embedding`: keep the frozen input embedding table in (pinned) host memory, read a token row at a
+    /// time: 1 GiB less on the GPU for a 7B model with a 152k vocabulary. LoRA only; not for tied embeddings.
+    public var offloadEmbedding = false
     /// `--adapters`: continue training an existing LoRA adapter (its config replaces the LoRA flags).
     public var adapters: URL?
     public var datasets: [DatasetSpec]

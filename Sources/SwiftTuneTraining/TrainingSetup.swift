@@ -60,6 +60,17 @@ public final class TrainingSetup {
                                                         + "drop --quant_bits / --train_type qlora and train LoRA on it)")
             }
         }
+        if options.offloadEmbedding {
+            if options.trainType == .full || options.lora.modulesToSave.contains("embed_tokens") {
+                throw TrainingError.invalidArgument(flag: "offload_embedding", value: "true",
+                                                    expected: "a frozen embedding table (LoRA or QLoRA without embed_tokens in "
+                                                        + "--modules_to_save): a trained table stays on the device")
+            }
+            if case .gguf = source {
+                throw TrainingError.invalidArgument(flag: "offload_embedding", value: "true",
+                                                    expected: "an HF model folder (a GGUF base keeps its table as stored)")
+            }
+        }
         if let resume = options.training.resumeFromCheckpoint, !FileManager.default.fileExists(atPath: resume) {
             throw TrainingError.invalidArgument(flag: "resume_from_checkpoint", value: resume, expected: "an existing checkpoint-N folder")
         }
@@ -72,7 +83,7 @@ public final class TrainingSetup {
         options.torchDtype = precision.torchDtype
 
         let loaded = try LocalModel.load(path: options.model, backend: backend, precision: precision,
-                                         fourBit: options.fourBit)
+                                         fourBit: options.fourBit, offloadEmbedding: options.offloadEmbedding)
         let hints = TemplateRegistry.ModelHints(modelType: loaded.model.config.modelType.rawValue,
                                                 modelName: loaded.name, tokenizer: loaded.tokenizer)
         templateName = TemplateRegistry.templateName(for: hints, override: options.templateName)

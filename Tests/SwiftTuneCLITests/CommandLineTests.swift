@@ -83,6 +83,8 @@ func temporaryFolder() throws -> URL {
             (["--bnb_4bit_quant_type", "fp4"], "add --train_type qlora or --quant_bits 4"),
             (["--train_type", "full", "--quant_bits", "4"], "a 4-bit base is frozen"),
             (["--train_type", "qlora", "--bnb_4bit_compute_dtype", "float32", "--torch_dtype", "bfloat16"], "disagree"),
+            (["--offload_embedding", "true"], "tie_word_embeddings"),
+            (["--offload_embedding", "true", "--train_type", "full"], "a frozen embedding table"),
         ]
         for (extra, needle) in cases {
             let result = try CLI.run(base + ["--output_dir", output.path] + extra)

@@ -37,6 +37,8 @@ struct TunerOptions: ParsableArguments {
     var bnb4BitUseDoubleQuant: Bool?
     @Option(name: flag("bnb_4bit_compute_dtype"), help: "The dtype 4-bit weights decode to: bfloat16 or float32 (default: --torch_dtype).")
     var bnb4BitComputeDtype: String?
+    @Option(name: flag("offload_embedding"), help: "Keep the frozen embedding table in pinned host memory, read a token row at a time (default false).")
+    var offloadEmbedding: Bool?
 
     func validate() throws {
         if let trainType, let tunerType, trainType != tunerType {
