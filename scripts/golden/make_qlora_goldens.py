@@ -1,6 +1,8 @@
 """Goldens for QLoRA: PEFT LoRA over a bitsandbytes NF4 (double-quantized) base, on the tiny golden decoders.
 
 For each family in FAMILIES this writes, under OUT/<family>/:
+  quant_state.safetensors    bitsandbytes' state of each linear weight W: W.packed (u8 codes, two a byte), W.absmax
+                             (u8 nested codes), W.nested_absmax (f32), W.offset (f32 [1], torch's mean of the absmax)
   dequantized.safetensors    every linear layer's weight as bitsandbytes quantized it (BitsAndBytesConfig
                              load_in_4bit, nf4, double quant, compute dtype float32) and decodes it
                              (bitsandbytes.functional.dequantize_4bit), f32, by HF name
@@ -57,19 +59,27 @@ def load_quantized(family):
 
 
 def dequantized_weights(model):
-    weights = {}
+    weights, states = {}, {}
     for name, module in model.named_modules():
         if isinstance(module, bitsandbytes.nn.Linear4bit):
-            w = bnbf.dequantize_4bit(module.weight.data, module.weight.quant_state).float().cpu().contiguous()
-            weights[name + ".weight"] = w
-    return weights
+            state = module.weight.quant_state
+            w = bnbf.dequantize_4bit(module.weight.data, state).float().cpu().contiguous()
+            key = name + ".weight"
+            weights[key] = w
+            states[key + ".packed"] = module.weight.data.flatten().cpu().contiguous()
+            states[key + ".absmax"] = state.absmax.cpu().contiguous()
+            states[key + ".nested_absmax"] = state.state2.absmax.float().cpu().contiguous()
+            states[key + ".offset"] = state.offset.float().reshape(1).cpu().contiguous()
+    return weights, states
 
 
 def make_qlora(family, out):
     model = load_quantized(family)
     input_ids, labels = lora.golden_batch(family)
     input_ids, labels = input_ids.to(DEVICE), labels.to(DEVICE)
-    save_file(dequantized_weights(model), os.path.join(out, "dequantized.safetensors"), metadata={"family": family})
+    weights, states = dequantized_weights(model)
+    save_file(weights, os.path.join(out, "dequantized.safetensors"), metadata={"family": family})
+    save_file(states, os.path.join(out, "quant_state.safetensors"), metadata={"family": family})
     model.eval()
     with torch.no_grad():
         logits_base = model(input_ids=input_ids).logits.float().cpu().contiguous()
