@@ -99,6 +99,28 @@ import SwiftTuneModels
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint-3/adapter_model.safetensors").path))
     }
 
+    /// μ = 2: each generation batch serves two optimizer steps, the second against the kept sampling log-probabilities.
+    @Test func numIterationsReusesTheGenerationBatch() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = Self.options(output: folder.appendingPathComponent("runs"), data: try Self.dataset(in: folder),
+                                   rewards: ["soft_overlong"], steps: 4)
+        options.grpo.numIterations = 2
+        options.training.training.learningRate = 5e-2
+        let result = try GRPO.run(options, backend: CPUBackend(threadCount: 2))
+        let completions = try Self.lines(result.runFolder.appendingPathComponent("completions.jsonl"))
+        #expect(Set(completions.compactMap { $0["step"] as? Int }) == [1, 3], "generation at steps 1 and 3 only")
+        let records = try Self.lines(result.runFolder.appendingPathComponent("logging.jsonl")).dropLast()
+        #expect(records.count == 4)
+        for (i, record) in records.enumerated() {
+            #expect((record["loss"] as? Double)?.isFinite == true)
+            if i % 2 == 1 {
+                #expect(record["time/generate"] as? Double == 0, "step \(i + 1) reuses the batch")
+                #expect(record["reward"] as? Double == records[i - 1]["reward"] as? Double)
+            }
+        }
+    }
+
     @Test func aRewardCommandScoresEveryCompletion() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -159,5 +181,85 @@ extension RewardSettings {
         var copy = self
         copy.maxCompletionLength = maxCompletionLength
         return copy
+    }
+}
+
+/// A sampler that hands out scripted completions: round r of prompt p gets `script(p, r)`.
+final class ScriptedSampler: CompletionSampler {
+    var calls: [[[Int32]]] = []
+    let script: (_ prompt: [Int32], _ call: Int, _ index: Int) -> SampledCompletion
+
+    init(_ script: @escaping (_ prompt: [Int32], _ call: Int, _ index: Int) -> SampledCompletion) { self.script = script }
+
+    func sample(_ prompts: [[Int32]], count: Int, seeds: [UInt64]) throws -> [SampledCompletion] {
+        calls.append(prompts)
+        let call = calls.count - 1
+        return prompts.flatMap { p in (0..<count).map { script(p, call, $0) } }
+    }
+}
+
+/// A reward equal to the completion's token count.
+struct LengthReward: RewardFunction {
+    var name: String { "length" }
+    func rewards(_ samples: [RewardSample]) throws -> [Double] { samples.map { Double($0.completionTokenCount) } }
+}
+
+@Suite struct GRPOGenerationBatchTests {
+    static let prompts = [GRPOPrompt(promptIDs: [1, 2], text: "a"), GRPOPrompt(promptIDs: [3, 4], text: "b")]
+
+    func makeObjective(_ sampler: ScriptedSampler, configure: (inout GRPOOptions) -> Void) throws -> GRPOObjective {
+        var options = GRPOOptions()
+        options.numGenerations = 2
+        options.loss.beta = 0
+        configure(&options)
+        return try GRPOObjective(prompts: Self.prompts, options: options, rewards: [LengthReward()], sampler: sampler,
+                                 reference: nil, disableAdaptersForReference: true)
+    }
+
+    /// DAPO's dynamic sampling: a group whose rewards are all equal is replaced by a fresh group of its prompt.
+    @Test func dynamicSamplingReplacesGroupsWithEqualRewards() throws {
+        // Prompt [1, 2] gets equal lengths on the first call; every later call and the other prompt differ.
+        let sampler = ScriptedSampler { prompt, call, g in
+            let equal = prompt == [1, 2] && call == 0
+            return SampledCompletion(tokenIDs: Array(repeating: 5, count: equal ? 3 : 2 + g), text: "x", terminated: true)
+        }
+        let objective = try makeObjective(sampler) { $0.dynamicSample = true }
+        let (batch, metrics) = try objective.generationBatch([[0, 1]], step: 0, runSeed: 1)
+        #expect(sampler.calls == [[[1, 2], [3, 4]], [[1, 2]]], "one resampling round for the equal group: \(sampler.calls)")
+        #expect(batch.count == 1 && batch[0].count == 4)
+        #expect(metrics["frac_reward_zero_std"] == 0)
+        #expect(batch[0].allSatisfy { abs($0.advantage) > 0.5 })
+        // Without it the equal group stays, with advantages 0.
+        let plain = ScriptedSampler { prompt, call, g in
+            SampledCompletion(tokenIDs: Array(repeating: 5, count: prompt == [1, 2] ? 3 : 2 + g), text: "x", terminated: true)
+        }
+        let (kept, keptMetrics) = try makeObjective(plain) { _ in }.generationBatch([[0, 1]], step: 0, runSeed: 1)
+        #expect(plain.calls.count == 1 && keptMetrics["frac_reward_zero_std"] == 0.5)
+        #expect(kept[0][0].advantage == 0 && kept[0][1].advantage == 0)
+    }
+
+    /// `--overlong_filter`: completions cut by the length budget stay in the batch (and its advantages) but carry
+    /// no loss; micro-batches keep the trainer's sizes.
+    @Test func overlongFilterMasksTruncatedCompletions() throws {
+        let sampler = ScriptedSampler { _, _, g in
+            SampledCompletion(tokenIDs: Array(repeating: 5, count: 2 + g), text: "x", terminated: g == 0)
+        }
+        let objective = try makeObjective(sampler) { $0.overlongFilter = true }
+        let (batch, metrics) = try objective.generationBatch([[0], [1]], step: 0, runSeed: 1)
+        #expect(batch.map(\.count) == [2, 2])
+        #expect(batch.flatMap { $0.map(\.inLoss) } == [true, false, true, false])
+        #expect(metrics["completions/clipped_ratio"] == 0.5 && metrics["completions/mean_length"] == 2.5)
+        let scores = batch[0].map { GRPOCompletionScores(logps: $0.completionIDs.map { _ in -1 }, advantage: $0.advantage, inLoss: $0.inLoss) }
+        let result = GRPOLoss.loss(scores, options: GRPOLossOptions())
+        #expect(result.tokenDerivatives[1].allSatisfy { $0 == 0 } && result.tokenDerivatives[0].allSatisfy { $0 != 0 })
+    }
+
+    /// Seeds differ per prompt, completion and step, and repeat for the same ones.
+    @Test func seedsArePerSequenceAndReproducible() {
+        let a = GRPOObjective.seed(run: 42, step: 3, prompt: 1, generation: 0)
+        #expect(a == GRPOObjective.seed(run: 42, step: 3, prompt: 1, generation: 0))
+        let others = [GRPOObjective.seed(run: 42, step: 3, prompt: 1, generation: 1), GRPOObjective.seed(run: 42, step: 4, prompt: 1, generation: 0),
+                      GRPOObjective.seed(run: 42, step: 3, prompt: 2, generation: 0), GRPOObjective.seed(run: 43, step: 3, prompt: 1, generation: 0)]
+        #expect(Set(others + [a]).count == 5)
     }
 }
