@@ -91,3 +91,22 @@ struct RewardFunctionTests {
         #expect(throws: TrainingError.self) { _ = try BuiltinRewards.make("accuracyy", settings: settings) }
     }
 }
+
+@Suite("GRPO reward command")
+struct CommandRewardTests {
+    static let sample = RewardSample(prompt: "q", completion: "hello", completionTokenCount: 2,
+                                     row: [JSONMember(key: "solution", value: "4")], location: "rows.jsonl:7")
+
+    @Test func oneJSONLineInOneNumberOut() throws {
+        // Echoes the row's solution column back: the program sees the row.
+        let reward = try CommandReward(command: #"while IFS= read -r l; do s=${l#*\"solution\": \"}; echo "${s%%\"*}"; done"#)
+        #expect(try reward.rewards([Self.sample, Self.sample]) == [4, 4])
+        #expect(try reward.rewards([Self.sample]) == [4], "the same process answers the next batch")
+    }
+
+    @Test func aSilentProgramTimesOut() throws {
+        let reward = try CommandReward(command: "exec sleep 30")
+        reward.answerTimeout = 1
+        #expect { try reward.rewards([Self.sample]) } throws: { "\($0)".contains("no answer within 1 s") && "\($0)".contains("rows.jsonl:7") }
+    }
+}

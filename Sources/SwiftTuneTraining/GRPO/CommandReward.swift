@@ -48,13 +48,20 @@ public final class CommandReward: RewardFunction, @unchecked Sendable {
                 + (stderr.isEmpty ? "" : "; its stderr: \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"))
     }
 
-    /// The next line of stdout, or nil at end of file.
-    private func readLine() -> String? {
+    /// Seconds to wait for one answer before the run stops (a program that never answers must not hang it).
+    public var answerTimeout: Double = 300
+
+    /// The next line of stdout, or nil at end of file; throws after `answerTimeout` seconds without one.
+    private func readLine(_ sample: RewardSample) throws -> String? {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = buffer[buffer.startIndex..<newline]
                 buffer.removeSubrange(buffer.startIndex...newline)
                 return String(decoding: line, as: UTF8.self)
+            }
+            var descriptor = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, Int32(answerTimeout * 1000)) == 0 {
+                throw failure("no answer within \(Int(answerTimeout)) s", sample)
             }
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { return nil }
@@ -84,7 +91,7 @@ public final class CommandReward: RewardFunction, @unchecked Sendable {
             }
             var out: [Double] = []
             for sample in samples {
-                guard let line = readLine() else {
+                guard let line = try readLine(sample) else {
                     process.waitUntilExit()
                     throw failure("it closed stdout (exit status \(process.terminationStatus)) after \(out.count) of \(samples.count) answers", sample)
                 }

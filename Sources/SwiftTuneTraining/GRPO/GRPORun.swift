@@ -53,6 +53,9 @@ public enum GRPO {
         try options.validate()
         var training = options.training
         let g = options.grpo.numGenerations
+        // ms-swift's default accumulation (16 / batch) counts completions; pin it before the trainer's items become
+        // prompts.
+        training.training.gradientAccumulationSteps = training.training.resolvedGradientAccumulationSteps
         training.training.perDeviceTrainBatchSize /= g  // the trainer's items are prompts
         let setup = try TrainingSetup(training, backend: backend, message: message)
         var report = DatasetLoadReport()
