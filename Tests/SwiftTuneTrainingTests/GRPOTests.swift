@@ -263,3 +263,22 @@ struct LengthReward: RewardFunction {
         #expect(Set(others + [a]).count == 5)
     }
 }
+
+extension GRPOGenerationBatchTests {
+    /// μ = 3: the trainer sees every prompt three times per epoch; generation batches still cover each prompt once.
+    @Test func numIterationsCoversEveryPromptOncePerEpoch() throws {
+        let prompts = (0..<6).map { GRPOPrompt(promptIDs: [Int32($0) + 1], text: "\($0)") }
+        var options = GRPOOptions()
+        options.numGenerations = 2
+        options.loss.beta = 0
+        options.numIterations = 3
+        let objective = try GRPOObjective(prompts: prompts, options: options, rewards: [LengthReward()],
+                                          sampler: ScriptedSampler { _, _, _ in SampledCompletion(tokenIDs: [1], text: "", terminated: true) },
+                                          reference: nil, disableAdaptersForReference: true)
+        #expect(objective.trainCount == 18)
+        let shape = [[0, 0]]  // two prompts per generation batch
+        let epoch = [0, 3, 6].flatMap { objective.promptsForGeneration(step: $0, shape: shape, runSeed: 5).flatMap { $0 } }
+        #expect(epoch.sorted() == Array(0..<6), "\(epoch)")
+        #expect(objective.promptsForGeneration(step: 4, shape: shape, runSeed: 5) == objective.promptsForGeneration(step: 3, shape: shape, runSeed: 5))
+    }
+}

@@ -182,10 +182,32 @@ public final class GRPOObjective: TrainingObjective {
             + ["time/generate", "time/score", "time/train"]
     }
 
-    public var trainCount: Int { prompts.count }
+    /// With μ > 1 every prompt counts μ times (each generation batch serves μ optimizer steps), so the trainer's epochs
+    /// and step count are TRL's; the prompts themselves then come from `promptsForGeneration`.
+    public var trainCount: Int { prompts.count * options.numIterations }
     public var validationCount: Int { 0 }
     public func tokenCount(train indices: [Int]) -> Int {
-        indices.reduce(0) { $0 + options.numGenerations * prompts[$1].promptIDs.count }
+        indices.reduce(0) { $0 + options.numGenerations * prompts[$1 % prompts.count].promptIDs.count }
+    }
+
+    /// μ > 1: the prompts of generation batch k (made at step k·μ): the next ones of a seeded shuffle per epoch over
+    /// the prompts, so every prompt is sampled once per epoch (the trainer's indices of the reuse steps would
+    /// otherwise be skipped). Shaped as `microBatches`.
+    func promptsForGeneration(step: Int, shape microBatches: [[Int]], runSeed: UInt64) -> [[Int]] {
+        let perStep = microBatches.reduce(0) { $0 + $1.count }
+        var position = (step / options.numIterations) * perStep
+        var orders: [Int: [Int]] = [:]
+        return microBatches.map { micro in
+            micro.map { _ in
+                let epoch = position / prompts.count
+                if orders[epoch] == nil {
+                    var generator = SeededGenerator(seed: runSeed &+ UInt64(epoch) &* 0x9E37_79B9)
+                    orders[epoch] = Array(0..<prompts.count).shuffled(using: &generator)
+                }
+                defer { position += 1 }
+                return orders[epoch]![position % prompts.count]
+            }
+        }
     }
 
     /// The seed of completion g of prompt `index` at `step`: a run is reproducible, batch or not.
@@ -328,14 +350,18 @@ public final class GRPOObjective: TrainingObjective {
         let temperature = options.temperature
         var batch: [[GRPOCompletion]]
         var generation: [String: Double]
-        if let cached, step - cached.firstStep < options.numIterations, cached.firstStep <= step {
+        if let cached, step / options.numIterations == cached.firstStep / options.numIterations, cached.firstStep <= step,
+           step % options.numIterations != 0 {
             // μ > 1: the same generation batch again, the sampling policy's log-probabilities kept.
             batch = cached.batch
             generation = Dictionary(uniqueKeysWithValues: zip(metricKeys, cached.metrics).filter { !$0.1.isNaN })
             generation["time/generate"] = 0
             generation["time/score"] = 0
         } else {
-            (batch, generation) = try generationBatch(microBatches, step: step, runSeed: runSeed)
+            let indices = options.numIterations > 1
+                ? promptsForGeneration(step: step, shape: microBatches, runSeed: runSeed)
+                : microBatches
+            (batch, generation) = try generationBatch(indices, step: step, runSeed: runSeed)
             let start = Date()
             for m in batch.indices {
                 if let referenceModel {
