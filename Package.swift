@@ -104,11 +104,11 @@ let package = Package(
             name: "SwiftTuneEngine",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneTokenizers", "SwiftTuneTensor"]
         ),
-        // L4: training (sft, pt), on top of models, adapters and data.
+        // L4: training (sft, pt, rlhf), on top of models, adapters and data; GRPO samples with the engine.
         .target(
             name: "SwiftTuneTraining",
             dependencies: ["SwiftTuneModels", "SwiftTuneAdapters", "SwiftTuneData", "SwiftTuneCheckpoint", "SwiftTuneHub",
-                           "SwiftTuneJSON", "SwiftTuneRunFiles", "SwiftTuneQuantization"]
+                           "SwiftTuneJSON", "SwiftTuneRunFiles", "SwiftTuneQuantization", "SwiftTuneEngine"]
         ),
         // L4: the op-by-op and model comparison of a backend with the CPU reference (`check-backend`), and the
         // relative error the model tests measure with.

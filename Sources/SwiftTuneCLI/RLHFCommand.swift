@@ -7,20 +7,34 @@ import SwiftTuneTraining
 struct RLHFCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
-        abstract: "Preference training: DPO (and its loss variants), KTO, CPO, SimPO, ORPO, reward models (rm).",
+        abstract: "Preference training: DPO (and its loss variants), KTO, CPO, SimPO, ORPO, reward models (rm); online RL: GRPO.",
         discussion: """
             Every sft flag applies (LoRA or full; not --packing). Rows: messages + rejected_response, messages + \
             rejected_messages, chosen/rejected (message lists, ShareGPT objects after conversations, or whole \
             transcripts with a shared prompt); KTO: messages + label (true/false). LoRA runs use the base with the \
             adapter off as the reference; full runs precompute the reference before training.
             Example: swift-tune rlhf --rlhf_type dpo --model path/to/model --dataset dpo.json#300 --beta 0.1
+            GRPO (and DAPO, GSPO, Dr. GRPO, CISPO, SAPO through --loss_type / --importance_sampling_level / \
+            --epsilon_high / --scale_rewards / --dynamic_sample): rows are prompts (messages, or query) plus the \
+            columns the rewards read (accuracy: solution or answer); --per_device_train_batch_size counts \
+            completions, a multiple of --num_generations. Sampling runs on the in-process engine on the policy.
+            Example: swift-tune rlhf --rlhf_type grpo --model M --dataset math.jsonl --reward_funcs accuracy format \
+            --num_generations 8 --per_device_train_batch_size 8 --max_completion_length 256
             """)
 
     @OptionGroup var flags: TrainFlags
     @OptionGroup var preference: PreferenceFlags
+    @OptionGroup var grpo: GRPOFlags
 
     func run() async throws {
         let runner = TrainCommandRunner(flags: flags, pretraining: false)
+        if preference.rlhfType.lowercased() == "grpo" {
+            try await runGRPO(runner)
+            return
+        }
+        if let given = grpo.givenFlags.first {
+            throw TrainingError.conflictingArguments(given, "rlhf_type \(preference.rlhfType)", hint: "--\(given) applies to --rlhf_type grpo")
+        }
         var options = RLHFOptions(training: try await runner.sftOptions(), preference: try preference.options())
         if let refModel = preference.refModel { options.refModel = try await flags.hub.resolveModel(refModel) }
         options.refAdapters = preference.refAdapters.map { URL(fileURLWithPath: $0) }
@@ -34,15 +48,31 @@ struct RLHFCommand: AsyncParsableCommand {
     }
 }
 
+extension RLHFCommand {
+    func runGRPO(_ runner: TrainCommandRunner) async throws {
+        let options = try grpo.options(preference: preference, training: try await runner.sftOptions())
+        if grpo.useVLLM == true || grpo.vllmMode != nil {
+            print("--use_vllm / --vllm_mode: sampling runs on swift-tune's in-process engine on the policy's own weights")
+        }
+        let backend = try DeviceChoice.pick(flags.model.device)
+        let stop = StopSignal()
+        defer { stop.cancel() }
+        let progress = ConsoleTrainingObserver()
+        let result = try GRPO.run(options, backend: backend, stop: stop, observer: progress) { print($0) }
+        progress.finish()
+        TrainCommandRunner.printSummary(result)
+    }
+}
+
 /// The preference flags of `rlhf` (ms-swift's names and defaults).
 struct PreferenceFlags: ParsableArguments {
-    @Option(name: flag("rlhf_type"), help: "dpo, kto, cpo, simpo, orpo or rm (default dpo).")
+    @Option(name: flag("rlhf_type"), help: "dpo, kto, cpo, simpo, orpo, rm or grpo (default dpo).")
     var rlhfType: String = "dpo"
-    @Option(name: flag("beta"), help: "The preference temperature (default 0.1; 2.0 for simpo).")
+    @Option(name: flag("beta"), help: "The preference temperature (default 0.1; 2.0 for simpo); grpo: the KL weight (default 0.04; 0: no reference).")
     var beta: Double?
     @Option(name: flag("loss_type"), parsing: .upToNextOption, help: ArgumentHelp(
         "DPO: one or several of \(DPOLossType.allCases.map(\.rawValue).joined(separator: ", ")) (default sigmoid); "
-            + "CPO: sigmoid, hinge, ipo, simpo."))
+            + "CPO: sigmoid, hinge, ipo, simpo; GRPO: \(GRPOLossType.allCases.map(\.rawValue).joined(separator: ", ")) (default grpo)."))
     var lossType: [String] = []
     @Option(name: flag("loss_weights"), parsing: .upToNextOption, help: "One weight per --loss_type (default 1 each).")
     var lossWeights: [Double] = []
@@ -70,7 +100,7 @@ struct PreferenceFlags: ParsableArguments {
     var undesirableWeight: Double?
     @Option(name: flag("center_rewards_coefficient"), help: "rm: weight of mean((r_chosen + r_rejected)²).")
     var centerRewardsCoefficient: Double?
-    @Option(name: flag("max_completion_length"), help: "Keep at most N answer tokens (default: all).")
+    @Option(name: flag("max_completion_length"), help: "Keep at most N answer tokens (default: all); grpo: new tokens per completion (default 512).")
     var maxCompletionLength: Int?
 
     /// The flags that only some types read, and those types: giving one to another type is refused, so a flag is

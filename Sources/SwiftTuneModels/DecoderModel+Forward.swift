@@ -46,10 +46,14 @@ public struct LogProbabilityGradient: Sendable {
     public var gradientScale: Float
     /// f32 `[N]` over every position of the batch (ignored positions are not read), or nil for `w_t = 1`.
     public var tokenWeights: Tensor?
+    /// The log-probabilities are of `logitScale · logits` (GRPO scores at the sampling temperature: 1 / T); the
+    /// same scale as the `tokenLogProbabilities` call they came from.
+    public var logitScale: Float
 
-    public init(gradientScale: Float, tokenWeights: Tensor? = nil) {
+    public init(gradientScale: Float, tokenWeights: Tensor? = nil, logitScale: Float = 1) {
         self.gradientScale = gradientScale
         self.tokenWeights = tokenWeights
+        self.logitScale = logitScale
     }
 }
 
@@ -124,6 +128,14 @@ extension DecoderModel {
 
     // MARK: Training: forward, log-probabilities, backward
 
+    /// `scale · hidden` (a new tensor), or `hidden` itself for scale 1.
+    private func scaledHidden(_ hidden: Tensor, _ scale: Float) throws -> Tensor {
+        guard scale != 1 else { return hidden }
+        let out = try backend.empty(hidden.shape, dtype: hidden.dtype)
+        try backend.scale(hidden, by: scale, into: out)
+        return out
+    }
+
     /// The forward pass of training: every layer, then the final norm, keeping what `backward` needs (each layer's
     /// input with gradient checkpointing, else its activations).
     ///
@@ -152,9 +164,13 @@ extension DecoderModel {
 
     /// `log p(target)` f32 `[N]` of every position of a forward pass (0 where the target is ignored) and the loss
     /// statistics, without gradients: what an objective's loss is a function of.
-    public func tokenLogProbabilities(_ pass: DecoderForwardPass) throws -> DecoderLossOutput {
+    ///
+    /// - Parameter logitScale: scores `logitScale · logits` (a softmax temperature of 1 / `logitScale`): the lm_head has
+    ///   no bias, so the hidden states are scaled instead.
+    public func tokenLogProbabilities(_ pass: DecoderForwardPass, logitScale: Float = 1) throws -> DecoderLossOutput {
         let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
-            .run(hidden: pass.hidden, targets: pass.batch.targets, gradientScale: nil, wantLogProbabilities: true)
+            .run(hidden: try scaledHidden(pass.hidden, logitScale), targets: pass.batch.targets, gradientScale: nil,
+                 wantLogProbabilities: true)
         return DecoderLossOutput(stats: result.stats, logProbabilities: result.logProbabilities, gradInputEmbeddings: nil)
     }
 
@@ -164,13 +180,19 @@ extension DecoderModel {
     /// and returns the loss statistics of this pass.
     public func backward(_ pass: DecoderForwardPass, gradient: LogProbabilityGradient) throws -> DecoderLossOutput {
         let batch = pass.batch
-        let (scoredHidden, scoredTargets) = try scored(pass.hidden, batch)
+        let (unscaledHidden, scoredTargets) = try scored(pass.hidden, batch)
+        let scoredHidden = try scaledHidden(unscaledHidden, gradient.logitScale)
         let weights = try gradient.tokenWeights.map { try scoredRows($0, batch) }
         let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
             .run(hidden: scoredHidden, targets: scoredTargets, gradientScale: gradient.gradientScale,
                  tokenWeights: weights)
         guard var dNormed = result.gradHidden else {
             throw TensorError.backendFailure(backend: backend.name, call: "DecoderModel.backward", message: "no gradient")
+        }
+        if gradient.logitScale != 1 {  // d(s·h) / dh = s
+            let scaled = try backend.empty(dNormed.shape, dtype: dNormed.dtype)
+            try backend.scale(dNormed, by: gradient.logitScale, into: scaled)
+            dNormed = scaled
         }
         if let rows = batch.scoredRows {  // back to every position: zero where no loss was taken
             let full = try backend.zeros(pass.hidden.shape, dtype: dNormed.dtype)

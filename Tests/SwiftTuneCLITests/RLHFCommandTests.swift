@@ -17,7 +17,8 @@ import Testing
     @Test func helpListsTheTypesAndLossTypes() throws {
         let help = try CLI.run(["rlhf", "--help"])
         #expect(help.status == 0)
-        for text in ["--rlhf_type", "dpo, kto, cpo, simpo, orpo or rm", "bco_pair", "discopop", "--ref_model",
+        for text in ["--rlhf_type", "dpo, kto, cpo, simpo, orpo, rm or grpo", "--num_generations", "--reward_funcs",
+                     "--epsilon_high", "--importance_sampling_level", "--scale_rewards", "--reward_command", "dr_grpo", "bco_pair", "discopop", "--ref_model",
                      "--center_rewards_coefficient", "--max_completion_length", "--lora_rank"] {
             #expect(help.output.contains(text), "--help lacks \(text)")
         }
@@ -29,7 +30,16 @@ import Testing
         let base = ["rlhf", "--model", CLI.tinyModel, "--dataset", try Self.pairs(in: folder), "--device", "cpu",
                     "--output_dir", folder.appendingPathComponent("runs").path, "--max_steps", "1"]
         let cases: [([String], [String])] = [
-            (["--rlhf_type", "grpo"], ["grpo", "not yet supported"]),
+            (["--rlhf_type", "grpo"], ["--reward_funcs", "at least one reward"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "format", "--num_generations", "1"], ["--num_generations", "at least 2"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "format", "--num_generations", "4", "--per_device_train_batch_size", "6"],
+             ["--per_device_train_batch_size", "multiple of --num_generations"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "formt"], ["--reward_funcs formt", "accuracy, format"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "format", "--loss_type", "sigmoid"], ["--loss_type sigmoid", "dr_grpo"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "format", "--rpo_alpha", "1"], ["--rpo_alpha", "grpo"]),
+            (["--rlhf_type", "dpo", "--num_generations", "4"], ["--num_generations", "grpo"]),
+            (["--rlhf_type", "grpo", "--reward_funcs", "accuracy", "--num_generations", "2",
+              "--per_device_train_batch_size", "2"], ["accuracy", "solution or answer", "pairs.jsonl:1"]),
             (["--rlhf_type", "dpo", "--desirable_weight", "2"], ["--desirable_weight", "kto"]),
             (["--rlhf_type", "kto", "--center_rewards_coefficient", "0.1"], ["--center_rewards_coefficient", "rm"]),
             (["--loss_type", "sigmoid", "ipo", "--loss_weights", "1"], ["--loss_weights", "one weight per --loss_type"]),
@@ -44,6 +54,25 @@ import Testing
             for needle in needles { #expect(result.error.contains(needle), "\(extra): \(result.error)") }
         }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs").path))
+    }
+
+    @Test func grpoTrainsWithTheEngineAndLogsRewards() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("prompts.jsonl")
+        try ["What is 2+2?", "Name a color."].map { #"{"messages": [{"role": "user", "content": "\#($0)"}]}"# }
+            .joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["rlhf", "--rlhf_type", "grpo", "--model", CLI.tinyModel, "--dataset", url.path,
+                                  "--device", "cpu", "--lora_rank", "4", "--max_steps", "2", "--num_generations", "2",
+                                  "--per_device_train_batch_size", "4", "--max_completion_length", "6",
+                                  "--reward_funcs", "repetition", "soft_overlong", "--soft_cache_length", "2",
+                                  "--reward_weights", "1", "0.5", "--use_vllm", "true", "--vllm_mode", "colocate",
+                                  "--logging_steps", "1", "--output_dir", folder.appendingPathComponent("runs").path])
+        #expect(result.status == 0, "\(result.error)")
+        for text in ["in-process engine", "\"reward\"", "\"rewards/soft_overlong/mean\"", "\"completions/mean_length\"",
+                     "\"kl\"", "\"clip_ratio/region_mean\"", "last checkpoint: "] {
+            #expect(result.output.contains(text), "output lacks \(text): \(result.output)")
+        }
     }
 
     @Test func aRewardModelTrainsAndInferScoresRows() throws {

@@ -13,7 +13,11 @@ public enum RLHFType: String, Sendable, CaseIterable, Codable {
     public static func parse(_ text: String) throws(TrainingError) -> RLHFType {
         let value = text.lowercased()
         if let type = RLHFType(rawValue: value) { return type }
-        if ["grpo", "ppo", "gkd"].contains(value) {
+        if value == "grpo" {
+            throw .invalidArgument(flag: "rlhf_type", value: text, expected: "one of \(allCases.map(\.rawValue).joined(separator: ", ")) "
+                + "for preference training (grpo runs through GRPO.run)")
+        }
+        if ["ppo", "gkd"].contains(value) {
             throw .invalidArgument(flag: "rlhf_type", value: text, expected: "one of \(allCases.map(\.rawValue).joined(separator: ", ")) "
                 + "(\(value) is not yet supported: online RL with rollouts is a later issue)")
         }
