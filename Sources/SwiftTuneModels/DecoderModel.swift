@@ -44,8 +44,16 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// Recompute each layer in the backward pass instead of keeping its activations (same results, less memory).
     public var gradientCheckpointing = false
-    /// Tokens per chunk of the fused lm_head + cross-entropy.
-    public var lossChunkSize = 1024
+    /// Tokens per chunk of the fused lm_head + cross-entropy (`defaultLossChunkSize`: 256 for a 152k vocabulary).
+    public lazy var lossChunkSize = Self.defaultLossChunkSize(vocabulary: config.vocabSize)
+
+    /// The largest power of two from 128 to 1024 whose chunk of logits (f32, plus the bf16 copy of their gradient:
+    /// 6 bytes a value) stays within 256 MiB, so a 7B model's lm_head chunk does not outweigh a layer's activations.
+    public static func defaultLossChunkSize(vocabulary: Int) -> Int {
+        var chunk = 1024
+        while chunk > 128, chunk * max(vocabulary, 1) * 6 > 256 << 20 { chunk /= 2 }
+        return chunk
+    }
     /// The LoRA setup while adapters are attached (`attachLoRA`), else nil.
     public internal(set) var loraConfiguration: LoRAConfiguration?
     /// Whether attached adapters' side paths run (see `withAdaptersDisabled`).

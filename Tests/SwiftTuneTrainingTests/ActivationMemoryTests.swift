@@ -1,11 +1,21 @@
 import Foundation
 import SwiftTuneCheckpoint
+import SwiftTuneModels
 import SwiftTuneRunFiles
 @testable import SwiftTuneTraining
 import Testing
 
 /// The activation-memory estimate made before the first step (issue 18), and the checkpoint folder's leftovers.
 @Suite struct ActivationMemoryTests {
+    /// The lm_head + cross-entropy chunk shrinks with the vocabulary so its logits stay within 256 MiB.
+    @Test func lossChunksShrinkForLargeVocabularies() {
+        #expect(DecoderModel.defaultLossChunkSize(vocabulary: 300) == 1024)
+        #expect(DecoderModel.defaultLossChunkSize(vocabulary: 32_000) == 1024)
+        #expect(DecoderModel.defaultLossChunkSize(vocabulary: 128_256) == 256)
+        #expect(DecoderModel.defaultLossChunkSize(vocabulary: 152_064) == 256)
+        #expect(DecoderModel.defaultLossChunkSize(vocabulary: 10_000_000) == 128)
+    }
+
     /// The golden Qwen2 fixture's shape: D 64, 4 heads of 16, 2 kv heads, F 128, 2 layers, V 300.
     static let config = DecoderConfig(modelType: .qwen2, vocabSize: 300, hiddenSize: 64, intermediateSize: 128,
                                       numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2)
