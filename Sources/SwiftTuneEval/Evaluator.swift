@@ -25,7 +25,7 @@ public struct EvalOptions: Sendable {
     public var choiceScoring: ChoiceScoring?
     /// `--strict`: a malformed row is an error instead of being skipped.
     public var strict: Bool
-    /// `--dataset_args`, by dataset name (the `--eval_dataset` entry).
+    /// `--dataset_args`, by dataset name (the `--eval_dataset` entry, or the name a path is reported under).
     public var datasetArguments: [String: EvalDatasetArguments] = [:]
 
     public init(datasets: [String], datasetDir: URL? = nil, limit: Int? = nil, fewShot: Int = 0,
@@ -66,8 +66,10 @@ public enum Evaluator {
             let arguments = options.datasetArguments[entry]
             var dataset = try EvalDatasetLoader.load(entry, datasetDir: options.datasetDir, localPath: arguments?.localPath,
                                                      limit: options.limit, strict: options.strict)
-            dataset.promptTemplate = arguments?.promptTemplate
-            dataset.fewShot = arguments?.fewShotNum ?? options.fewShot
+            // Settings for a path or KIND=PATH entry may also be keyed by the name it is reported under.
+            let settings = arguments ?? options.datasetArguments[dataset.name]
+            dataset.promptTemplate = settings?.promptTemplate
+            dataset.fewShot = settings?.fewShotNum ?? options.fewShot
             var name = dataset.name, n = 2
             while !names.insert(name).inserted { name = "\(dataset.name)_\(n)"; n += 1 }
             dataset.name = name

@@ -25,6 +25,23 @@ public struct EvalPrediction: Sendable, Equatable, Codable {
         case dataset, subset, location, method, prompt, answer, extracted, gold, correct, scores
         case logLikelihoods = "loglikelihoods"
     }
+
+    /// `extracted` and `correct` are written as `null` when absent (nothing found, not exact-match scored), so every
+    /// line has them; `scores` and `loglikelihoods` only where they apply.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(dataset, forKey: .dataset)
+        try container.encode(subset, forKey: .subset)
+        try container.encode(location, forKey: .location)
+        try container.encode(method, forKey: .method)
+        try container.encode(prompt, forKey: .prompt)
+        try container.encode(answer, forKey: .answer)
+        try container.encode(extracted, forKey: .extracted)
+        try container.encode(gold, forKey: .gold)
+        try container.encode(correct, forKey: .correct)
+        try container.encodeIfPresent(scores, forKey: .scores)
+        try container.encodeIfPresent(logLikelihoods, forKey: .logLikelihoods)
+    }
 }
 
 /// One line of the report table: a metric of a subset (or `OVERALL`, the sample-weighted mean of a dataset's
