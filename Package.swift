@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "SwiftTuneFamilies", targets: ["SwiftTuneFamilies"]),
         .library(name: "SwiftTuneBackendCheck", targets: ["SwiftTuneBackendCheck"]),
         .library(name: "SwiftTuneEval", targets: ["SwiftTuneEval"]),
+        .library(name: "SwiftTuneWebUI", targets: ["SwiftTuneWebUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -156,13 +157,25 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // L5, over the server: the web UI (`web-ui`, `app`): the page embedded in the binary, its JSON endpoints, runs
+        // as child processes of `swift-tune`, and the server's OpenAI routes for the Chat tab.
+        .target(
+            name: "SwiftTuneWebUI",
+            dependencies: [
+                "SwiftTuneServer", "SwiftTuneRunFiles", "SwiftTuneJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
-                "SwiftTuneRunFiles", "SwiftTuneBackendCheck", "SwiftTuneEval",
+                "SwiftTuneRunFiles", "SwiftTuneBackendCheck", "SwiftTuneEval", "SwiftTuneWebUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -216,6 +229,13 @@ let package = Package(
             name: "SwiftTuneEvalTests",
             dependencies: [
                 "SwiftTuneEval", "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneServer", "SwiftTuneCPU", "SwiftTuneJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SwiftTuneWebUITests",
+            dependencies: [
+                "SwiftTuneWebUI", "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneCPU", "SwiftTuneJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
