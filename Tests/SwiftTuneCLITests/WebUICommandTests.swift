@@ -63,5 +63,19 @@ import FoundationNetworking
         }
         #expect(detail.contains(#""status":"finished""#), "\(detail)")
         #expect(detail.contains(#""progress":"2/2""#) && detail.contains(#""step":2"#), "\(detail)")
+
+        // The Eval tab: an eval run, then its report.
+        let sets = CLI.root.appendingPathComponent("Tests/Fixtures/eval/custom")
+        try FileManager.default.copyItem(at: sets.appendingPathComponent("qa.jsonl"), to: root.appendingPathComponent("qa.jsonl"))
+        let evalArgs = #"[{"name": "model", "values": ["tiny"]}, {"name": "eval_dataset", "values": ["qa.jsonl"]}, "#
+            + #"{"name": "max_new_tokens", "values": ["4"]}, {"name": "system", "values": ["Be brief."]}, {"name": "device", "values": ["cpu"]}]"#
+        let (evalCreated, evalRun) = try await Self.call(port, "/api/runs", body: #"{"command": "eval", "args": "# + evalArgs + "}")
+        #expect(evalCreated == 201, "\(evalRun)")
+        for _ in 0..<600 {
+            if !(try await Self.call(port, "/api/runs/3").1.contains(#""status":"running""#)) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let (_, reports) = try await Self.call(port, "/api/reports?dir=eval_output")
+        #expect(reports.contains(#""rouge-l-f""#) && reports.contains(#""reports":[{"path":"#), "\(reports)")
     }
 }
