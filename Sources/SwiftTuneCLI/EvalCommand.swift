@@ -45,7 +45,7 @@ struct EvalCommand: AsyncParsableCommand {
     var evalOutputDir = "eval_output"
     @Option(name: flag("eval_mcq_scoring"), help: "Multiple choice: generation, loglikelihood or both (default both with a local model, generation with --eval_url).")
     var mcqScoring: String?
-    @Option(name: flag("few_shot_num"), help: "Worked examples before each GSM8K question, from its train file (default 0).")
+    @Option(name: flag("few_shot_num"), help: "Worked examples before each question: GSM8K's from its train file, multiple choice's from the subject's _dev file (default 0).")
     var fewShotNum = 0
     @Option(name: flag("strict"), help: "A malformed row is an error instead of being skipped (default false).")
     var strict = false

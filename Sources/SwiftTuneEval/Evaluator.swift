@@ -19,7 +19,8 @@ public struct EvalOptions: Sendable {
     public var datasetDir: URL?
     /// `--eval_limit`: samples per subset at most.
     public var limit: Int?
-    /// `--few_shot_num`: worked examples before each GSM8K question, from its `train` file (0: zero-shot).
+    /// `--few_shot_num`: worked examples before each question: GSM8K's from its `train` file, multiple choice's from
+    /// the subject's `_dev` file (0: zero-shot).
     public var fewShot: Int
     /// `--eval_mcq_scoring`; nil: both where the model can score log-likelihoods, else generation.
     public var choiceScoring: ChoiceScoring?
@@ -88,24 +89,29 @@ public enum Evaluator {
         var scores: [EvalScore] = [], predictions: [String: [EvalPrediction]] = [:]
         for dataset in datasets {
             var rows: [EvalPrediction] = []
-            let fewShot = dataset.kind == .math ? Array(dataset.fewShotPool.prefix(dataset.fewShot)) : []
             let template = dataset.promptTemplate
+            // Few-shot examples: GSM8K's from its train file; multiple choice's from the same subject's dev file.
+            let shots: (EvalSample) -> [EvalSample] = { sample in
+                guard dataset.fewShot > 0 else { return [] }
+                let pool = dataset.kind == .multipleChoice ? dataset.fewShotPool.filter { $0.subset == sample.subset } : dataset.fewShotPool
+                return Array(pool.prefix(dataset.fewShot))
+            }
             if dataset.kind != .multipleChoice || scoring != .loglikelihood {
-                let conversations = dataset.samples.map { EvalPrompt.conversation(for: $0, fewShot: fewShot, template: template) }
+                let conversations = dataset.samples.map { EvalPrompt.conversation(for: $0, fewShot: shots($0), template: template) }
                 let total = conversations.count, name = dataset.name
                 progress("\(name): generating \(total) answers")
                 let answers = try await model.generate(conversations) { done in
                     if done == total || done % 10 == 0 { progress("\(name): \(done)/\(total)") }
                 }
                 rows += zip(dataset.samples, answers).map {
-                    score($1, for: $0, dataset: dataset.name, prompt: EvalPrompt.text(for: $0, fewShot: fewShot, template: template))
+                    score($1, for: $0, dataset: dataset.name, prompt: EvalPrompt.text(for: $0, fewShot: shots($0), template: template))
                 }
             }
             if dataset.kind == .multipleChoice, scoring != .generation {
                 progress("\(dataset.name): scoring \(dataset.samples.count) rows by log-likelihood")
-                let likelihoods = try await model.logLikelihoods(dataset.samples.map { EvalPrompt.choiceRequest(for: $0, template: template) })
+                let likelihoods = try await model.logLikelihoods(dataset.samples.map { EvalPrompt.choiceRequest(for: $0, fewShot: shots($0), template: template) })
                 rows += zip(dataset.samples, likelihoods).map {
-                    choose($1, for: $0, dataset: dataset.name, prompt: EvalPrompt.text(for: $0, template: template))
+                    choose($1, for: $0, dataset: dataset.name, prompt: EvalPrompt.text(for: $0, fewShot: shots($0), template: template))
                 }
             }
             predictions[dataset.name] = rows

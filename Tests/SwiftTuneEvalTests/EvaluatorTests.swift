@@ -70,6 +70,15 @@ struct EvaluatorTests {
         #expect(prompt.contains("5 * 3 = <<5*3=15>>15 pages.\nThe final answer is \\boxed{15}.\n\nTom has 3 apples"))
     }
 
+    @Test func multipleChoiceFewShotComesFromTheSubjectsDevFile() async throws {
+        let options = EvalOptions(datasets: ["ceval"], datasetDir: evalFixtures, limit: 1, fewShot: 1)
+        let report = try await Evaluator.run(try Evaluator.loadDatasets(options), model: Self.model, options: options)
+        let prompt = try #require(report.predictions["ceval"]?.first?.prompt)
+        #expect(prompt.hasPrefix("Here are some examples of how to solve similar problems:\n\nAnswer the following multiple choice"))
+        #expect(prompt.contains("IP 是哪一层的协议？\n\nA) 应用层\nB) 传输层\nC) 网络层\nD) 物理层\nANSWER: C\n\nAnswer the following"))
+        #expect(prompt.hasSuffix("TCP 是哪一层的协议？\n\nA) 应用层\nB) 传输层\nC) 网络层\nD) 物理层"))
+    }
+
     @Test func logLikelihoodNeedsAModelThatScores() async throws {
         let options = EvalOptions(datasets: ["arc"], datasetDir: evalFixtures, choiceScoring: .loglikelihood)
         await #expect(throws: EvalError.self) {

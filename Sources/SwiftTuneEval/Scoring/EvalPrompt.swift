@@ -25,7 +25,8 @@ public enum EvalPrompt {
         }
     }
 
-    /// The user turn for `sample` (`template` nil: the kind's default), with `fewShot` worked examples before it.
+    /// The user turn for `sample` (`template` nil: the kind's default), with `fewShot` worked examples before it
+    /// (math: the solution and `The final answer is \boxed{N}.`; multiple choice: the question and `ANSWER: X`).
     public static func text(for sample: EvalSample, fewShot: [EvalSample] = [], template: String? = nil) -> String {
         let letters = sample.letters
         let options = zip(letters, sample.choices).map { "\($0)) \($1)" }.joined(separator: "\n")
@@ -34,7 +35,14 @@ public enum EvalPrompt {
             .replacingOccurrences(of: "{choices}", with: options)
             .replacingOccurrences(of: "{question}", with: sample.question)
         let examples = fewShot.map { example in
-            "\(example.question)\n\(example.solution.map { $0 + "\n" } ?? "")The final answer is \\boxed{\(example.gold)}."
+            switch example.kind {
+            case .math:
+                "\(example.question)\n\(example.solution.map { $0 + "\n" } ?? "")The final answer is \\boxed{\(example.gold)}."
+            case .multipleChoice:
+                text(for: example, template: template) + "\n\(choicePrefix) \(example.gold)"
+            case .openQA:
+                "\(example.question)\n\(example.gold)"
+            }
         }
         guard !examples.isEmpty else { return question }
         return "Here are some examples of how to solve similar problems:\n\n" + examples.joined(separator: "\n\n")
@@ -49,8 +57,9 @@ public enum EvalPrompt {
     }
 
     /// The log-likelihood request of a multiple-choice sample: after `ANSWER:`, each option as ` A`, ` B`, ….
-    public static func choiceRequest(for sample: EvalSample, template: String? = nil) -> LogLikelihoodRequest {
-        LogLikelihoodRequest(conversation: conversation(for: sample, template: template), prefix: choicePrefix,
+    public static func choiceRequest(for sample: EvalSample, fewShot: [EvalSample] = [],
+                                     template: String? = nil) -> LogLikelihoodRequest {
+        LogLikelihoodRequest(conversation: conversation(for: sample, fewShot: fewShot, template: template), prefix: choicePrefix,
                              continuations: sample.letters.map { " \($0)" }, location: sample.location)
     }
 }
