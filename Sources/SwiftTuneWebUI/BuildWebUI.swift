@@ -14,7 +14,8 @@ import SwiftTuneServer
 /// - `GET /api/runs` · `POST /api/runs {"command", "args": [{"name", "values"}]}` · `GET /api/runs/{id}` (status,
 ///   log tail, loss curve) · `POST /api/runs/{id}/stop`
 /// - `GET /api/folders?dir=OUTPUT` · `GET /api/curve?folder=RUN` · `GET /api/reports?dir=EVAL_OUTPUT`
-/// - `POST /api/chat/load {"model", "adapters"}`, then `POST /v1/chat/completions` (stream) as `deploy` serves it.
+/// - `POST /api/chat/load {"model", "adapters"}`, `GET /api/chat/status`, then `POST /v1/chat/completions` (stream)
+///   as `deploy` serves it.
 public func buildWebUIApplication(
     configuration: WebUIConfiguration, engine: ServingEngine,
     loadModel: @escaping @Sendable (_ model: String, _ adapters: String?) throws -> ServedModel,
@@ -28,7 +29,7 @@ public func buildWebUIApplication(
     let guardrail = RootGuard(root: configuration.rootDirectory)
     let runs = RunManager(executable: configuration.executable, guardrail: guardrail)
     let routes = WebUIRoutes(configuration: configuration, runs: runs, flags: FlagCatalog(executable: configuration.executable),
-                             guardrail: guardrail, engine: engine, loadModel: loadModel)
+                             guardrail: guardrail, chat: ChatModelSlot(engine: engine), loadModel: loadModel)
     let page = WebUIPage.html(chatOnly: configuration.chatOnly)
     router.get("/") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
@@ -37,6 +38,7 @@ public func buildWebUIApplication(
     if let key = configuration.apiKey { api.add(middleware: APIKeyMiddleware(key: key)) }
     api.get("config") { _, _ in routes.config() }
     api.post("chat/load") { request, _ in try await routes.loadChatModel(request) }
+    api.get("chat/status") { _, _ in routes.chatStatus() }
     if !configuration.chatOnly {
         api.get("flags/:command") { _, context in try routes.flagList(context.parameters.get("command") ?? "") }
         api.get("runs") { _, _ in routes.list() }

@@ -69,7 +69,9 @@ public final class RunManager: @unchecked Sendable {
                 throw OpenAIError(status: 400, message: "flag name '\(name)': expected snake_case letters and digits",
                                   type: "invalid_request_error", param: name)
             }
-            for value in values where RootGuard.isPathArgument(name: name, value: value) {
+            // Path-like values, and any value naming something in the root (a symbolic link there may lead out).
+            for value in values where RootGuard.isPathArgument(name: name, value: value)
+                || FileManager.default.fileExists(atPath: guardrail.root.appendingPathComponent(value).path) {
                 let url = try guardrail.resolve(value, field: name)
                 if name == "output_dir" || name == "eval_output_dir" { output = url }
             }

@@ -179,10 +179,10 @@ $('chat-load').onclick = async () => {
   $('chat-status').textContent = 'loading…';
   try { await api('/api/chat/load', {model: $('chat-model').value, adapters: $('chat-adapters').value || null}); }
   catch (e) { $('chat-status').textContent = e.message; return; }
-  const model = $('chat-model').value;
-  for (let i = 0; i < 600; i++) {
-    const r = await fetch('/v1/models', {headers: headers()});
-    if (r.ok) { const m = await r.json(); if (m.data && m.data.length) { $('chat-status').textContent = 'ready: ' + m.data.map(x => x.id).join(', '); return; } }
+  for (let i = 0; i < 1200; i++) {
+    const st = await api('/api/chat/status');
+    if (st.status === 'ready') { $('chat-status').textContent = 'ready: ' + st.model; return; }
+    if (st.status === 'failed') { $('chat-status').textContent = 'failed: ' + st.error; return; }
     await new Promise(res => setTimeout(res, 500));
   }
 };

@@ -9,7 +9,7 @@ struct WebUIRoutes: Sendable {
     let runs: RunManager
     let flags: FlagCatalog
     let guardrail: RootGuard
-    let engine: ServingEngine
+    let chat: ChatModelSlot
     let loadModel: @Sendable (_ model: String, _ adapters: String?) throws -> ServedModel
 
     struct StartRequest: Decodable {
@@ -119,8 +119,13 @@ struct WebUIRoutes: Sendable {
                         body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"reports":["# + entries.joined(separator: ",") + "]}")))
     }
 
-    /// `POST /api/chat/load {"model", "adapters"}`: loads a model for the Chat tab on its own thread (202; `GET /health`
-    /// says when it is ready); the model before it keeps answering until then.
+    /// `GET /api/chat/status`: idle, loading, ready or failed (with why).
+    func chatStatus() -> Response {
+        json(chat.current)
+    }
+
+    /// `POST /api/chat/load {"model", "adapters"}`: loads a model for the Chat tab on its own thread (202;
+    /// `GET /api/chat/status` says when it is ready or why it failed); the model before it keeps answering until then.
     func loadChatModel(_ request: Request) async throws -> Response {
         let body = try await decode(LoadRequest.self, request)
         for (field, value) in [("model", body.model), ("adapters", body.adapters ?? "")]
@@ -128,15 +133,12 @@ struct WebUIRoutes: Sendable {
                                  || RootGuard.isPathArgument(name: field, value: value)) {
             _ = try guardrail.resolve(value, field: field)
         }
-        let (engine, load) = (self.engine, self.loadModel)
+        let load = self.loadModel
         let root = guardrail.root
-        Thread.detachNewThread {
-            let model = body.model.hasPrefix("/") ? body.model : root.appendingPathComponent(body.model).path
-            let adapters = body.adapters.flatMap { $0.isEmpty ? nil : ($0.hasPrefix("/") ? $0 : root.appendingPathComponent($0).path) }
-            if let served = try? load(FileManager.default.fileExists(atPath: model) ? model : body.model, adapters) {
-                engine.ready(served)
-            }
-        }
+        let model = body.model.hasPrefix("/") || !FileManager.default.fileExists(atPath: root.appendingPathComponent(body.model).path)
+            ? body.model : root.appendingPathComponent(body.model).path
+        let adapters = body.adapters.flatMap { $0.isEmpty ? nil : ($0.hasPrefix("/") ? $0 : root.appendingPathComponent($0).path) }
+        chat.load(body.model) { try load(model, adapters) }
         return json(["status": "loading", "model": body.model], status: .accepted)
     }
 

@@ -195,6 +195,17 @@ func json(_ response: TestResponse) throws -> JSONValue { try JSONParser.parse(S
                                                #"{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "stream": true, "max_tokens": 4}"#)
             let body = String(buffer: answer.body)
             #expect(answer.status == .ok && body.contains("chat.completion.chunk") && body.hasSuffix("data: [DONE]\n\n"), "\(body)")
+            #expect(try json(try await client.get("/api/chat/status"))["status"]?.stringValue == "ready")
+
+            // A load that fails says why; the model before it keeps answering.
+            #expect(try await client.post("/api/chat/load", #"{"model": "no-such-model"}"#).status == .accepted)
+            var state = try json(try await client.get("/api/chat/status"))
+            for _ in 0..<100 where state["status"]?.stringValue == "loading" {
+                try await Task.sleep(for: .milliseconds(50))
+                state = try json(try await client.get("/api/chat/status"))
+            }
+            #expect(state["status"]?.stringValue == "failed" && state["error"]?.stringValue?.isEmpty == false, "\(state)")
+            #expect(try await client.get("/health").status == .ok)
         }
         await engine.shutdown(gracePeriod: .seconds(5))
     }

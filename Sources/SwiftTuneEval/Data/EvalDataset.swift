@@ -153,7 +153,8 @@ public enum EvalDatasetLoader {
                 } catch let error as EvalError {
                     if strict { failure = error } else { problems.append("\(error)") }
                 } catch {
-                    if strict { failure = .badRow(location: location, reason: "\(error)", hint: "fix or remove the row") }
+                    let wrapped = EvalError.badRow(location: location, reason: "\(error)", hint: "fix or remove the row")
+                    if strict { failure = wrapped } else { problems.append("\(wrapped)") }
                 }
             }
             if let failure { throw failure }
