@@ -30,6 +30,8 @@ let package = Package(
         .library(name: "SwiftTuneRunFiles", targets: ["SwiftTuneRunFiles"]),
         .library(name: "SwiftTuneFamilies", targets: ["SwiftTuneFamilies"]),
         .library(name: "SwiftTuneBackendCheck", targets: ["SwiftTuneBackendCheck"]),
+        .library(name: "SwiftTuneEval", targets: ["SwiftTuneEval"]),
+        .library(name: "SwiftTuneWebUI", targets: ["SwiftTuneWebUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -144,13 +146,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // L5, beside the server: evaluation (`eval`): benchmark and custom sets read from paths, prompts, answer
+        // extraction and scores, a model in this process (generation and log-likelihoods) or an OpenAI endpoint.
+        .target(
+            name: "SwiftTuneEval",
+            dependencies: [
+                "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneModels", "SwiftTuneChat", "SwiftTuneData", "SwiftTuneJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // L5, over the server: the web UI (`web-ui`, `app`): the page embedded in the binary, its JSON endpoints, runs
+        // as child processes of `swift-tune`, and the server's OpenAI routes for the Chat tab.
+        .target(
+            name: "SwiftTuneWebUI",
+            dependencies: [
+                "SwiftTuneServer", "SwiftTuneRunFiles", "SwiftTuneJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // L6: the command line (the only place that picks backends and prints).
         .target(
             name: "SwiftTuneCLI",
             dependencies: [
                 "SwiftTuneModels", "SwiftTuneCPU", "SwiftTuneCUDA", "SwiftTuneData", "SwiftTuneTraining",
                 "SwiftTuneTokenizers", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneHub", "SwiftTuneServer", "SwiftTuneExport",
-                "SwiftTuneRunFiles", "SwiftTuneBackendCheck", "SwiftTuneQuantization",
+                "SwiftTuneRunFiles", "SwiftTuneBackendCheck", "SwiftTuneQuantization", "SwiftTuneEval",
+                "SwiftTuneWebUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -198,6 +224,20 @@ let package = Package(
                 "SwiftTuneServer", "SwiftTuneEngine", "SwiftTuneGeneration", "SwiftTuneCPU",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SwiftTuneEvalTests",
+            dependencies: [
+                "SwiftTuneEval", "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneServer", "SwiftTuneCPU", "SwiftTuneJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SwiftTuneWebUITests",
+            dependencies: [
+                "SwiftTuneWebUI", "SwiftTuneServer", "SwiftTuneGeneration", "SwiftTuneEngine", "SwiftTuneCPU", "SwiftTuneJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

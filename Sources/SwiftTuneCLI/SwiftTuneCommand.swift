@@ -14,6 +14,7 @@ public struct SwiftTuneCommand: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [SFTCommand.self, PTCommand.self, RLHFCommand.self, InferCommand.self, ExportCommand.self, DeployCommand.self,
+                      EvalCommand.self, WebUICommand.self, AppCommand.self,
                       TokenizeCommand.self,
                       DownloadCommand.self, CheckBackendCommand.self, BenchmarkCommand.self]
     )

@@ -1,11 +1,15 @@
 import Hummingbird
 
 /// `--api_key`: a request must carry `Authorization: Bearer <key>`; a missing or wrong key is a 401.
-struct APIKeyMiddleware: RouterMiddleware {
-    typealias Context = ServerRequestContext
+public struct APIKeyMiddleware: RouterMiddleware {
+    public typealias Context = ServerRequestContext
     let key: String
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(key: String) {
+        self.key = key
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], Self.constantTimeEqual(header, "Bearer " + key) else {
             throw OpenAIError.unauthorized
         }

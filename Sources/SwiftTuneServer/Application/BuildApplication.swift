@@ -13,6 +13,20 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: ServerRequestContext.self)
+    addOpenAIRoutes(to: router, engine: engine, configuration: configuration)
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                serverName: "swift-tune"),
+        onServerRunning: onServerRunning,
+        logger: logger)
+}
+
+/// The OpenAI-compatible routes on `router`: the error middleware (every error below it rendered as OpenAI's error
+/// object), request logging with `verbose`, `GET /health` and `/v1/…` (behind `apiKey` when set). The web UI adds
+/// its own routes beside them on the same router.
+public func addOpenAIRoutes(to router: Router<ServerRequestContext>, engine: ServingEngine,
+                            configuration: ServerConfiguration) {
     router.add(middleware: OpenAIErrorMiddleware())
     if configuration.verbose { router.add(middleware: LogRequestsMiddleware<ServerRequestContext>(.info)) }
     let routes = OpenAIRoutes(engine: engine, configuration: configuration)
@@ -22,10 +36,4 @@ public func buildApplication(
     v1.get("models") { _, _ in try routes.models() }
     v1.post("chat/completions") { request, context in try await routes.chatCompletions(request, context: context) }
     v1.post("completions") { request, context in try await routes.completions(request, context: context) }
-    return Application(
-        router: router,
-        configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                serverName: "swift-tune"),
-        onServerRunning: onServerRunning,
-        logger: logger)
 }
