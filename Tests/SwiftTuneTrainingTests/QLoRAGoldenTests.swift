@@ -18,7 +18,7 @@ struct QLoRAGoldenTests {
     /// The family's QLoRA fixtures, or nil after recording how to make them.
     static func directory(_ family: String, sourceLocation: SourceLocation = #_sourceLocation) -> URL? {
         let directory = qloraFixtures.appendingPathComponent(family)
-        let needed = ["dequantized.safetensors", "qlora_logits.safetensors", "qlora_trajectory.json",
+        let needed = ["dequantized.safetensors", "quant_state.safetensors", "qlora_logits.safetensors", "qlora_trajectory.json",
                       "initial_adapter/adapter_model.safetensors", "final_adapter/adapter_model.safetensors"]
         let missing = needed.filter { !FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
         guard missing.isEmpty else {
@@ -100,5 +100,40 @@ struct QLoRAGoldenTests {
         expectTensorClose(try golden.backend.floats(model.logits(batch)),
                           try golden.backend.floats(logits.tensor("logits_final", on: golden.backend)),
                           relativeTolerance: 1e-2, "\(family) logits after 8 QLoRA steps")
+    }
+
+    /// With bitsandbytes' own offset (torch's f32 mean of the absmax, from quant_state.safetensors), quantizing the
+    /// checkpoint's weights here (`BitsAndBytes4Bit.quantize(offset:)`, what `FourBitWeightTensors.quantize` runs)
+    /// gives bitsandbytes' CUDA codes: the packed 4-bit codes byte for byte, the nested scales bit for bit, and the
+    /// nested 8-bit codes byte for byte but for at most one per weight one step away (measured: one code of 32, in
+    /// qwen2's layers.1 v_proj, where bitsandbytes' CUDA search of the dynamic map and its torch reference, which
+    /// this follows, round a value near a boundary apart).
+    @Test(arguments: families)
+    func codesMatchBitsAndBytesGivenItsOffset(family: String) throws {
+        guard let directory = Self.directory(family), let golden = LoRAGolden(family) else { return }
+        let states = try SafetensorsFile(url: directory.appendingPathComponent("quant_state.safetensors"))
+        let weights = try ModelWeights(directory: fixtures.appendingPathComponent("golden/\(family)"))
+        let backend = golden.backend
+        var checked = 0
+        for name in weights.names where DecoderModel.isLinearWeight(name) {
+            let values = try backend.floats(weights.tensor(name, on: backend, as: .f32))
+            let offset = try backend.floats(states.tensor(name + ".offset", on: backend))[0]
+            let ours = try BitsAndBytes4Bit.quantize(values, shape: [values.count], quantType: .nf4,
+                                                     doubleQuantization: true, offset: offset)
+            guard case let .nested(nested) = ours.absmax else { Issue.record("\(name): not double-quantized"); continue }
+            let packed = try backend.bytes(states.tensor(name + ".packed", on: backend))
+            let codes = try backend.bytes(states.tensor(name + ".absmax", on: backend))
+            let scales = try backend.floats(states.tensor(name + ".nested_absmax", on: backend))
+            let differing = zip(ours.packed, packed).filter { $0 != $1 }.count
+            #expect(ours.packed.count == packed.count && differing == 0,
+                    "\(family) \(name): \(differing) of \(packed.count) packed bytes differ from bitsandbytes'")
+            let apart = zip(nested.codes, codes).filter { $0 != $1 }
+            #expect(nested.codes.count == codes.count && apart.count <= 1
+                    && apart.allSatisfy { abs(Int($0) - Int($1)) == 1 },
+                    "\(family) \(name): nested absmax codes differ: \(apart) of \(codes.count)")
+            #expect(nested.scales == scales, "\(family) \(name): nested scales differ")
+            checked += 1
+        }
+        #expect(checked == 14)
     }
 }
