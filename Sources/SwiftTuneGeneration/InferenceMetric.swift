@@ -23,7 +23,14 @@ public enum InferenceMetric: String, Sendable, CaseIterable {
     public static func rougeL(_ candidate: String, _ reference: String) -> Double {
         let c = candidate.split(whereSeparator: \.isWhitespace), r = reference.split(whereSeparator: \.isWhitespace)
         if c.isEmpty || r.isEmpty { return c.isEmpty && r.isEmpty ? 1 : 0 }
-        // Longest common subsequence, one row at a time.
+        return rougeLF1(c, r)
+    }
+
+    /// ROUGE-L F1 of two token sequences: `2·P·R / (P + R)` with `P = LCS / candidate tokens` and
+    /// `R = LCS / reference tokens` (the longest common subsequence, one row at a time); 0 when either is empty or
+    /// nothing is shared.
+    public static func rougeLF1<Token: Equatable>(_ c: [Token], _ r: [Token]) -> Double {
+        guard !c.isEmpty, !r.isEmpty else { return 0 }
         var previous = [Int](repeating: 0, count: r.count + 1)
         for token in c {
             var current = [Int](repeating: 0, count: r.count + 1)

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneGeneration
 
 /// ROUGE-L and BLEU-4 of an answer against a reference, as EvalScope's `general_qa` reports them (each in [0, 1]).
 ///
@@ -34,20 +35,7 @@ public enum TextOverlap {
     /// ROUGE-L F1 (Lin 2004, https://aclanthology.org/W04-1013/): `2·P·R / (P + R)` with `P = LCS / answer words`
     /// and `R = LCS / reference words`; 0 when either is empty.
     public static func rougeL(_ answer: String, reference: String) -> Double {
-        let a = tokens(answer), r = tokens(reference)
-        guard !a.isEmpty, !r.isEmpty else { return 0 }
-        var previous = [Int](repeating: 0, count: r.count + 1)
-        for word in a {
-            var current = [Int](repeating: 0, count: r.count + 1)
-            for (j, other) in r.enumerated() {
-                current[j + 1] = word == other ? previous[j] + 1 : max(previous[j + 1], current[j])
-            }
-            previous = current
-        }
-        let lcs = Double(previous[r.count])
-        guard lcs > 0 else { return 0 }
-        let precision = lcs / Double(a.count), recall = lcs / Double(r.count)
-        return 2 * precision * recall / (precision + recall)
+        InferenceMetric.rougeLF1(tokens(answer), tokens(reference))
     }
 
     /// Sentence BLEU-4 (Papineni et al. 2002, https://aclanthology.org/P02-1040/) as NLTK's `sentence_bleu` with
