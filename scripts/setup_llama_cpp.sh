@@ -5,6 +5,7 @@
 # Needs pip (PyPI only) and a C/C++ compiler; cmake and ninja come from PyPI as build dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1   # no "running as root" or upgrade warnings
 version=0.3.36
 cache=.cache/llama-cpp
 if python3 -c "import llama_cpp, sys; sys.exit(0 if llama_cpp.__version__ == '$version' else 1)" 2>/dev/null; then

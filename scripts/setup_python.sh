@@ -5,6 +5,7 @@
 # Needs python3 with venv and pip (PyPI only). Skips the install when the pinned version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1   # no "running as root" or upgrade warnings
 venv=.cache/python
 openai_version=3.51.0
 selenium_version=4.51.0

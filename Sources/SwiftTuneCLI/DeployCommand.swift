@@ -37,8 +37,6 @@ struct DeployCommand: AsyncParsableCommand {
     var maxModelLen: Int?
     @Option(name: flag("max_queue_size"), help: "Requests waiting for a place in the batch at most; more get 429 (default 256).")
     var maxQueueSize = 256
-    @Option(name: flag("verbose"), help: "Log every request: true or false (default false).")
-    var verbose = false
     @Option(name: flag("log_interval"), help: "Seconds between throughput log lines; 0 turns them off (default 20).")
     var logInterval = 20.0
 
@@ -61,9 +59,9 @@ struct DeployCommand: AsyncParsableCommand {
         inference.engine = EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: maxModelLen)
         let serve = ServeOptions(inference: inference, servedModelName: servedModelName,
                                  scheduler: SchedulerOptions(queueLimit: maxQueueSize))
-        let backend = try DeviceChoice.pick(model.device)
+        let backend = try model.backend()
         let configuration = ServerConfiguration(host: host, port: port, apiKey: apiKey, logInterval: logInterval,
-                                                verbose: verbose)
+                                                verbose: model.verbose)
         try await DeployServer.run(configuration: configuration, onServerRunning: { [host] channel in
             print("listening on http://\(host):\(channel.localAddress?.port ?? 0)")
         }, load: {

@@ -106,7 +106,7 @@ struct EvalCommand: AsyncParsableCommand {
             inference.system = model.system
             inference.engine = EngineOptions(maxBatchSize: maxBatchSize ?? evalNumProc, maxModelLength: maxModelLen)
             inference.sampling = SamplingFlags(maxNewTokens: maxNewTokens, temperature: temperature)
-            let backend = try DeviceChoice.pick(model.device)
+            let backend = try model.backend()
             evalModel = LocalEvalModel(inference: try Inference.load(inference, backend: backend) { note($0) })
         }
         let report = try await Evaluator.run(datasets, model: evalModel, options: options) { note($0) }

@@ -16,6 +16,29 @@ struct ExportCommand: AsyncParsableCommand {
             <ckpt>-gguf, <ckpt>-ollama) or into --output_dir; an existing one is refused unless --exist_ok true.
             """)
 
+    @OptionGroup var flags: ExportFlags
+
+    func run() async throws { try await flags.export() }
+}
+
+/// `swift-tune merge-lora`: ms-swift's alias of `export --merge_lora true`.
+struct MergeLoRACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge-lora",
+        abstract: "Merge a LoRA checkpoint into its base model (the same as export --merge_lora true).",
+        discussion: "Example: swift-tune merge-lora --adapters output/v0-…/checkpoint-100 (writes <ckpt>-merged)")
+
+    @OptionGroup var flags: ExportFlags
+
+    func run() async throws {
+        var flags = flags
+        flags.mergeLoRA = true
+        try await flags.export()
+    }
+}
+
+/// The flags of `export` (and `merge-lora`), and the export they describe.
+struct ExportFlags: ParsableArguments {
     @Option(name: flag("adapters"), parsing: .upToNextOption, help: "The checkpoint folder: a LoRA adapter (or a full checkpoint for --to_gguf).")
     var adapters: [String] = []
 
@@ -59,7 +82,7 @@ struct ExportCommand: AsyncParsableCommand {
         if let device, !["cpu", "cuda"].contains(device) { throw ValidationError("--device \(device): expected cpu or cuda") }
     }
 
-    func run() async throws {
+    func export() async throws {
         var options = ExportOptions(adapters: adapters.first.map { URL(fileURLWithPath: $0) })
         options.mergeLoRA = mergeLoRA
         options.toGGUF = toGGUF

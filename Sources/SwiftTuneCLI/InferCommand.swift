@@ -22,7 +22,7 @@ struct InferCommand: ParsableCommand {
     @OptionGroup var infer: InferOptions
 
     func run() throws {
-        let backend = try DeviceChoice.pick(model.device)
+        let backend = try model.backend()
         let inference = try Inference.load(try infer.inferenceOptions(model: model), backend: backend) { note($0) }
         if inference.engine.model.score != nil {
             guard infer.isBatch else {
@@ -43,6 +43,8 @@ struct InferCommand: ParsableCommand {
         session.instructions.forEach(note)
         let stream = infer.stream ?? true
         let resultURL = infer.resultPath.map { URL(fileURLWithPath: $0) }
+        // From a pipe nothing echoes the input: print it after the prompt, so each answer starts on its own line.
+        let echoesInput = isatty(STDIN_FILENO) == 0
         while true {
             print(session.prompt, terminator: "")
             fflush(nil)  // the prompt has no newline: flush it past stdout's line buffering
@@ -50,6 +52,7 @@ struct InferCommand: ParsableCommand {
                 print()  // stdin closed (Ctrl-D, end of a pipe): leave the prompt's line and exit cleanly
                 return
             }
+            if echoesInput { print(line) }
             switch session.submit(line) {
             case .exit:
                 return

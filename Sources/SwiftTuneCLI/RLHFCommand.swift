@@ -38,7 +38,7 @@ struct RLHFCommand: AsyncParsableCommand {
         var options = RLHFOptions(training: try await runner.sftOptions(), preference: try preference.options())
         if let refModel = preference.refModel { options.refModel = try await flags.hub.resolveModel(refModel) }
         options.refAdapters = preference.refAdapters.map { URL(fileURLWithPath: $0) }
-        let backend = try DeviceChoice.pick(flags.model.device)
+        let backend = try flags.model.backend()
         let stop = StopSignal()
         defer { stop.cancel() }
         let progress = ConsoleTrainingObserver()
@@ -54,7 +54,7 @@ extension RLHFCommand {
         if grpo.useVLLM == true || grpo.vllmMode != nil {
             print("--use_vllm / --vllm_mode: sampling runs on swift-tune's in-process engine on the policy's own weights")
         }
-        let backend = try DeviceChoice.pick(flags.model.device)
+        let backend = try flags.model.backend()
         let stop = StopSignal()
         defer { stop.cancel() }
         let progress = ConsoleTrainingObserver()

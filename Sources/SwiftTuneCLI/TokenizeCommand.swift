@@ -1,20 +1,24 @@
 import ArgumentParser
 import Foundation
+import SwiftTuneExport
+import SwiftTuneHub
 import SwiftTuneTokenizers
 
 /// `swift-tune tokenize`: token ids of a text with a model's tokenizer (like llama.cpp's `llama-tokenize`).
-public struct TokenizeCommand: ParsableCommand {
+public struct TokenizeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Print the token ids of a text with a model's tokenizer.",
         discussion: """
-            --model is a folder with tokenizer.json (tokenizer_config.json is read when present) or a \
-            tokenizer.json file. Prints the ids on one line, a JSON array with --json, or one "id -> 'piece'" \
+            --model is what infer takes: a model folder or a tokenizer.json file (tokenizer_config.json is read when \
+            present), a GGUF file (its embedded vocabulary), a LoRA checkpoint (its run's base model) or a hub id. Prints the ids on one line, a JSON array with --json, or one "id -> 'piece'" \
             line per token with --verbose.
             """)
 
-    @Option(name: .customLong("model"), help: "A model folder with tokenizer.json, or a tokenizer.json file.")
+    @Option(name: .customLong("model"), help: "A model folder, a tokenizer.json file, a .gguf file, a LoRA checkpoint or a hub id ORG/NAME.")
     var model: String
+
+    @OptionGroup var hub: HubFlags
 
     @Option(name: .customLong("text"), help: "The text to tokenize.")
     var text: String?
@@ -37,13 +41,20 @@ public struct TokenizeCommand: ParsableCommand {
     public func validate() throws {
         if (text == nil) == (file == nil) { throw ValidationError("pass exactly one of --text and --file") }
         if json && verbose { throw ValidationError("--json and --verbose cannot be combined") }
-        if model.lowercased().hasSuffix(".gguf") {
-            throw ValidationError("GGUF tokenizers are not supported yet; pass the folder of the HF model (tokenizer.json)")
-        }
     }
 
-    public func run() throws {
-        let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: model))
+    /// The tokenizer: the path's own, or for a LoRA checkpoint without one, its base model's (from args.json).
+    func loadTokenizer() async throws -> Tokenizer {
+        var path = try await hub.resolveModel(model)
+        let hasOwn = ["tokenizer.json"].contains { FileManager.default.fileExists(atPath: path.appendingPathComponent($0).path) }
+        if !hasOwn, let base = try Exporter.baseModelSpec(checkpoint: path) {
+            path = try await hub.resolveModel(base)
+        }
+        return try LocalModel.tokenizer(at: path)
+    }
+
+    public func run() async throws {
+        let tokenizer = try await loadTokenizer()
         let input = try text ?? String(contentsOf: URL(fileURLWithPath: file ?? ""), encoding: .utf8)
         let ids = tokenizer.encode(input, addSpecialTokens: addSpecialTokens)
         if json {

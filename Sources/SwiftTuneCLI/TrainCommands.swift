@@ -53,7 +53,7 @@ struct TrainCommandRunner {
 
     func run() async throws {
         let options = try await sftOptions()
-        let backend = try DeviceChoice.pick(model.device)
+        let backend = try model.backend()
         let stop = StopSignal()
         defer { stop.cancel() }
         let progress = ConsoleTrainingObserver()

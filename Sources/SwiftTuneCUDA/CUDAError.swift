@@ -41,6 +41,28 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
     static let hint = "install the NVIDIA driver and the CUDA 13 libraries (libnvrtc.so.13, libcublasLt.so.13), "
         + "set SWIFT_TUNE_CUDA_LIB_DIR to the folder that holds them, or use --device cpu"
 
+    /// One line: the cause and the hint, without the paths searched (`description` has them).
+    public var summary: String {
+        switch self {
+        case let .librariesNotFound(searches):
+            let causes = searches.map { search in
+                "\(search.library) (\(search.purpose))" + (search.lastError.isEmpty ? "" : ": \(search.lastError)")
+            }
+            return "CUDA backend unavailable: could not load " + causes.joined(separator: "; ") + " (hint: \(Self.hint))"
+        default:
+            return description.split(separator: "\n").first.map(String.init) ?? description
+        }
+    }
+
+    /// The cause in a few words, for a note that the CPU is used instead: the libraries that did not load, or the
+    /// summary.
+    public var shortCause: String {
+        if case let .librariesNotFound(searches) = self {
+            return "could not load " + searches.map(\.library).joined(separator: ", ")
+        }
+        return summary
+    }
+
     public var description: String {
         switch self {
         case let .librariesNotFound(searches):

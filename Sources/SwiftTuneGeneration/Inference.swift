@@ -91,8 +91,8 @@ public final class Inference: @unchecked Sendable {
         }
         let loaded: LoadedModel
         do { loaded = try LocalModel.load(path: modelFolder, backend: backend, fourBit: fourBit) } catch let error as HubError {
-            throw GenerationError.modelNotFound(reason: "\(error)",
-                                                hint: "--model takes an HF model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file")
+            if case .notFound = error { throw error }  // its message carries the hint already
+            throw GenerationError.modelNotFound(reason: "\(error)", hint: HubError.modelHint)
         }
         let (tokenizer, model) = (loaded.tokenizer, loaded.model)
         if let adapter = options.adapter {

@@ -55,11 +55,14 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
         return "\(bytes) B"
     }
 
+    /// What `--model` takes, the one hint every command gives for a model it cannot find.
+    public static let modelHint = "--model takes an HF model folder (config.json, *.safetensors, tokenizer.json), "
+        + "a .gguf file or a hub id ORG/NAME"
+
     public var description: String {
         switch self {
         case let .notFound(path):
-            return "\(path): no such file or folder (hint: pass a Hugging Face model folder with config.json, "
-                + "*.safetensors and tokenizer.json, or a .gguf file)"
+            return "\(path): no such file or folder (hint: \(Self.modelHint))"
         case let .incompleteModelFolder(path, missing, found):
             let contents = found.isEmpty ? "it is empty" : "it holds " + found.prefix(12).joined(separator: ", ")
                 + (found.count > 12 ? ", …" : "")

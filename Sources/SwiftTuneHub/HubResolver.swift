@@ -44,6 +44,7 @@ public enum HubResolver {
         guard !HubRepo.isValidID(text) else { return }
         let pathLike = text.hasPrefix("/") || text.hasPrefix(".") || text.hasPrefix("~") || text.hasSuffix(".gguf")
             || text.split(separator: "/").count > 2
+        if pathLike, what == "model" { throw HubError.notFound(path: text) }
         throw HubError.invalidSpec(text, reason: pathLike
             ? "no such file or folder"
             : "neither an existing path nor a hub \(what) id of the form ORG/NAME")

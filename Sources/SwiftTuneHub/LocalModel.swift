@@ -28,7 +28,7 @@ public enum LocalModel {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
-            throw HubError.notFound(path: path.path)
+            throw HubError.notFound(path: path.relativePath)  // as the user gave it
         }
         if !isDirectory.boolValue {
             if path.pathExtension.lowercased() == "gguf" || startsWithGGUFMagic(path) { return .gguf(path) }
@@ -77,6 +77,24 @@ public enum LocalModel {
             let name = try file.string("general.name") ?? url.deletingPathExtension().lastPathComponent
             return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: tokenizer.chatTemplate, name: name,
                                source: url, format: .gguf)
+        }
+    }
+
+    /// The tokenizer of what a `--model` path names, without reading any weights: a `tokenizer.json` file, a folder
+    /// holding one, or a GGUF file (its embedded vocabulary) or a folder holding exactly one. Throws `HubError`
+    /// naming what is missing.
+    public static func tokenizer(at path: URL) throws -> Tokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
+            throw HubError.notFound(path: path.path)
+        }
+        if isDirectory.boolValue ? FileManager.default.fileExists(atPath: path.appendingPathComponent(tokenizerFile).path)
+            : path.pathExtension.lowercased() == "json" {
+            return try Tokenizer(contentsOf: path)
+        }
+        switch try resolve(path: path) {
+        case let .gguf(url): return try Tokenizer(gguf: GGUFFile(url: url))
+        case let .huggingFaceFolder(folder): return try Tokenizer(contentsOf: folder)
         }
     }
 

@@ -70,6 +70,6 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     /// the same (a JSONL row is always line 1 of its own text).
     public var description: String {
         "\(message) at byte \(offset)" + (line > 1 ? " (line \(line), column \(column))" : "")
-            + (path.isEmpty ? "" : " in \(path)")
+            + (path.isEmpty ? "" : " in the value of \(path)")
     }
 }

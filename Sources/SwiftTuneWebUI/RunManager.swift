@@ -36,7 +36,12 @@ public final class RunManager: @unchecked Sendable {
     let logFolder: URL
     private var runs: [RunInfo] = []
     private var processes: [Int: Process] = [:]
+    private var acceptedMarkers: [Int: URL] = [:]
     private let lock = NSLock()
+
+    /// The environment variable naming the file a `swift-tune` child creates once its flags are parsed and
+    /// validated, so a refused flag is told from a slow start however loaded the machine is.
+    public static let acceptedMarkerVariable = "SWIFT_TUNE_ARGUMENTS_ACCEPTED"
 
     public init(executable: URL, guardrail: RootGuard) {
         self.executable = executable
@@ -100,6 +105,11 @@ public final class RunManager: @unchecked Sendable {
             process.standardOutput = handle
             process.standardError = handle
             process.standardInput = FileHandle.nullDevice
+            let marker = log.appendingPathExtension("accepted")
+            try? FileManager.default.removeItem(at: marker)
+            var environment = ProcessInfo.processInfo.environment
+            environment[Self.acceptedMarkerVariable] = marker.path
+            process.environment = environment
             process.terminationHandler = { [weak self] finished in
                 try? handle.close()
                 self?.ended(id, code: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal)
@@ -112,6 +122,7 @@ public final class RunManager: @unchecked Sendable {
                                logFile: log.path, pid: process.processIdentifier)
             runs.append(info)
             processes[id] = process
+            acceptedMarkers[id] = marker
             return info
         }
     }
@@ -151,12 +162,18 @@ public final class RunManager: @unchecked Sendable {
         return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
     }
 
-    /// Waits up to `timeout` for a run to leave `running`; returns it as it is then.
-    public func settle(_ id: Int, timeout: Duration) async throws -> RunInfo {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+    /// Waits for a run to leave `running`, or for its child to have accepted its flags and run for `grace`
+    /// (so a failure right at the start, such as a missing file, still shows); gives up after `timeout`. Returns
+    /// the run as it is then.
+    public func settle(_ id: Int, grace: Duration, timeout: Duration) async throws -> RunInfo {
+        let start = ContinuousClock.now
+        let marker = lock.withLock { acceptedMarkers[id] }
+        while ContinuousClock.now - start < timeout {
             let info = try run(id)
             if info.status != .running { return info }
+            if ContinuousClock.now - start >= grace, marker.map({ FileManager.default.fileExists(atPath: $0.path) }) ?? true {
+                return info
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         return try run(id)

@@ -45,11 +45,12 @@ struct WebUIRoutes: Sendable {
     }
 
     /// `POST /api/runs`: starts a run; one that the CLI refuses at once (a bad flag value) is a 400 with the CLI's
-    /// own message, and the run stays listed as failed.
+    /// own message, and the run stays listed as failed. It waits for the child to accept its flags (up to two
+    /// minutes on a loaded machine) and then 1.5 s more.
     func start(_ request: Request) async throws -> Response {
         let body = try await decode(StartRequest.self, request)
         let info = try runs.start(command: body.command, arguments: body.args.map { ($0.name, $0.values) })
-        let settled = try await runs.settle(info.id, timeout: .milliseconds(1500))
+        let settled = try await runs.settle(info.id, grace: .milliseconds(1500), timeout: .seconds(120))
         if settled.status == .failed {
             let message = try runs.logTail(info.id).trimmingCharacters(in: .whitespacesAndNewlines)
             throw OpenAIError(status: 400, message: message.isEmpty ? "the run exited with \(settled.exitCode ?? -1)" : message,

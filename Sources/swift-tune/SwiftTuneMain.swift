@@ -12,6 +12,6 @@ struct SwiftTuneMain {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             exit(2)
         }
-        await SwiftTuneCommand.main(arguments)
+        await SwiftTuneCommand.main(accepting: arguments)
     }
 }

@@ -52,6 +52,9 @@ enum InferCheckpoint {
                                  input: "clear\nWho are you?\nAnd then?\n")
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.components(separatedBy: "<<< ").count - 1 == 4, "\(result.output.debugDescription)")
+        // From a pipe the input is echoed after the prompt and the answer starts on the next line.
+        #expect(result.output.contains("<<< Who are you?\n") && result.output.contains("<<< And then?\n"),
+                "\(result.output.debugDescription)")
         #expect(result.error.contains("template: qwen2_5") && result.error.contains("Input `clear`"), "\(result.error)")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -5,7 +5,8 @@ import SwiftTuneTestSupport
 import Testing
 
 /// The public datasets in ../shared/data (skipped where that folder is absent).
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: sharedData.path)))
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: sharedData.path),
+                 Comment(rawValue: "skipped: \(sharedData.path) is absent (the workspace's public datasets, not part of a clone)")))
 struct SharedDataTests {
     func rows(_ path: String, _ report: inout DatasetLoadReport) throws -> [DatasetRow] {
         try DatasetPipeline.readRows(try DatasetSpec.parse(sharedData.appendingPathComponent(path).path),

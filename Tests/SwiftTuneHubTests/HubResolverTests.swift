@@ -33,7 +33,7 @@ import Testing
         #expect(try await HubResolver.resolveDataset(gguf.path, options: options).path == gguf.path)
 
         let missing = await hubError { _ = try await HubResolver.resolveModel("/no/such/model.gguf", options: options) }
-        #expect(missing == .invalidSpec("/no/such/model.gguf", reason: "no such file or folder"))
+        #expect(missing == .notFound(path: "/no/such/model.gguf"))
         let bad = await hubError { _ = try await HubResolver.resolveModel("just-a-name", options: options) }
         #expect(bad?.description.contains("ORG/NAME") == true)
     }

@@ -120,7 +120,7 @@ func parseError(_ text: String, options: JSONParser.Options = .strict,
         #expect(error?.line == 4)
         #expect(error?.column == 26)
         #expect(error?.path == "messages[1]")
-        #expect(error?.description == "expected ',' or '}' after an object member, got '\"' at byte 82 (line 4, column 26) in messages[1]")
+        #expect(error?.description == "expected ',' or '}' after an object member, got '\"' at byte 82 (line 4, column 26) in the value of messages[1]")
         #expect(parseError(#"{"a": {"b": [0, {"c": tru}]}}"#)?.path == "a.b[1].c")
         #expect(parseError(#"[[0, 1, [x]]]"#)?.path == "[0][2][0]")
     }

@@ -14,7 +14,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     .appendingPathComponent("Fixtures")
 
 /// A stand-in `swift-tune` for the server's child processes: it prints a flag dump for `--experimental-dump-help`,
-/// refuses `--lora_rank 0` with the CLI's wording, and otherwise writes one `logging.jsonl` line per step into
+/// refuses `--lora_rank 0` with the CLI's wording, and otherwise marks its flags accepted (as the CLI does) and writes one `logging.jsonl` line per step into
 /// `OUTPUT/v0-…/` (0.2 s apart), so the tests see a run grow and finish without training a model.
 let fakeExecutable = #"""
 #!/bin/sh
@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[ -n "$SWIFT_TUNE_ARGUMENTS_ACCEPTED" ] && : > "$SWIFT_TUNE_ARGUMENTS_ACCEPTED"
 mkdir -p "$out/v0-20261207-120000"
 i=1
 while [ $i -le $steps ]; do

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwiftTuneTensor
 
 /// The model, template and device flags shared by `sft`, `pt`, `infer`, `export` and `deploy`.
 struct ModelOptions: ParsableArguments {
@@ -16,6 +17,12 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: flag("device"), help: "cpu or cuda (default: cuda when a GPU is found, else cpu).")
     var device: String?
+
+    @Option(name: flag("verbose"), help: "More detail: every path searched when CUDA is not found (deploy: every request too); true or false.")
+    var verbose = false
+
+    /// The backend `--device` names (see `DeviceChoice.pick`).
+    func backend() throws -> any Backend { try DeviceChoice.pick(device, verbose: verbose) }
 
     func validate() throws {
         if let torchDtype, !["bfloat16", "float16", "float32"].contains(torchDtype) {

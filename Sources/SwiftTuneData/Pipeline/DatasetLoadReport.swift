@@ -64,6 +64,11 @@ public struct DatasetLoadReport: Sendable, CustomStringConvertible {
             lines.append("  \(p.rawValue): \(n)")
             for e in examples[p] ?? [] { lines.append("    \(e)") }
         }
+        let bad = skipped.filter { $0.key != .tooLong }.values.reduce(0, +)
+        if bad > 0 {
+            lines.append("  \(bad) bad row\(bad == 1 ? " was" : "s were") skipped and training goes on without "
+                + "\(bad == 1 ? "it" : "them"); --strict true stops at the first instead")
+        }
         return lines.joined(separator: "\n")
     }
 }
