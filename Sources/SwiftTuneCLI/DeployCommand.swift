@@ -39,6 +39,8 @@ struct DeployCommand: AsyncParsableCommand {
     var maxQueueSize = 256
     @Option(name: flag("log_interval"), help: "Seconds between throughput log lines; 0 turns them off (default 20).")
     var logInterval = 20.0
+    @Option(name: flag("enable_prefix_caching"), help: "Reuse the KV cache blocks of prompt prefixes requests share (system prompts, earlier turns): true or false (default true, as vLLM).")
+    var enablePrefixCaching = true
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): expected 0...65535") }
@@ -56,7 +58,8 @@ struct DeployCommand: AsyncParsableCommand {
         (inference.adapter, inference.namedAdapters) = try parsedAdapters()
         inference.templateName = model.template
         inference.system = model.system
-        inference.engine = EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: maxModelLen)
+        inference.engine = EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: maxModelLen,
+                                         prefixCaching: enablePrefixCaching)
         let serve = ServeOptions(inference: inference, servedModelName: servedModelName,
                                  scheduler: SchedulerOptions(queueLimit: maxQueueSize))
         let backend = try model.backend()

@@ -11,13 +11,19 @@ public struct EngineOptions: Sendable, Equatable {
     public var cacheTokens: Int?
     /// Prompt tokens a sequence feeds per step (longer prompts are prefilled in chunks).
     public var prefillChunk: Int
+    /// Reuse the keys and values of full cache blocks whose tokens (and everything before them) another request
+    /// already computed: shared system prompts, few-shot examples, a conversation's earlier turns (vLLM's
+    /// `--enable_prefix_caching`). Cached blocks outlive their request until their space is needed, so only for a
+    /// model whose weights stay fixed (serving); after changing the weights call `clearPrefixCache()`.
+    public var prefixCaching: Bool
 
     public init(maxBatchSize: Int = 1, maxModelLength: Int? = nil, blockSize: Int = 16, cacheTokens: Int? = nil,
-                prefillChunk: Int = 2048) {
+                prefillChunk: Int = 2048, prefixCaching: Bool = false) {
         self.maxBatchSize = maxBatchSize
         self.maxModelLength = maxModelLength
         self.blockSize = blockSize
         self.cacheTokens = cacheTokens
         self.prefillChunk = prefillChunk
+        self.prefixCaching = prefixCaching
     }
 }

@@ -35,14 +35,47 @@ extension GenerationEngine {
         return GenerationSequence(id: id, request: request, prompt: prompt, budget: budget, tokenizer: tokenizer)
     }
 
-    /// Takes the blocks of `sequence`'s budget if the batch and the cache have room.
+    /// Takes the blocks of `sequence`'s budget if the batch and the cache have room; with prefix caching, the
+    /// cached blocks of its prompt's leading full blocks first (their tokens count as in the cache). The prompt's
+    /// last token is always computed, for the logits of the first answer token.
     func reserveBlocks(_ sequence: GenerationSequence) -> Bool {
         guard sequence.blocks.isEmpty else { return true }
-        guard admittedCount < maxBatchSize,
-              let blocks = cache.allocateBlocks(cache.blocksNeeded(forTokens: sequence.budget)) else { return false }
-        sequence.blocks = blocks
+        guard admittedCount < maxBatchSize else { return false }
+        let size = cache.blockSize
+        var shared: [Int32] = []
+        if prefixCaching {
+            let full = (sequence.promptCount - 1) / size
+            shared = cache.takeCachedPrefix((0..<full).map { Array(sequence.tokens[($0 * size)..<(($0 + 1) * size)]) },
+                                            adapter: sequence.request.adapter)
+        }
+        guard let rest = cache.allocateBlocks(cache.blocksNeeded(forTokens: sequence.budget) - shared.count) else {
+            cache.release(shared)
+            return false
+        }
+        sequence.blocks = shared + rest
+        sequence.cachedLength = shared.count * size
+        sequence.registeredBlocks = shared.count
+        sequence.prefixBlock = shared.last
+        prefixCounts.promptTokens += sequence.promptCount
+        prefixCounts.cachedTokens += shared.count * size
         admittedCount += 1
         return true
+    }
+
+    /// Registers the full blocks `sequence` has computed since the last step, so later requests can share them.
+    func registerComputedBlocks(_ sequence: GenerationSequence) {
+        let size = cache.blockSize
+        while sequence.registeredBlocks < sequence.cachedLength / size, sequence.canRegister {
+            let index = sequence.registeredBlocks
+            let tokens = Array(sequence.tokens[(index * size)..<((index + 1) * size)])
+            guard let block = cache.register(sequence.blocks[index], tokens: tokens, after: sequence.prefixBlock,
+                                             adapter: sequence.request.adapter) else {
+                sequence.canRegister = false  // the prefix before it was evicted
+                return
+            }
+            sequence.prefixBlock = block
+            sequence.registeredBlocks += 1
+        }
     }
 
     /// Gives `sequence`'s blocks back.
@@ -77,6 +110,7 @@ extension GenerationEngine {
         for (row, sequence) in group.enumerated() {
             if sequence.cachedLength < sequence.promptCount { promptTokens += entries[row].tokens.count }
             sequence.cachedLength += entries[row].tokens.count
+            if prefixCaching { registerComputedBlocks(sequence) }
         }
         let choices = try StepSampler.choose(logits: logits, sequences: group, backend: model.backend)
         for (sequence, choice) in zip(group, choices) {

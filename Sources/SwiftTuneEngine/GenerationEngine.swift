@@ -32,6 +32,8 @@ public final class GenerationEngine: @unchecked Sendable {
     /// Tokens per sequence at most (prompt and answer).
     public let maxModelLength: Int
     public let prefillChunk: Int
+    /// Whether full prompt blocks are shared between requests (`EngineOptions.prefixCaching`).
+    public let prefixCaching: Bool
 
     /// The KV cache's block pool. Everything below is touched with `lock` held only.
     let cache: KVCache
@@ -43,6 +45,8 @@ public final class GenerationEngine: @unchecked Sendable {
     var activeAdapter: String?
     /// The model's own unmerged adapter while a registered one is attached instead.
     var ownAdapter: LoRASet?
+    /// Prefix caching's counters: prompt tokens admitted, and how many of them came from the cache.
+    var prefixCounts = (promptTokens: 0, cachedTokens: 0)
     /// Held by every public method for its whole run.
     private let lock = NSLock()
 
@@ -65,9 +69,21 @@ public final class GenerationEngine: @unchecked Sendable {
         maxBatchSize = options.maxBatchSize
         maxModelLength = context
         prefillChunk = options.prefillChunk
+        prefixCaching = options.prefixCaching
         let tokens = options.cacheTokens ?? options.maxBatchSize * context
         cache = KVCache(storage: try model.makeKVCacheStorage(
             blockCount: max(1, (tokens + options.blockSize - 1) / options.blockSize), blockSize: options.blockSize))
+    }
+
+    /// Prompt tokens of the admitted requests, and how many of them were found in the prefix cache (not computed).
+    public var prefixCacheCounts: (promptTokens: Int, cachedTokens: Int) {
+        lock.withLock { prefixCounts }
+    }
+
+    /// Forgets every cached prefix: after the model's weights changed (a training step), their keys and values are
+    /// stale. Blocks held by running sequences stay theirs.
+    public func clearPrefixCache() {
+        lock.withLock { cache.clearCachedPrefixes() }
     }
 
     /// The registered adapters' names, sorted.

@@ -23,6 +23,11 @@ public final class GenerationSequence: @unchecked Sendable {
     var cachedLength = 0
     /// The cache blocks it holds (empty until admitted, and after release).
     var blocks: [Int32] = []
+    /// Prefix caching: its leading blocks registered (or found) in the cache, the registered block that stands for
+    /// the last of them, and whether the chain may go on (false once a block before it was evicted).
+    var registeredBlocks = 0
+    var prefixBlock: Int32?
+    var canRegister = true
     var generator: SeededGenerator
     var response: ResponseText
 

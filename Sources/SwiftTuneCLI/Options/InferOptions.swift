@@ -41,6 +41,8 @@ struct InferOptions: ParsableArguments {
     var maxBatchSize: Int?
     @Option(name: flag("max_model_len"), help: "Tokens per sequence, prompt and answer (default max_position_embeddings).")
     var maxModelLen: Int?
+    @Option(name: flag("enable_prefix_caching"), help: "Reuse the KV cache blocks of prompt prefixes rows or turns share: true or false (default true).")
+    var enablePrefixCaching = true
     @Option(name: flag("truncation_strategy"),
             help: "A prompt that fills the context: delete (an error, the default) or left (keep its end).")
     var truncationStrategy: String?
@@ -109,7 +111,8 @@ struct InferOptions: ParsableArguments {
         options.templateName = model.template
         options.system = model.system
         options.mergeLoRA = mergeLoRA ?? false
-        options.engine = EngineOptions(maxBatchSize: maxBatchSize ?? 1, maxModelLength: maxModelLen)
+        options.engine = EngineOptions(maxBatchSize: maxBatchSize ?? 1, maxModelLength: maxModelLen,
+                                       prefixCaching: enablePrefixCaching)
         options.sampling = try samplingFlags()
         options.stopWords = stopWords
         return options
