@@ -116,6 +116,13 @@ import SwiftTuneTensor
         print("grpo entropy: \(entropy) vs reference \(reference) over \(count) tokens")
         #expect(abs(entropy - reference) <= 1e-4 * max(1, reference), "entropy \(entropy), reference \(reference)")
         #expect(entropy > 0.1, "a real distribution has entropy: \(entropy)")
+        // Chunks of 5 positions: the completion runs straddle chunk boundaries; the same number.
+        let chunked = try golden.model()
+        chunked.lossChunkSize = 5
+        let again = try GRPOPolicyStep.accumulate(model: chunked, completions: completions, options: options,
+                                                  temperature: rows.temperature)
+        let chunkedEntropy = try #require(again.metrics.first { $0.key == "entropy" }?.value)
+        #expect(abs(chunkedEntropy - entropy) <= 1e-5, "chunked \(chunkedEntropy), whole \(entropy)")
     }
 }
 
