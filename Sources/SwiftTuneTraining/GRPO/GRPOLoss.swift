@@ -224,9 +224,10 @@ public enum GRPOLoss {
     ///
     /// - Parameters:
     ///   - gradientAccumulationSteps: the micro-batches of the step (grpo, bnpo and dr_grpo divide by it).
-    ///   - itemsInBatch: the completion tokens of the whole generation batch (dapo's normaliser).
+    ///   - itemsInBatch: the completion tokens per optimizer step (dapo's and cispo's normaliser): the generation
+    ///     batch's, divided by the optimizer steps it serves per pass with `steps_per_generation`.
     public static func loss(_ completions: [GRPOCompletionScores], options: GRPOLossOptions,
-                            gradientAccumulationSteps: Int = 1, itemsInBatch: Int? = nil) -> GRPOLossResult {
+                            gradientAccumulationSteps: Int = 1, itemsInBatch: Double? = nil) -> GRPOLossResult {
         let low = 1 - options.epsilon, high = 1 + options.resolvedEpsilonHigh
         let beta = options.beta
         let n = completions.count
@@ -241,7 +242,7 @@ public enum GRPOLoss {
             case .grpo, .sapo: return 1 / (length * Double(n)) / gas
             case .bnpo: return 1 / Double(max(totalTokens, 1)) / gas
             case .drGRPO: return 1 / (Double(n) * Double(options.maxCompletionLength)) / gas
-            case .dapo, .cispo: return 1 / Double(max(itemsInBatch ?? totalTokens, 1))
+            case .dapo, .cispo: return 1 / max(itemsInBatch ?? Double(totalTokens), 1)
             }
         }
         var loss = 0.0, klSum = 0.0

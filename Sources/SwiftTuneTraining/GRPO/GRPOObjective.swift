@@ -443,7 +443,8 @@ public final class GRPOObjective: TrainingObjective {
         var lossOptions = options.loss
         if options.resolvedKLInReward { lossOptions.beta = 0 }  // the KL is in the advantages
         let start = Date()
-        let itemsInBatch = batch.joined().reduce(0) { $0 + ($1.inLoss ? $1.completionIDs.count : 0) }
+        // dapo / cispo: TRL's num_items_in_batch (the generation batch's completion tokens) per optimizer step.
+        let itemsInBatch = Double(all.joined().reduce(0) { $0 + ($1.inLoss ? $1.completionIDs.count : 0) }) / Double(k)
         var loss = 0.0
         var lossMetrics: [String: (sum: Double, count: Double)] = [:]
         for (micro, completions) in batch.enumerated() where !completions.isEmpty {

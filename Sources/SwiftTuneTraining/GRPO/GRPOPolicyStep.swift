@@ -82,7 +82,7 @@ public enum GRPOPolicyStep {
     /// One micro-batch: the forward pass, TRL's loss, and the backward pass accumulating `∂loss/∂θ` into the
     /// trainable parameters. Returns the loss and its metrics.
     public static func accumulate(model: DecoderModel, completions: [GRPOCompletion], options: GRPOLossOptions,
-                                  temperature: Double, gradientAccumulationSteps: Int = 1, itemsInBatch: Int? = nil,
+                                  temperature: Double, gradientAccumulationSteps: Int = 1, itemsInBatch: Double? = nil,
                                   dropoutSeed: UInt64? = nil) throws -> GRPOLossResult {
         let (logps, pass, entropies) = try tokenLogps(model: model, completions: completions, temperature: temperature,
                                                       dropoutSeed: dropoutSeed, keepPass: true, wantEntropies: true)
