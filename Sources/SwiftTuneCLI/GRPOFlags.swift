@@ -23,19 +23,30 @@ struct GRPOFlags: ParsableArguments {
     var importanceSamplingLevel: String?
     @Option(name: flag("scale_rewards"), help: "GRPO: group, batch or none (Dr. GRPO; default group).")
     var scaleRewards: String?
-    @Option(name: flag("advantage_estimator"), help: "GRPO: grpo (default; rloo and reinforce_plus_plus are not implemented).")
+    @Option(name: flag("advantage_estimator"),
+            help: "GRPO: grpo (default), rloo (leave-one-out baseline) or reinforce_plus_plus (std of the centred rewards).")
     var advantageEstimator: String?
+    @Option(name: flag("kl_in_reward"),
+            help: "GRPO: with --beta > 0, subtract β·KL from the reward instead of the loss (default: true for rloo and reinforce_plus_plus).")
+    var klInReward: Bool?
     @Option(name: flag("reward_funcs"), parsing: .upToNextOption,
             help: "GRPO: built-in rewards: \(BuiltinRewards.names.joined(separator: ", ")).")
     var rewardFuncs: [String] = []
     @Option(name: flag("reward_weights"), parsing: .upToNextOption, help: "GRPO: one weight per reward (default 1 each).")
     var rewardWeights: [Double] = []
+    @Option(name: flag("reward_model"),
+            help: "GRPO: a reward model (a checkpoint of rlhf --rlhf_type rm) scoring prompt + completion.")
+    var rewardModel: String?
+    @Option(name: flag("reward_url"),
+            help: "GRPO: a reward server: POST of a JSON list of completions (prompt, completion, row columns), answered by a JSON list of numbers.")
+    var rewardURL: String?
     @Option(name: flag("reward_command"),
             help: "GRPO: a user reward \"prog args\": one JSON line per completion on stdin, one number per line on stdout.")
     var rewardCommand: String?
     @Option(name: flag("num_iterations"), help: "GRPO: optimizer steps per generation batch, μ (default 1).")
     var numIterations: Int?
-    @Option(name: flag("steps_per_generation"), help: "GRPO: must equal --gradient_accumulation_steps (the default).")
+    @Option(name: flag("steps_per_generation"),
+            help: "GRPO: micro-batches one generation batch serves, a multiple of --gradient_accumulation_steps (the default).")
     var stepsPerGeneration: Int?
     @Option(name: flag("dynamic_sample"), help: "GRPO: resample groups whose rewards are all equal (DAPO; default false).")
     var dynamicSample: Bool?
@@ -72,6 +83,7 @@ struct GRPOFlags: ParsableArguments {
             ("top_k", topK != nil), ("repetition_penalty", repetitionPenalty != nil), ("epsilon", epsilon != nil),
             ("epsilon_high", epsilonHigh != nil), ("importance_sampling_level", importanceSamplingLevel != nil),
             ("scale_rewards", scaleRewards != nil), ("advantage_estimator", advantageEstimator != nil),
+            ("kl_in_reward", klInReward != nil), ("reward_model", rewardModel != nil), ("reward_url", rewardURL != nil),
             ("reward_funcs", !rewardFuncs.isEmpty), ("reward_weights", !rewardWeights.isEmpty),
             ("reward_command", rewardCommand != nil), ("num_iterations", numIterations != nil),
             ("steps_per_generation", stepsPerGeneration != nil), ("dynamic_sample", dynamicSample != nil),
@@ -86,7 +98,6 @@ struct GRPOFlags: ParsableArguments {
 
     func options(preference: PreferenceFlags, training: SFTOptions) throws -> GRPORunOptions {
         let misplaced = preference.typeSpecificFlags.filter { $0.isSet && $0.flag != "max_completion_length" }
-            + (preference.refModel != nil ? [("ref_model", true, [])] : [])
             + (preference.refAdapters != nil ? [("ref_adapters", true, [])] : [])
         if let first = misplaced.first {
             throw TrainingError.conflictingArguments(first.flag, "rlhf_type grpo", hint: "--\(first.flag) is a preference-training flag")
@@ -119,19 +130,17 @@ struct GRPOFlags: ParsableArguments {
         if let topK { grpo.topK = topK }
         if let repetitionPenalty { grpo.repetitionPenalty = repetitionPenalty }
         if let scaleRewards { grpo.scaleRewards = try RewardScaling.parse(scaleRewards) }
-        if let estimator = advantageEstimator, estimator != "grpo" {
-            throw TrainingError.invalidArgument(flag: "advantage_estimator", value: estimator,
-                                                expected: "grpo (rloo and reinforce_plus_plus are not implemented yet)")
+        if let text = advantageEstimator {
+            guard let estimator = AdvantageEstimator(rawValue: text) else {
+                throw TrainingError.invalidArgument(flag: "advantage_estimator", value: text,
+                                                    expected: AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            grpo.advantageEstimator = estimator
         }
+        grpo.klInReward = klInReward
         grpo.rewardWeights = rewardWeights.isEmpty ? nil : rewardWeights
         if let numIterations { grpo.numIterations = numIterations }
-        let accumulation = training.training.resolvedGradientAccumulationSteps
-        if let steps = stepsPerGeneration, steps != accumulation {
-            throw TrainingError.invalidArgument(
-                flag: "steps_per_generation", value: "\(steps)",
-                expected: "--gradient_accumulation_steps (\(accumulation)): one generation batch per optimizer step "
-                    + "(other values are not implemented; --num_iterations reuses a batch)")
-        }
+        grpo.stepsPerGeneration = stepsPerGeneration
         if let dynamicSample { grpo.dynamicSample = dynamicSample }
         if let maxResampleTimes { grpo.maxResampleTimes = maxResampleTimes }
         if let overlongFilter { grpo.overlongFilter = overlongFilter }
@@ -153,8 +162,16 @@ struct GRPOFlags: ParsableArguments {
             throw TrainingError.invalidArgument(flag: "reward_funcs", value: name,
                                                 expected: "one of \(BuiltinRewards.names.joined(separator: ", ")) (user rewards: --reward_command \"prog args\")")
         }
-        let options = GRPORunOptions(training: training, grpo: grpo, rewardFuncs: rewardFuncs, rewardSettings: settings,
+        var options = GRPORunOptions(training: training, grpo: grpo, rewardFuncs: rewardFuncs, rewardSettings: settings,
                                      rewardCommand: rewardCommand)
+        options.rewardModel = rewardModel.map { URL(fileURLWithPath: $0) }
+        if let rewardURL {
+            guard let url = URL(string: rewardURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                throw TrainingError.invalidArgument(flag: "reward_url", value: rewardURL,
+                                                    expected: "an http:// or https:// URL (e.g. http://127.0.0.1:8000/reward)")
+            }
+            options.rewardURL = url
+        }
         try options.validate()
         return options
     }

@@ -50,7 +50,8 @@ struct RLHFCommand: AsyncParsableCommand {
 
 extension RLHFCommand {
     func runGRPO(_ runner: TrainCommandRunner) async throws {
-        let options = try grpo.options(preference: preference, training: try await runner.sftOptions())
+        var options = try grpo.options(preference: preference, training: try await runner.sftOptions())
+        if let refModel = preference.refModel { options.refModel = try await flags.hub.resolveModel(refModel) }
         if grpo.useVLLM == true || grpo.vllmMode != nil {
             print("--use_vllm / --vllm_mode: sampling runs on swift-tune's in-process engine on the policy's own weights")
         }

@@ -9,6 +9,9 @@ public struct DecoderLossOutput: Sendable {
     public let logProbabilities: Tensor?
     /// `[N, D]` `dL/d(input embeddings)`, after a backward pass.
     public let gradInputEmbeddings: Tensor?
+    /// `[N]` on the host: the softmax entropy (of the scaled logits) at each scored position, NaN elsewhere, when
+    /// requested.
+    public var entropies: [Float]? = nil
 
     /// Reads the statistics on the host (an edge: logging): mean loss, scored tokens, token accuracy.
     public func summary() throws -> (loss: Double, tokens: Int, accuracy: Double) {
@@ -167,11 +170,16 @@ extension DecoderModel {
     ///
     /// - Parameter logitScale: scores `logitScale · logits` (a softmax temperature of 1 / `logitScale`): the lm_head has
     ///   no bias, so the hidden states are scaled instead.
-    public func tokenLogProbabilities(_ pass: DecoderForwardPass, logitScale: Float = 1) throws -> DecoderLossOutput {
+    /// - Parameter wantEntropies: also the softmax entropy at every scored position (GRPO's `entropy` metric).
+    public func tokenLogProbabilities(_ pass: DecoderForwardPass, logitScale: Float = 1,
+                                      wantEntropies: Bool = false) throws -> DecoderLossOutput {
         let result = try FusedLinearCrossEntropy(weight: lmHead, chunkSize: lossChunkSize)
             .run(hidden: try scaledHidden(pass.hidden, logitScale), targets: pass.batch.targets, gradientScale: nil,
-                 wantLogProbabilities: true)
-        return DecoderLossOutput(stats: result.stats, logProbabilities: result.logProbabilities, gradInputEmbeddings: nil)
+                 wantLogProbabilities: true,
+                 entropyRows: wantEntropies
+                    ? try backend.int32s(pass.batch.targets).enumerated().filter { $0.element != TokenBatch.ignoreIndex }.map(\.offset) : nil)
+        return DecoderLossOutput(stats: result.stats, logProbabilities: result.logProbabilities, gradInputEmbeddings: nil,
+                                 entropies: result.entropies)
     }
 
     /// The backward pass of `pass` for the loss `gradient.gradientScale · Σ_t w_t · (−log p_t)`: the lm_head and

@@ -72,16 +72,7 @@ public final class CommandReward: RewardFunction, @unchecked Sendable {
     public func rewards(_ samples: [RewardSample]) throws -> [Double] {
         try lock.withLock {
             var lines = ""
-            for sample in samples {
-                var members: [JSONMember] = [
-                    JSONMember(key: "prompt", value: .string(sample.prompt)),
-                    JSONMember(key: "completion", value: .string(sample.completion)),
-                    JSONMember(key: "completion_tokens", value: .number(JSONNumber(sample.completionTokenCount))),
-                    JSONMember(key: "terminated", value: .bool(sample.terminated)),
-                ]
-                for field in sample.row where !["prompt", "completion"].contains(field.key) { members.append(field) }
-                lines += JSONValue.object(members).pythonJSONString() + "\n"
-            }
+            for sample in samples { lines += sample.jsonObject.pythonJSONString() + "\n" }
             guard process.isRunning, let first = samples.first else {
                 if let first = samples.first { throw failure("the program has exited (status \(process.terminationStatus))", first) }
                 return []

@@ -41,6 +41,21 @@ public enum RewardScaling: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// `--advantage_estimator`: how a completion's advantage comes from its group's rewards (ms-swift's
+/// `_compute_advantages`). All three are group-relative: each needs at least two completions per prompt.
+public enum AdvantageEstimator: String, Sendable, CaseIterable, Codable {
+    /// `r − mean(group)`, divided by the rewards' std of `--scale_rewards` (the group's or the batch's).
+    case grpo
+    /// REINFORCE Leave-One-Out: `r − mean(the group's other rewards)` (= `G/(G−1)·(r − mean)`), scaled as grpo.
+    case rloo
+    /// REINFORCE++ baseline: `r − mean(group)`, divided by the std of those centred values (over the group, or the
+    /// whole batch with `--scale_rewards batch`, ms-swift's recommendation).
+    case reinforcePlusPlus = "reinforce_plus_plus"
+
+    /// ms-swift's `kl_in_reward` default: the KL moves into the reward for rloo and reinforce++.
+    public var klInRewardByDefault: Bool { self != .grpo }
+}
+
 /// The loss settings of GRPO and its variants (ms-swift's defaults: β 0.04, ε 0.2, loss `grpo`, token-level ratios).
 public struct GRPOLossOptions: Sendable, Equatable {
     /// The weight of the k3 KL estimate to the reference model; 0 runs no reference model.
@@ -135,24 +150,47 @@ public enum GRPOLoss {
     /// torch.isclose(x, 0) with its default tolerances.
     static func isCloseToZero(_ x: Double) -> Bool { abs(x) <= 1e-8 }
 
-    /// Advantages of `rewards` laid out group after group (`groupSize` completions of one prompt each):
-    /// `(r − mean of the group) / (std + 1e-4)`, the std of the group (`group`), of the batch (`batch`), or none.
-    public static func advantages(rewards: [Double], groupSize: Int, scaling: RewardScaling) -> GRPOAdvantages {
+    /// Advantages of `rewards` laid out group after group (`groupSize` completions of one prompt each): the
+    /// estimator's baseline subtracted (the group mean; rloo: the mean of the group's other rewards), divided by
+    /// `std + 1e-4` where `scaling` asks: the std of the group's (`group`) or the batch's (`batch`) rewards — for
+    /// reinforce++ the std of the centred rewards instead — or nothing (`none`).
+    ///
+    /// `frac_reward_zero_std` counts completions whose scaling std is 0 (the group's rewards' with `none`).
+    public static func advantages(rewards: [Double], groupSize: Int, scaling: RewardScaling,
+                                  estimator: AdvantageEstimator = .grpo) -> GRPOAdvantages {
         let groups = groupSize > 0 ? rewards.count / groupSize : 0
-        var advantages: [Double] = [], stds: [Double] = [], zero: [Bool] = []
-        let batchStd = std(rewards[...])
+        var centred: [Double] = [], groupStds: [Double] = [], zero: [Bool] = []
         for g in 0..<groups {
             let slice = rewards[(g * groupSize)..<((g + 1) * groupSize)]
-            let mean = slice.reduce(0, +) / Double(groupSize)
+            let sum = slice.reduce(0, +)
+            let mean = sum / Double(groupSize)
             let groupStd = std(slice)
-            let used = scaling == .batch ? batchStd : groupStd
             zero.append(isCloseToZero(groupStd))
             for r in slice {
-                let centred = r - mean
-                advantages.append(scaling == .none ? centred : centred / (used + 1e-4))
-                stds.append(used)
+                switch estimator {
+                case .rloo: centred.append(r - (sum - r) / Double(max(groupSize - 1, 1)))
+                case .grpo, .reinforcePlusPlus: centred.append(r - mean)
+                }
+                groupStds.append(groupStd)
             }
         }
+        // The std each completion is divided by.
+        var stds: [Double]
+        switch (estimator, scaling) {
+        case (.reinforcePlusPlus, .batch):
+            stds = Array(repeating: std(centred[...]), count: centred.count)
+        case (.reinforcePlusPlus, _):
+            stds = (0..<centred.count).map { i in
+                let g = i / groupSize
+                return std(centred[(g * groupSize)..<((g + 1) * groupSize)])
+            }
+        case (_, .batch):
+            stds = Array(repeating: std(rewards[...]), count: centred.count)
+        default:
+            stds = groupStds
+        }
+        if scaling == .none { stds = groupStds }
+        let advantages = zip(centred, stds).map { scaling == .none ? $0 : $0 / ($1 + 1e-4) }
         func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
         return GRPOAdvantages(advantages: advantages, reward: mean(rewards), rewardStd: std(rewards[...]),
                               fracRewardZeroStd: mean(stds.map { isCloseToZero($0) ? 1 : 0 }), groupHasZeroStd: zero)
@@ -186,9 +224,10 @@ public enum GRPOLoss {
     ///
     /// - Parameters:
     ///   - gradientAccumulationSteps: the micro-batches of the step (grpo, bnpo and dr_grpo divide by it).
-    ///   - itemsInBatch: the completion tokens of the whole generation batch (dapo's normaliser).
+    ///   - itemsInBatch: the completion tokens per optimizer step (dapo's and cispo's normaliser): the generation
+    ///     batch's, divided by the optimizer steps it serves per pass with `steps_per_generation`.
     public static func loss(_ completions: [GRPOCompletionScores], options: GRPOLossOptions,
-                            gradientAccumulationSteps: Int = 1, itemsInBatch: Int? = nil) -> GRPOLossResult {
+                            gradientAccumulationSteps: Int = 1, itemsInBatch: Double? = nil) -> GRPOLossResult {
         let low = 1 - options.epsilon, high = 1 + options.resolvedEpsilonHigh
         let beta = options.beta
         let n = completions.count
@@ -203,7 +242,7 @@ public enum GRPOLoss {
             case .grpo, .sapo: return 1 / (length * Double(n)) / gas
             case .bnpo: return 1 / Double(max(totalTokens, 1)) / gas
             case .drGRPO: return 1 / (Double(n) * Double(options.maxCompletionLength)) / gas
-            case .dapo, .cispo: return 1 / Double(max(itemsInBatch ?? totalTokens, 1))
+            case .dapo, .cispo: return 1 / max(itemsInBatch ?? Double(totalTokens), 1)
             }
         }
         var loss = 0.0, klSum = 0.0

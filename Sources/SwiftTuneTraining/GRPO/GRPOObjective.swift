@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneChat
 import SwiftTuneEngine
 import SwiftTuneJSON
 import SwiftTuneModels
@@ -12,12 +13,16 @@ public struct GRPOPrompt: Sendable {
     public var text: String
     public var fields: [JSONMember]
     public var location: String
+    /// The rendered conversation (the rewards that score a whole conversation read it).
+    public var conversation: Conversation?
 
-    public init(promptIDs: [Int32], text: String, fields: [JSONMember] = [], location: String = "-") {
+    public init(promptIDs: [Int32], text: String, fields: [JSONMember] = [], location: String = "-",
+                conversation: Conversation? = nil) {
         self.promptIDs = promptIDs
         self.text = text
         self.fields = fields
         self.location = location
+        self.conversation = conversation
     }
 }
 
@@ -46,14 +51,33 @@ public struct GRPOOptions: Sendable {
     public var maxResampleTimes = 3
     /// `--log_completions`: every completion with its rewards and advantage goes to `completions.jsonl`.
     public var logCompletions = false
+    /// `--advantage_estimator`: grpo, rloo or reinforce_plus_plus.
+    public var advantageEstimator: AdvantageEstimator = .grpo
+    /// `--kl_in_reward`: with β > 0, `r − β·KL(π_old ‖ π_ref)` (the completion's summed log-ratio) replaces the
+    /// loss's KL term; nil: ms-swift's default (on for rloo and reinforce++, off for grpo).
+    public var klInReward: Bool?
+    /// `--steps_per_generation` (TRL's): micro-batches one generation batch serves; nil: the gradient accumulation
+    /// steps (one generation per optimizer step). A multiple k of them makes one generation batch of k optimizer
+    /// steps' prompts, scored together and trained on over k steps against its sampling log-probabilities.
+    public var stepsPerGeneration: Int?
 
     public init() {}
+
+    /// Whether the KL goes into the reward (β > 0 only).
+    public var resolvedKLInReward: Bool { loss.beta != 0 && (klInReward ?? advantageEstimator.klInRewardByDefault) }
 
     public func validate(rewardCount: Int) throws(TrainingError) {
         try loss.validate()
         guard numGenerations >= 2 else {
             throw .invalidArgument(flag: "num_generations", value: "\(numGenerations)",
-                                   expected: "at least 2: advantages are relative to the prompt's group (with one completion they are all 0)")
+                                   expected: "at least 2 with --advantage_estimator \(advantageEstimator.rawValue): its advantages are "
+                                       + "relative to the prompt's group of completions (with one they are all 0"
+                                       + (advantageEstimator == .rloo ? "; rloo's leave-one-out baseline has no other completion" : "")
+                                       + ")")
+        }
+        if let stepsPerGeneration, stepsPerGeneration < 1 {
+            throw .invalidArgument(flag: "steps_per_generation", value: "\(stepsPerGeneration)",
+                                   expected: "a positive integer (default: --gradient_accumulation_steps)")
         }
         guard maxCompletionLength >= 1 else {
             throw .invalidArgument(flag: "max_completion_length", value: "\(maxCompletionLength)", expected: "a positive integer")
@@ -133,8 +157,9 @@ public final class EngineSampler: CompletionSampler {
 /// GRPO over the objective seam: an optimizer step samples G completions for each prompt of its micro-batches,
 /// scores them with the rewards, normalises the rewards per group into advantages, takes the reference's
 /// log-probabilities (the adapter switched off, or a separate model) when β > 0, and runs TRL's loss and one backward
-/// pass per micro-batch. The trainer's micro-batches are prompts (`per_device_train_batch_size / G` each), so one
-/// step's completions are TRL's generation batch (`steps_per_generation` = gradient accumulation steps).
+/// pass per micro-batch. The trainer's micro-batches are prompts (`per_device_train_batch_size / G` each); by default
+/// one step's completions are TRL's generation batch (`steps_per_generation` = gradient accumulation steps), and with
+/// `steps_per_generation` = k × that one generation batch serves k steps (TRL's buffer), `num_iterations` times over.
 ///
 /// Statistics: f32 `[1 + k]`: the step's loss, then the `metricKeys` (NaN where a value does not exist).
 public final class GRPOObjective: TrainingObjective {
@@ -149,8 +174,9 @@ public final class GRPOObjective: TrainingObjective {
     public let metricKeys: [String]
     /// `--log_completions`: the file completions are appended to (set once the run folder exists).
     public var completionsLog: URL?
-    /// The generation batch reused for `numIterations` steps, with its sampling log-probabilities.
-    var cached: (firstStep: Int, batch: [[GRPOCompletion]], metrics: [Double])?
+    /// The generation batch reused over `k · numIterations` steps (k = steps_per_generation / gradient accumulation),
+    /// with its sampling log-probabilities: which generation it is, its micro-batches, and its metrics.
+    var cached: (generation: Int, batch: [[GRPOCompletion]], metrics: [Double])?
 
     public init(prompts: [GRPOPrompt], options: GRPOOptions, rewards: [any RewardFunction], sampler: any CompletionSampler,
                 reference: DecoderModel?, disableAdaptersForReference: Bool) throws {
@@ -179,7 +205,7 @@ public final class GRPOObjective: TrainingObjective {
         metricKeys = GRPOLoss.completionMetrics(lengths: [1], terminated: [true]).map(\.key)
             + names.flatMap { ["rewards/\($0)/mean", "rewards/\($0)/std"] }
             + ["reward", "reward_std", "frac_reward_zero_std"] + (options.loss.beta != 0 ? ["kl"] : []) + lossKeys
-            + ["time/generate", "time/score", "time/train"]
+            + ["entropy", "time/generate", "time/score", "time/train"]
     }
 
     /// With μ > 1 every prompt counts μ times (each generation batch serves μ optimizer steps), so the trainer's epochs
@@ -190,12 +216,17 @@ public final class GRPOObjective: TrainingObjective {
         indices.reduce(0) { $0 + options.numGenerations * prompts[$1 % prompts.count].promptIDs.count }
     }
 
-    /// μ > 1: the prompts of generation batch k (made at step k·μ): the next ones of a seeded shuffle per epoch over
-    /// the prompts, so every prompt is sampled once per epoch (the trainer's indices of the reuse steps would
-    /// otherwise be skipped). Shaped as `microBatches`.
-    func promptsForGeneration(step: Int, shape microBatches: [[Int]], runSeed: UInt64) -> [[Int]] {
-        let perStep = microBatches.reduce(0) { $0 + $1.count }
-        var position = (step / options.numIterations) * perStep
+    /// Optimizer steps per buffer pass of a generation batch: steps_per_generation / the step's micro-batches.
+    func stepsPerBuffer(microBatches: Int) -> Int {
+        max(1, (options.stepsPerGeneration ?? microBatches) / max(microBatches, 1))
+    }
+
+    /// μ > 1 or k > 1: the prompts of the generation batch made at `step` (every `period` = k·μ steps): the next ones
+    /// of a seeded shuffle per epoch over the prompts, so every prompt is sampled once per epoch (the trainer's
+    /// indices of the reuse steps would otherwise be skipped). Shaped as `microBatches` (the generation's).
+    func promptsForGeneration(step: Int, shape microBatches: [[Int]], runSeed: UInt64, period: Int? = nil) -> [[Int]] {
+        let perGeneration = microBatches.reduce(0) { $0 + $1.count }
+        var position = (step / (period ?? options.numIterations)) * perGeneration
         var orders: [Int: [Int]] = [:]
         return microBatches.map { micro in
             micro.map { _ in
@@ -233,7 +264,8 @@ public final class GRPOObjective: TrainingObjective {
         let samples = sampled.enumerated().map { i, c in
             let prompt = prompts[indices[i / g]]
             return RewardSample(prompt: prompt.text, completion: c.text, completionTokenCount: c.tokenIDs.count,
-                                terminated: c.terminated, row: prompt.fields, location: prompt.location)
+                                terminated: c.terminated, row: prompt.fields, location: prompt.location,
+                                conversation: prompt.conversation)
         }
         var perFunction: [[Double]] = []
         for reward in rewards {
@@ -258,7 +290,12 @@ public final class GRPOObjective: TrainingObjective {
 
     /// One generation batch: sampled, scored, with advantages (and dynamic sampling's resampling), as completion
     /// lists per micro-batch; plus the generation metrics in `metricKeys` order (NaN for the loss's).
-    func generationBatch(_ microBatches: [[Int]], step: Int, runSeed: UInt64)
+    ///
+    /// With `model`, the log-probabilities the batch needs are taken before the advantages: the reference's (β > 0)
+    /// and, with `keepOldLogps` or the KL in the reward, the sampling policy's; `--kl_in_reward` then subtracts
+    /// `β · Σ_t (log π_old − log π_ref)` from each completion's reward.
+    func generationBatch(_ microBatches: [[Int]], step: Int, runSeed: UInt64, model: DecoderModel? = nil,
+                         keepOldLogps: Bool = false)
         throws -> (batch: [[GRPOCompletion]], metrics: [String: Double]) {
         let g = options.numGenerations
         var start = Date()
@@ -282,10 +319,57 @@ public final class GRPOObjective: TrainingObjective {
             generateSeconds = Date().timeIntervalSince(start)
         }
         start = Date()
-        let allTotals = groups.flatMap(totals)
-        let advantages = GRPOLoss.advantages(rewards: allTotals, groupSize: g, scaling: options.scaleRewards)
-        let flat = groups.flatMap(\.completions)
+        // Completions per micro-batch, in the trainer's micro-batch sizes (advantages below).
+        var batch: [[GRPOCompletion]] = []
+        var next = 0
+        for micro in microBatches {
+            var list: [GRPOCompletion] = []
+            for _ in micro {
+                let group = groups[next]
+                for c in group.completions {
+                    list.append(GRPOCompletion(promptIDs: prompts[group.prompt].promptIDs, completionIDs: c.tokenIDs,
+                                               inLoss: !(options.overlongFilter && !c.terminated)))
+                }
+                next += 1
+            }
+            batch.append(list)
+        }
         var metrics: [String: Double] = [:]
+        var allTotals = groups.flatMap(totals)
+        if let model {
+            let klInReward = options.resolvedKLInReward
+            for m in batch.indices where !batch[m].isEmpty {
+                if let referenceModel {
+                    let ref = try GRPOPolicyStep.referenceLogps(model: referenceModel, completions: batch[m],
+                                                                temperature: options.temperature,
+                                                                disableAdapters: disableAdaptersForReference)
+                    for i in batch[m].indices { batch[m][i].refLogps = ref[i] }
+                }
+                if keepOldLogps || klInReward {
+                    let old = try GRPOPolicyStep.tokenLogps(model: model, completions: batch[m], temperature: options.temperature).logps
+                    for i in batch[m].indices { batch[m][i].oldLogps = old[i] }
+                }
+            }
+            if klInReward {
+                // ms-swift's kl_in_reward: the completion's summed log-ratio of the sampling policy to the reference.
+                let kl = batch.joined().map { c -> Double in
+                    zip(c.oldLogps ?? [], c.refLogps ?? []).reduce(0) { $0 + $1.0 - $1.1 }
+                }
+                for i in allTotals.indices { allTotals[i] -= options.loss.beta * kl[i] }
+                metrics["kl"] = kl.reduce(0, +) / Double(max(kl.count, 1))
+                if !keepOldLogps { for m in batch.indices { for i in batch[m].indices { batch[m][i].oldLogps = nil } } }
+            }
+        }
+        let advantages = GRPOLoss.advantages(rewards: allTotals, groupSize: g, scaling: options.scaleRewards,
+                                             estimator: options.advantageEstimator)
+        var n = 0
+        for m in batch.indices {
+            for i in batch[m].indices {
+                batch[m][i].advantage = advantages.advantages[n]
+                n += 1
+            }
+        }
+        let flat = groups.flatMap(\.completions)
         for (key, value) in GRPOLoss.completionMetrics(lengths: flat.map(\.tokenIDs.count), terminated: flat.map(\.terminated)) {
             metrics[key] = value
         }
@@ -297,23 +381,6 @@ public final class GRPOObjective: TrainingObjective {
         metrics["reward_std"] = advantages.rewardStd
         metrics["frac_reward_zero_std"] = advantages.fracRewardZeroStd
         metrics["time/generate"] = generateSeconds
-        // Completions per micro-batch, in the trainer's micro-batch sizes.
-        var batch: [[GRPOCompletion]] = []
-        var next = 0
-        for micro in microBatches {
-            var list: [GRPOCompletion] = []
-            for _ in micro {
-                let group = groups[next]
-                for (j, c) in group.completions.enumerated() {
-                    let i = next * g + j
-                    list.append(GRPOCompletion(promptIDs: prompts[group.prompt].promptIDs, completionIDs: c.tokenIDs,
-                                               advantage: advantages.advantages[i],
-                                               inLoss: !(options.overlongFilter && !c.terminated)))
-                }
-                next += 1
-            }
-            batch.append(list)
-        }
         if let log = completionsLog { try appendCompletions(groups, advantages: advantages.advantages, step: step, to: log) }
         metrics["time/score"] = Date().timeIntervalSince(start)
         return (batch, metrics)
@@ -348,44 +415,42 @@ public final class GRPOObjective: TrainingObjective {
 
     public func accumulateGradients(model: DecoderModel, microBatches: [[Int]], step: Int, runSeed: UInt64) throws -> Tensor {
         let temperature = options.temperature
-        var batch: [[GRPOCompletion]]
+        let gas = microBatches.count
+        let k = stepsPerBuffer(microBatches: gas)
+        let period = k * options.numIterations
+        let generationIndex = step / period
+        let all: [[GRPOCompletion]]
         var generation: [String: Double]
-        if let cached, step / options.numIterations == cached.firstStep / options.numIterations, cached.firstStep <= step,
-           step % options.numIterations != 0 {
-            // μ > 1: the same generation batch again, the sampling policy's log-probabilities kept.
-            batch = cached.batch
+        if let cached, cached.generation == generationIndex, step % period != 0 {
+            // The same generation batch again (its next slice, or another pass over it), the sampling policy's
+            // log-probabilities kept.
             generation = Dictionary(uniqueKeysWithValues: zip(metricKeys, cached.metrics).filter { !$0.1.isNaN })
             generation["time/generate"] = 0
             generation["time/score"] = 0
+            all = cached.batch
         } else {
-            let indices = options.numIterations > 1
-                ? promptsForGeneration(step: step, shape: microBatches, runSeed: runSeed)
+            let shape = Array(Array(repeating: microBatches, count: k).joined())
+            let indices = period > 1
+                ? promptsForGeneration(step: step, shape: shape, runSeed: runSeed, period: period)
                 : microBatches
-            (batch, generation) = try generationBatch(indices, step: step, runSeed: runSeed)
-            let start = Date()
-            for m in batch.indices {
-                if let referenceModel {
-                    let ref = try GRPOPolicyStep.referenceLogps(model: referenceModel, completions: batch[m],
-                                                                temperature: temperature, disableAdapters: disableAdaptersForReference)
-                    for i in batch[m].indices { batch[m][i].refLogps = ref[i] }
-                }
-                if options.numIterations > 1 {
-                    let old = try GRPOPolicyStep.tokenLogps(model: model, completions: batch[m], temperature: temperature).logps
-                    for i in batch[m].indices { batch[m][i].oldLogps = old[i] }
-                }
-            }
-            generation["time/score"] = (generation["time/score"] ?? 0) + Date().timeIntervalSince(start)
-            cached = options.numIterations > 1
-                ? (step, batch, metricKeys.map { generation[$0] ?? .nan }) : nil
+            (all, generation) = try generationBatch(indices, step: step, runSeed: runSeed, model: model,
+                                                    keepOldLogps: period > 1)
+            cached = period > 1 ? (generationIndex, all, metricKeys.map { generation[$0] ?? .nan }) : nil
         }
+        // TRL's buffer order: slices 0, 1, …, k − 1 of the generation batch, then again for each of the μ passes.
+        let slice = (step % period) % k
+        let batch = Array(all[min(slice * gas, all.count)..<min((slice + 1) * gas, all.count)])
+        var lossOptions = options.loss
+        if options.resolvedKLInReward { lossOptions.beta = 0 }  // the KL is in the advantages
         let start = Date()
-        let itemsInBatch = batch.joined().reduce(0) { $0 + ($1.inLoss ? $1.completionIDs.count : 0) }
+        // dapo / cispo: TRL's num_items_in_batch (the generation batch's completion tokens) per optimizer step.
+        let itemsInBatch = Double(all.joined().reduce(0) { $0 + ($1.inLoss ? $1.completionIDs.count : 0) }) / Double(k)
         var loss = 0.0
         var lossMetrics: [String: (sum: Double, count: Double)] = [:]
         for (micro, completions) in batch.enumerated() where !completions.isEmpty {
             let seed = DropoutMask.stepSeed(run: runSeed, step: step, microBatch: micro)
             let result = try GRPOPolicyStep.accumulate(
-                model: model, completions: completions, options: options.loss, temperature: temperature,
+                model: model, completions: completions, options: lossOptions, temperature: temperature,
                 gradientAccumulationSteps: batch.count, itemsInBatch: itemsInBatch, dropoutSeed: seed)
             loss += result.loss
             for (key, value) in result.metrics where !value.isNaN {
@@ -396,7 +461,7 @@ public final class GRPOObjective: TrainingObjective {
         var values = [loss]
         for key in metricKeys {
             if key == "time/train" { values.append(Date().timeIntervalSince(start)); continue }
-            if let m = lossMetrics[key] { values.append(m.sum / m.count); continue }
+            if let m = lossMetrics[key], !(key == "kl" && options.resolvedKLInReward) { values.append(m.sum / m.count); continue }
             values.append(generation[key] ?? .nan)
         }
         return try model.backend.tensor(values.map { Float($0) }, shape: [values.count], dtype: .f32)

@@ -33,11 +33,12 @@ public struct GRPOCompletion: Sendable, Equatable {
 /// TRL divides the logits by it) and one micro-batch's forward, loss and backward pass.
 public enum GRPOPolicyStep {
     /// Per completion, the log-probability of each of its tokens under `model` with `logits / temperature`, packed in
-    /// one forward pass; with `keepPass`, the pass for a backward pass.
+    /// one forward pass; with `keepPass`, the pass for a backward pass; with `wantEntropies`, the entropy of the
+    /// policy's distribution (at the temperature) at each of those tokens (TRL's `entropies`).
     public static func tokenLogps(model: DecoderModel, completions: [GRPOCompletion], temperature: Double,
-                                  dropoutSeed: UInt64? = nil,
-                                  keepPass: Bool = false) throws -> (logps: [[Double]], pass: DecoderForwardPass?) {
-        guard !completions.isEmpty else { return ([], nil) }
+                                  dropoutSeed: UInt64? = nil, keepPass: Bool = false, wantEntropies: Bool = false)
+        throws -> (logps: [[Double]], pass: DecoderForwardPass?, entropies: [[Double]]?) {
+        guard !completions.isEmpty else { return ([], nil, wantEntropies ? [] : nil) }
         if let empty = completions.firstIndex(where: { $0.completionIDs.isEmpty || $0.promptIDs.isEmpty }) {
             throw TrainingError.invalidArgument(flag: "completions", value: "completion \(empty)",
                                                 expected: "a non-empty prompt and completion")
@@ -46,17 +47,25 @@ public enum GRPOPolicyStep {
         let batch = try TokenBatch(sequences: samples.map(\.ids), labels: samples.map(\.labels))
         try batch.validate(vocabularySize: model.config.vocabSize)
         let pass = try model.forward(batch.upload(to: model.backend), dropoutSeed: dropoutSeed)
-        let output = try model.tokenLogProbabilities(pass, logitScale: Float(1 / temperature))
+        let output = try model.tokenLogProbabilities(pass, logitScale: Float(1 / temperature), wantEntropies: wantEntropies)
         guard let tensor = output.logProbabilities else {
             throw TrainingError.invalidArgument(flag: "rlhf_type", value: "grpo", expected: "per-token log-probabilities from the model")
         }
         let all = try model.backend.floats(tensor)
-        var out: [[Double]] = []
+        var out: [[Double]] = [], entropies: [[Double]] = []
         for s in completions.indices {
             let range = Int(batch.sequenceStarts[s])..<Int(batch.sequenceStarts[s + 1])
-            out.append(range.filter { batch.targets[$0] != TokenBatch.ignoreIndex }.map { Double(all[$0]) })
+            let scored = range.filter { batch.targets[$0] != TokenBatch.ignoreIndex }
+            out.append(scored.map { Double(all[$0]) })
+            if let h = output.entropies { entropies.append(scored.map { Double(h[$0]) }) }
         }
-        return (out, keepPass ? pass : nil)
+        return (out, keepPass ? pass : nil, output.entropies == nil ? nil : entropies)
+    }
+
+    /// TRL's `entropy` metric of a micro-batch: the mean per-token entropy over the completion tokens in the loss.
+    public static func meanEntropy(_ entropies: [[Double]], completions: [GRPOCompletion]) -> Double {
+        let kept = zip(entropies, completions).filter { $0.1.inLoss }.flatMap(\.0)
+        return kept.isEmpty ? .nan : kept.reduce(0, +) / Double(kept.count)
     }
 
     /// The reference log-probabilities: `model` with its adapters off (LoRA's reference), or a separate model.
@@ -73,10 +82,10 @@ public enum GRPOPolicyStep {
     /// One micro-batch: the forward pass, TRL's loss, and the backward pass accumulating `∂loss/∂θ` into the
     /// trainable parameters. Returns the loss and its metrics.
     public static func accumulate(model: DecoderModel, completions: [GRPOCompletion], options: GRPOLossOptions,
-                                  temperature: Double, gradientAccumulationSteps: Int = 1, itemsInBatch: Int? = nil,
+                                  temperature: Double, gradientAccumulationSteps: Int = 1, itemsInBatch: Double? = nil,
                                   dropoutSeed: UInt64? = nil) throws -> GRPOLossResult {
-        let (logps, pass) = try tokenLogps(model: model, completions: completions, temperature: temperature,
-                                           dropoutSeed: dropoutSeed, keepPass: true)
+        let (logps, pass, entropies) = try tokenLogps(model: model, completions: completions, temperature: temperature,
+                                                      dropoutSeed: dropoutSeed, keepPass: true, wantEntropies: true)
         let scores = zip(completions, logps).map { c, l in
             GRPOCompletionScores(logps: l, oldLogps: c.oldLogps, refLogps: c.refLogps, advantage: c.advantage,
                                  inLoss: c.inLoss)
@@ -94,8 +103,9 @@ public enum GRPOPolicyStep {
             throw TrainingError.invalidArgument(flag: "beta", value: "\(options.beta)",
                                                 expected: "reference log-probabilities for every completion (completion \(missing) has none)")
         }
-        let result = GRPOLoss.loss(scores, options: options, gradientAccumulationSteps: gradientAccumulationSteps,
+        var result = GRPOLoss.loss(scores, options: options, gradientAccumulationSteps: gradientAccumulationSteps,
                                    itemsInBatch: itemsInBatch)
+        if let entropies { result.metrics.append(("entropy", meanEntropy(entropies, completions: completions))) }
         guard let pass else { return result }
         // w_t = −∂loss/∂ log p_t on the completion targets, 0 elsewhere.
         var weights: [Float] = []

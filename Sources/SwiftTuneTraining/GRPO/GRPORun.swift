@@ -17,6 +17,18 @@ public struct GRPORunOptions: Sendable {
     public var rewardSettings: RewardSettings
     /// `--reward_command "prog args"`: a user reward as a long-lived process (one JSON line in, one number out).
     public var rewardCommand: String?
+    /// `--reward_model PATH`: a reward model (`rlhf --rlhf_type rm` checkpoint) scoring each completion.
+    public var rewardModel: URL?
+    /// `--reward_url URL`: a reward server (one POST of a JSON list per generation batch).
+    public var rewardURL: URL?
+    /// `--ref_model PATH`: a separate reference model for the KL (β > 0) instead of the adapter switched off or a
+    /// frozen copy of the policy.
+    public var refModel: URL?
+
+    /// The rewards beside the built-ins, in the order they run and are logged.
+    public var externalRewardCount: Int {
+        [rewardCommand != nil, rewardModel != nil, rewardURL != nil].filter { $0 }.count
+    }
 
     public init(training: SFTOptions, grpo: GRPOOptions = GRPOOptions(), rewardFuncs: [String],
                 rewardSettings: RewardSettings = RewardSettings(), rewardCommand: String? = nil) {
@@ -30,7 +42,18 @@ public struct GRPORunOptions: Sendable {
     /// `per_device_train_batch_size` counts completions (TRL's and ms-swift's), so it must hold whole groups.
     public func validate() throws(TrainingError) {
         let batch = training.training.perDeviceTrainBatchSize, g = grpo.numGenerations
-        try grpo.validate(rewardCount: rewardFuncs.count + (rewardCommand == nil ? 0 : 1))
+        try grpo.validate(rewardCount: rewardFuncs.count + externalRewardCount)
+        let accumulation = training.training.resolvedGradientAccumulationSteps
+        if let steps = grpo.stepsPerGeneration, steps % accumulation != 0 {
+            throw .invalidArgument(
+                flag: "steps_per_generation", value: "\(steps)",
+                expected: "a multiple of --gradient_accumulation_steps \(accumulation): one generation batch serves whole "
+                    + "optimizer steps (try \(max(accumulation, steps / accumulation * accumulation)))")
+        }
+        if let refModel, grpo.loss.beta == 0 {
+            throw .conflictingArguments("ref_model", "beta 0",
+                                        hint: "β 0 runs no reference model; drop --ref_model \(refModel.path) or set --beta > 0")
+        }
         guard batch % g == 0 else {
             throw .invalidArgument(flag: "per_device_train_batch_size", value: "\(batch)",
                                    expected: "a multiple of --num_generations \(g): it counts completions, and each "
@@ -66,6 +89,8 @@ public enum GRPO {
         settings.maxCompletionLength = options.grpo.maxCompletionLength
         var rewards: [any RewardFunction] = try options.rewardFuncs.map { try BuiltinRewards.make($0, settings: settings) }
         if let command = options.rewardCommand { rewards.append(try CommandReward(command: command)) }
+        if let path = options.rewardModel { rewards.append(try ModelReward(path: path, backend: backend, message: message)) }
+        if let url = options.rewardURL { rewards.append(URLReward(url: url)) }
         for reward in rewards { try reward.checkColumns(rows: prompts.map { ($0.fields, $0.location) }) }
         message("rewards: " + zip(rewards.map(\.name), options.grpo.rewardWeights ?? rewards.map { _ in 1 })
             .map { "\($0) × \($1)" }.joined(separator: ", "))
@@ -78,18 +103,29 @@ public enum GRPO {
             if ids.count == 1, added.contains(ids[0]) { stopIDs.insert(ids[0]) } else if !stopStrings.contains(word) { stopStrings.append(word) }
         }
         if let eos = setup.tokenizer.eosTokenID { stopIDs.insert(eos) }
-        let promptsPerStep = training.training.perDeviceTrainBatchSize * training.training.resolvedGradientAccumulationSteps
+        let promptsPerStep = training.training.perDeviceTrainBatchSize
+            * (options.grpo.stepsPerGeneration ?? training.training.resolvedGradientAccumulationSteps)
         let maxPrompt = prompts.map { $0.promptIDs.count }.max() ?? 1
         let sampler = try EngineSampler(model: setup.model, tokenizer: setup.tokenizer, stopTokenIDs: stopIDs,
                                         stopStrings: stopStrings, options: options.grpo, maxPromptLength: maxPrompt,
                                         maxBatchSize: promptsPerStep * g)
-        message("sampling: the in-process engine on the policy (\(promptsPerStep) prompts × \(g) completions per step, "
+        message("sampling: the in-process engine on the policy (\(promptsPerStep) prompts × \(g) completions per generation, "
             + "temperature \(options.grpo.temperature), top_p \(options.grpo.topP), top_k \(options.grpo.topK), "
             + "max_completion_length \(options.grpo.maxCompletionLength))")
 
         var reference: DecoderModel?
         if options.grpo.loss.beta != 0 {
-            if setup.fullFineTuning {
+            if let path = options.refModel {
+                let loaded = try LocalModel.load(path: path, backend: backend).model
+                let (ours, theirs) = (setup.model.config.vocabSize, loaded.config.vocabSize)
+                guard ours == theirs else {
+                    throw TrainingError.invalidArgument(
+                        flag: "ref_model", value: path.path,
+                        expected: "a model with the policy's vocabulary: the policy has \(ours) tokens, the reference \(theirs)")
+                }
+                reference = loaded
+                message("reference: \(path.path) (β \(options.grpo.loss.beta))")
+            } else if setup.fullFineTuning {
                 reference = try LocalModel.load(path: training.model, backend: backend).model
                 message("reference: a frozen copy of \(training.model.path) (β \(options.grpo.loss.beta))")
             } else {
@@ -100,7 +136,8 @@ public enum GRPO {
             message("reference: none (β 0)")
         }
         let objective = try GRPOObjective(prompts: prompts, options: options.grpo, rewards: rewards, sampler: sampler,
-                                          reference: reference, disableAdaptersForReference: !setup.fullFineTuning)
+                                          reference: reference,
+                                          disableAdaptersForReference: !setup.fullFineTuning && options.refModel == nil)
         let watcher = RunFolderObserver(inner: observer) { folder in
             if options.grpo.logCompletions { objective.completionsLog = folder.appendingPathComponent("completions.jsonl") }
         }
@@ -138,7 +175,8 @@ public enum GRPO {
                 do {
                     let ids = try encoder.encode(row.conversation, mode: .generation).inputIDs
                     let text = row.conversation.messages.last { $0.role == .user }?.content ?? ""
-                    rows.append(GRPOPrompt(promptIDs: ids, text: text, fields: fields, location: record.location.description))
+                    rows.append(GRPOPrompt(promptIDs: ids, text: text, fields: fields, location: record.location.description,
+                                           conversation: row.conversation))
                 } catch {
                     failure = failure ?? TrainingError.invalidArgument(flag: "dataset", value: record.location.description,
                                                                        expected: "a row the template renders (\(error))")
@@ -168,6 +206,11 @@ public enum GRPO {
             ("reward_funcs", .array(options.rewardFuncs.map(JSONValue.string))),
             ("reward_weights", o.rewardWeights.map { .array($0.map(number)) } ?? .null),
             ("reward_command", options.rewardCommand.map(JSONValue.string) ?? .null),
+            ("reward_model", options.rewardModel.map { .string($0.path) } ?? .null),
+            ("reward_url", options.rewardURL.map { .string($0.absoluteString) } ?? .null),
+            ("ref_model", options.refModel.map { .string($0.path) } ?? .null),
+            ("advantage_estimator", .string(o.advantageEstimator.rawValue)), ("kl_in_reward", .bool(o.resolvedKLInReward)),
+            ("steps_per_generation", int(o.stepsPerGeneration ?? options.training.training.resolvedGradientAccumulationSteps)),
             ("num_iterations", int(o.numIterations)), ("dynamic_sample", .bool(o.dynamicSample)),
             ("max_resample_times", int(o.maxResampleTimes)), ("overlong_filter", .bool(o.overlongFilter)),
             ("log_completions", .bool(o.logCompletions)),

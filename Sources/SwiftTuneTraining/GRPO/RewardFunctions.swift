@@ -1,4 +1,5 @@
 import Foundation
+import SwiftTuneChat
 import SwiftTuneJSON
 
 /// One completion as a reward function sees it: the prompt's text, the completion's text and token count, whether it
@@ -12,15 +13,18 @@ public struct RewardSample: Sendable {
     public var row: [JSONMember]
     /// `file:line` of the row, for errors.
     public var location: String
+    /// The prompt's whole conversation (system and earlier turns), for rewards that render it (`--reward_model`).
+    public var conversation: Conversation?
 
     public init(prompt: String, completion: String, completionTokenCount: Int, terminated: Bool = true,
-                row: [JSONMember] = [], location: String = "-") {
+                row: [JSONMember] = [], location: String = "-", conversation: Conversation? = nil) {
         self.prompt = prompt
         self.completion = completion
         self.completionTokenCount = completionTokenCount
         self.terminated = terminated
         self.row = row
         self.location = location
+        self.conversation = conversation
     }
 
     /// The text of column `key` (a string, or a number's literal); nil when absent or null.
