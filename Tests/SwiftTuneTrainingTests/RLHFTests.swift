@@ -122,7 +122,10 @@ import SwiftTuneModels
         dpo.training.trainType = .full
         dpo.training.training.learningRate = 1e-3
         let records = try Self.records(RLHF.run(dpo, backend: CPUBackend(threadCount: 2)).runFolder).dropLast()
-        #expect(records.first?["loss"] as? Double == 0.69314718 && (records.last?["loss"] as? Double ?? 1) < 0.69314718,
+        // log 2 up to f32 rounding: the precomputed reference pass batches the rows differently from the training
+        // pass, and a BLAS may round a row by its place in a batch (OpenBLAS on AMD EPYC: ~1e-7).
+        let first = records.first?["loss"] as? Double ?? 0
+        #expect(abs(first - 0.69314718) < 1e-6 && (records.last?["loss"] as? Double ?? 1) < 0.69314718,
                 "\(records.map { $0["loss"] ?? "" })")
         var rm = try Self.options(.rm, output: output.appendingPathComponent("runs"), data: data)
         rm.training.trainType = .full
