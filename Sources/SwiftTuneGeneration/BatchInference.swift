@@ -86,7 +86,8 @@ public enum BatchInference {
         try handle.write(contentsOf: try jsonLines(records))
     }
 
-    static func jsonLines(_ records: [InferenceRecord]) throws -> Data {
+    /// Records as JSON lines, keys sorted (batch results, samples, rewards).
+    static func jsonLines(_ records: [some Encodable]) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var data = Data()

@@ -48,13 +48,7 @@ public enum Sampling {
 
     /// Writes the records as JSON lines (keys sorted) to `url`, atomically, creating its folder.
     public static func write(_ records: [Record], to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = Data()
-        for record in records {
-            data.append(try encoder.encode(record))
-            data.append(0x0A)
-        }
+        let data = try BatchInference.jsonLines(records)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url, options: .atomic)
     }
