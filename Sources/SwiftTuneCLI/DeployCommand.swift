@@ -35,6 +35,8 @@ struct DeployCommand: AsyncParsableCommand {
     var maxBatchSize = 16
     @Option(name: flag("max_model_len"), help: "Tokens per request, prompt and answer (default: the model's max_position_embeddings).")
     var maxModelLen: Int?
+    @Option(name: flag("kv_cache_tokens"), help: "Tokens the KV cache holds in all (default: max_batch_size × max_model_len, room for every request's whole answer); a smaller cache admits requests while their prompts fit and preempts the newest when answers outgrow it (recomputed later, same tokens).")
+    var kvCacheTokens: Int?
     @Option(name: flag("max_queue_size"), help: "Requests waiting for a place in the batch at most; more get 429 (default 256).")
     var maxQueueSize = 256
     @Option(name: flag("log_interval"), help: "Seconds between throughput log lines; 0 turns them off (default 20).")
@@ -46,6 +48,7 @@ struct DeployCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): expected 0...65535") }
         guard maxBatchSize >= 1 else { throw ValidationError("--max_batch_size \(maxBatchSize): expected a positive integer") }
         if let maxModelLen, maxModelLen < 2 { throw ValidationError("--max_model_len \(maxModelLen): expected at least 2") }
+        if let kvCacheTokens, kvCacheTokens < 2 { throw ValidationError("--kv_cache_tokens \(kvCacheTokens): expected at least 2") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max_queue_size \(maxQueueSize): expected 0 or more") }
         guard logInterval >= 0, logInterval.isFinite else { throw ValidationError("--log_interval \(logInterval): expected seconds ≥ 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api_key: expected a non-empty key") }
@@ -58,7 +61,7 @@ struct DeployCommand: AsyncParsableCommand {
         (inference.adapter, inference.namedAdapters) = try parsedAdapters()
         inference.templateName = model.template
         inference.system = model.system
-        inference.engine = EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: maxModelLen,
+        inference.engine = EngineOptions(maxBatchSize: maxBatchSize, maxModelLength: maxModelLen, cacheTokens: kvCacheTokens,
                                          prefixCaching: enablePrefixCaching)
         let serve = ServeOptions(inference: inference, servedModelName: servedModelName,
                                  scheduler: SchedulerOptions(queueLimit: maxQueueSize))

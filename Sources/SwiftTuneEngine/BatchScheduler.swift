@@ -6,10 +6,12 @@ import Foundation
 /// One thread drives the engine through its step-wise surface (model compute is synchronous) and loops: take new
 /// requests (`engine.prepare`, so a bad one fails its `submit` at once), drop cancelled ones (`engine.release`),
 /// fill the batch from the queue while the engine admits them (`engine.admit`: up to `maxBatchSize`, and the KV
-/// cache's free blocks), then run one `engine.step` for one adapter group (groups take turns, as in
+/// cache's free blocks for their prompts), then run one `engine.step` for one adapter group (groups take turns, as in
 /// `GenerationEngine.generate`). Requests waiting for a place are bounded by `SchedulerOptions.queueLimit`;
 /// past it `submit` throws `GenerationError.queueFull`. A request stops when its consumer stops listening (the
-/// stream is cancelled or dropped): its cache blocks go back to the pool at the next step.
+/// stream is cancelled or dropped): its cache blocks go back to the pool at the next step. A request the step
+/// preempted (the cache ran out as answers grew) goes back to the head of the queue and resumes where it stopped
+/// once admitted again; its stream only sees a pause.
 ///
 /// With greedy decoding (or a fixed seed) a request gets the same tokens whether it runs alone or joins a batch
 /// mid-run: every sequence has its own cache blocks and sampler.
@@ -321,7 +323,10 @@ public final class BatchScheduler: @unchecked Sendable {
             }
         }
         counts.promptTokens += prefilled
-        active.removeAll { $0.sequence.result != nil }
+        let preempted = active.filter { $0.sequence.isPreempted }
+        counts.preempted += preempted.count
+        waiting.insert(contentsOf: preempted.sorted { $0.sequence.admittedAt < $1.sequence.admittedAt }, at: 0)
+        active.removeAll { $0.sequence.result != nil || $0.sequence.isPreempted }
     }
 
     private func release(_ job: Job) {

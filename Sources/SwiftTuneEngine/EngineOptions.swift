@@ -7,7 +7,9 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxModelLength: Int?
     /// Tokens per KV cache block.
     public var blockSize: Int
-    /// Tokens the KV cache holds in all; nil: `maxBatchSize × maxModelLength`, so every admitted request fits.
+    /// Tokens the KV cache holds in all; nil: `maxBatchSize × maxModelLength`, so every admitted request fits. A
+    /// smaller cache admits requests while their prompts fit and preempts the newest when answers outgrow it (each
+    /// is recomputed later with the same tokens); it must hold one request's prompt and answer.
     public var cacheTokens: Int?
     /// Prompt tokens a sequence feeds per step (longer prompts are prefilled in chunks).
     public var prefillChunk: Int

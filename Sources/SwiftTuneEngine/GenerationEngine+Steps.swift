@@ -35,20 +35,21 @@ extension GenerationEngine {
         return GenerationSequence(id: id, request: request, prompt: prompt, budget: budget, tokenizer: tokenizer)
     }
 
-    /// Takes the blocks of `sequence`'s budget if the batch and the cache have room; with prefix caching, the
-    /// cached blocks of its prompt's leading full blocks first (their tokens count as in the cache). The prompt's
-    /// last token is always computed, for the logits of the first answer token.
+    /// Takes the blocks `sequence`'s tokens so far need (its prompt; after a preemption its answer too) if the batch
+    /// has room and the cache has them free; with prefix caching, the cached blocks of its leading full blocks first
+    /// (their tokens count as in the cache). The last token is always computed, for the logits of the next one.
+    /// Later blocks are taken as it grows (`growBlocks`).
     func reserveBlocks(_ sequence: GenerationSequence) -> Bool {
         guard sequence.blocks.isEmpty else { return true }
         guard admittedCount < maxBatchSize else { return false }
         let size = cache.blockSize
         var shared: [Int32] = []
         if prefixCaching {
-            let full = (sequence.promptCount - 1) / size
+            let full = (sequence.tokens.count - 1) / size
             shared = cache.takeCachedPrefix((0..<full).map { Array(sequence.tokens[($0 * size)..<(($0 + 1) * size)]) },
                                             adapter: sequence.request.adapter)
         }
-        guard let rest = cache.allocateBlocks(cache.blocksNeeded(forTokens: sequence.budget) - shared.count) else {
+        guard let rest = cache.allocateBlocks(cache.blocksNeeded(forTokens: sequence.tokens.count) - shared.count) else {
             cache.release(shared)
             return false
         }
@@ -56,10 +57,49 @@ extension GenerationEngine {
         sequence.cachedLength = shared.count * size
         sequence.registeredBlocks = shared.count
         sequence.prefixBlock = shared.last
-        prefixCounts.promptTokens += sequence.promptCount
-        prefixCounts.cachedTokens += shared.count * size
+        if sequence.preemptions == 0 {
+            prefixCounts.promptTokens += sequence.promptCount
+            prefixCounts.cachedTokens += min(shared.count * size, sequence.promptCount)
+        }
         admittedCount += 1
+        admissions += 1
+        sequence.admittedAt = admissions
         return true
+    }
+
+    /// Tokens `sequence` feeds in its next step: its next prompt chunk, or its last token.
+    func nextChunk(_ sequence: GenerationSequence) -> Int {
+        min(sequence.tokens.count - sequence.cachedLength, prefillChunk)
+    }
+
+    /// Gives each sequence of `group` the blocks its next chunk needs, oldest admission first. When the pool runs
+    /// out, the newest sequence of the group is preempted (its blocks go back; it is recomputed when admitted again,
+    /// vLLM's recompute preemption) until the rest fit. Returns the sequences that step, in `group`'s order.
+    func growBlocks(_ group: [GenerationSequence]) -> [GenerationSequence] {
+        var running = group.sorted { $0.admittedAt < $1.admittedAt }
+        var index = 0
+        while index < running.count {
+            let sequence = running[index]
+            let missing = cache.blocksNeeded(forTokens: sequence.cachedLength + nextChunk(sequence)) - sequence.blocks.count
+            if missing <= 0 {
+                index += 1
+            } else if let blocks = cache.allocateBlocks(missing) {
+                sequence.blocks += blocks
+                index += 1
+            } else {
+                preempt(running.removeLast())  // the newest; when that is `sequence` itself, the loop ends
+            }
+        }
+        let kept = Set(running.map(\.id))
+        return group.filter { kept.contains($0.id) }
+    }
+
+    /// Takes `sequence`'s blocks back before it ends (the cache is full); it keeps its tokens.
+    func preempt(_ sequence: GenerationSequence) {
+        cache.release(sequence.blocks)
+        sequence.preempted()
+        admittedCount -= 1
+        preemptionCount += 1
     }
 
     /// Registers the full blocks `sequence` has computed since the last step, so later requests can share them.
@@ -99,8 +139,10 @@ extension GenerationEngine {
                                               hint: "admit sequences first, release finished ones, step one adapter at a time")
         }
         try activate(adapter)
+        let group = growBlocks(group)
+        guard !group.isEmpty else { return 0 }  // every one was preempted: the cache is held by other adapters' requests
         let entries = group.map { sequence in
-            let count = min(sequence.tokens.count - sequence.cachedLength, prefillChunk)
+            let count = nextChunk(sequence)
             return KVCacheBatch.Entry(tokens: Array(sequence.tokens[sequence.cachedLength..<(sequence.cachedLength + count)]),
                                       cachedLength: sequence.cachedLength, blocks: sequence.blocks)
         }
@@ -108,7 +150,7 @@ extension GenerationEngine {
         let logits = try model.cachedLogits(batch, cache: cache.storage)  // (S, V), stays on the device
         var promptTokens = 0
         for (row, sequence) in group.enumerated() {
-            if sequence.cachedLength < sequence.promptCount { promptTokens += entries[row].tokens.count }
+            promptTokens += max(0, min(sequence.cachedLength + entries[row].tokens.count, sequence.promptCount) - sequence.cachedLength)
             sequence.cachedLength += entries[row].tokens.count
             if prefixCaching { registerComputedBlocks(sequence) }
         }

@@ -8,8 +8,10 @@ import SwiftTuneTokenizers
 /// one forward pass), each sequence's next token is picked on the device (`Backend.sample`; requests that ask for
 /// top log-probabilities on the host), text streams out as it is decoded.
 ///
-/// Requests join as others finish (up to `maxBatchSize` at once), each holding cache blocks for its prompt plus
-/// its answer budget. Requests may name different LoRA adapters (`registerAdapter`): the engine steps the
+/// Requests join as others finish (up to `maxBatchSize` at once) and when the cache has the blocks for their prompt;
+/// each takes more blocks as its answer grows. When the cache runs out mid-answer the newest request of the step is
+/// preempted: its blocks go back, it waits at the head of the queue and, admitted again, recomputes its keys and
+/// values (vLLM's recompute preemption), with the same tokens as if it had never stopped. Requests may name different LoRA adapters (`registerAdapter`): the engine steps the
 /// requests of one adapter together and alternates between adapter groups, swapping the unmerged adapters on
 /// the shared base model.
 ///
@@ -37,8 +39,11 @@ public final class GenerationEngine: @unchecked Sendable {
 
     /// The KV cache's block pool. Everything below is touched with `lock` held only.
     let cache: KVCache
-    /// Sequences holding cache blocks now.
+    /// Sequences holding cache blocks now; admissions since the start (each sequence's stamp).
     var admittedCount = 0
+    var admissions = 0
+    /// Sequences preempted since the start.
+    var preemptionCount = 0
     /// Registered adapters by name, while not attached.
     var adapters: [String: LoRASet] = [:]
     /// The registered adapter attached now; nil: the model's own (its adapter, if any, attached).
@@ -91,6 +96,11 @@ public final class GenerationEngine: @unchecked Sendable {
         lock.withLock { adapters.keys.sorted() }
     }
 
+    /// Times a full cache preempted a sequence since the engine started (each is recomputed, not lost).
+    public var preemptions: Int {
+        lock.withLock { preemptionCount }
+    }
+
     /// Blocks in the KV cache, and how many no sequence holds now.
     public var cacheBlocks: (total: Int, free: Int) {
         lock.withLock { (cache.blockCount, cache.freeBlockCount) }
@@ -127,20 +137,19 @@ public final class GenerationEngine: @unchecked Sendable {
         try lock.withLock {
             let prepared = try requests.enumerated().map { try makeSequence($0.element, id: $0.offset) }
             var results = [GenerationResult?](repeating: nil, count: requests.count)
-            var active: [GenerationSequence] = []
-            var next = 0, turns = AdapterTurns()
+            var active: [GenerationSequence] = [], waiting = prepared[...], turns = AdapterTurns()
             defer {
                 for sequence in active { returnBlocks(sequence) }
                 try? activate(nil)
             }
-            while next < prepared.count || !active.isEmpty {
-                // Admit waiting requests while there is room in the batch and in the cache.
-                while next < prepared.count, reserveBlocks(prepared[next]) {
-                    active.append(prepared[next])
-                    next += 1
+            while !waiting.isEmpty || !active.isEmpty {
+                // Admit waiting requests (preempted ones first) while there is room in the batch and in the cache.
+                while let sequence = waiting.first, reserveBlocks(sequence) {
+                    active.append(sequence)
+                    waiting.removeFirst()
                 }
                 guard !active.isEmpty else {  // cannot happen: makeSequence checked that each fits the empty cache
-                    throw GenerationError.cacheTooSmall(request: next, tokens: prepared[next].budget,
+                    throw GenerationError.cacheTooSmall(request: waiting.first?.id ?? 0, tokens: waiting.first?.budget ?? 0,
                                                         capacity: cache.tokenCapacity)
                 }
                 let adapter = turns.next(active)
@@ -152,7 +161,9 @@ public final class GenerationEngine: @unchecked Sendable {
                     results[sequence.id] = result
                     try onEvent(.finished(request: sequence.id, result: result))
                 }
-                active.removeAll { $0.result != nil }
+                let preempted = active.filter(\.isPreempted)
+                waiting.insert(contentsOf: preempted.sorted { $0.admittedAt < $1.admittedAt }, at: waiting.startIndex)
+                active.removeAll { $0.result != nil || $0.isPreempted }
             }
             return results.compactMap { $0 }
         }
@@ -187,9 +198,9 @@ public final class GenerationEngine: @unchecked Sendable {
         try lock.withLock { try makeSequence(request, id: id) }
     }
 
-    /// Gives `sequence` the cache blocks of its whole budget when fewer than `maxBatchSize` sequences hold blocks
+    /// Gives `sequence` the cache blocks of its tokens so far when fewer than `maxBatchSize` sequences hold blocks
     /// and enough are free; false (nothing taken) otherwise: admit it after others are released. True at once for a
-    /// sequence already admitted.
+    /// sequence already admitted. A preempted sequence is admitted the same way.
     public func admit(_ sequence: GenerationSequence) -> Bool {
         lock.withLock { reserveBlocks(sequence) }
     }
@@ -198,7 +209,9 @@ public final class GenerationEngine: @unchecked Sendable {
     /// attaches): each feeds its next prompt chunk (at most `prefillChunk` tokens) or its last token, and every
     /// sequence whose prompt is all in the cache gets its next token (`tokens`, `logprobs`, and `result` when its
     /// answer ends). `onDelta` receives `(id, text)` for the new text of each sequence that has some. Returns the
-    /// prompt tokens this step put into the cache. A sequence that ends keeps its blocks until `release`.
+    /// prompt tokens this step put into the cache. A sequence that ends keeps its blocks until `release`. Each
+    /// sequence first takes the blocks its chunk needs; when the cache has too few, the newest are preempted
+    /// (`isPreempted`: they hold no blocks and did not step; queue them to `admit` again).
     @discardableResult
     public func step(_ sequences: [GenerationSequence],
                      onDelta: (_ id: Int, _ text: String) throws -> Void = { _, _ in }) throws -> Int {

@@ -41,7 +41,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
             "\(path): \(reason) (hint: \(hint))"
         case let .cacheTooSmall(request, tokens, capacity):
             "request \(request) needs \(tokens) cache slots, but the KV cache holds \(capacity) "
-                + "(hint: a larger --max_model_len or cache)"
+                + "(hint: ask for fewer new tokens (max_tokens), or a larger --kv_cache_tokens)"
         case let .queueFull(limit):
             "the request queue is full (\(limit) waiting) (hint: retry later, or raise the queue limit)"
         case let .shuttingDown(reason):

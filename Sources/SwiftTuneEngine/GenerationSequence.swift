@@ -3,8 +3,9 @@ import SwiftTuneTokenizers
 
 /// One request inside a `GenerationEngine`: its tokens, cache blocks, sampler and answer so far.
 ///
-/// Made by `GenerationEngine.prepare`, given cache blocks by `admit`, advanced by `step` and ended by `release`;
-/// the engine alone changes it. Read it between steps (`tokens`, `logprobs`, `result`) from the thread that steps.
+/// Made by `GenerationEngine.prepare`, given cache blocks by `admit` (and more by each `step` as it grows), advanced
+/// by `step` and ended by `release`; the engine alone changes it. A `step` that finds the cache full may preempt it:
+/// it then holds no blocks (`isPreempted`) and is admitted again later, recomputing its tokens' keys and values. Read it between steps (`tokens`, `logprobs`, `result`) from the thread that steps.
 public final class GenerationSequence: @unchecked Sendable {
     /// The caller's id of the request (its index in `generate`, the scheduler's request id).
     public let id: Int
@@ -28,6 +29,10 @@ public final class GenerationSequence: @unchecked Sendable {
     var registeredBlocks = 0
     var prefixBlock: Int32?
     var canRegister = true
+    /// When it was last admitted (the engine's admission count): the newest is preempted first.
+    var admittedAt = 0
+    /// Times a full cache took its blocks away.
+    public private(set) var preemptions = 0
     var generator: SeededGenerator
     var response: ResponseText
 
@@ -39,6 +44,20 @@ public final class GenerationSequence: @unchecked Sendable {
         tokens = prompt
         generator = SeededGenerator(seed: request.config.seed)
         response = ResponseText(tokenizer: tokenizer, stopStrings: request.config.stopStrings)
+    }
+
+    /// Whether a step took its blocks away before it ended: admit it again to go on.
+    public var isPreempted: Bool { blocks.isEmpty && result == nil && preemptions > 0 }
+
+    /// Forgets what the cache held for it (its blocks were given back): everything is recomputed when it is admitted
+    /// again. Its tokens, answer so far and sampler stay.
+    func preempted() {
+        blocks = []
+        cachedLength = 0
+        registeredBlocks = 0
+        prefixBlock = nil
+        canRegister = true
+        preemptions += 1
     }
 
     /// Whether the whole prompt is in the cache, so this step's logits pick a token.

@@ -13,6 +13,8 @@ public struct SchedulerStatistics: Sendable, Equatable {
     public var finished = 0
     public var cancelled = 0
     public var failed = 0
+    /// Times a full KV cache sent a running request back to the queue (to be recomputed, not lost).
+    public var preempted = 0
     /// Submissions refused (queue full or shutting down).
     public var rejected = 0
 
@@ -25,10 +27,11 @@ public struct SchedulerStatistics: Sendable, Equatable {
         finished += counts.finished
         cancelled += counts.cancelled
         failed += counts.failed
+        preempted += counts.preempted
     }
 }
 
 /// What one pass of the scheduler loop did.
 struct StepCounts {
-    var steps = 0, promptTokens = 0, generatedTokens = 0, finished = 0, cancelled = 0, failed = 0
+    var steps = 0, promptTokens = 0, generatedTokens = 0, finished = 0, cancelled = 0, failed = 0, preempted = 0
 }

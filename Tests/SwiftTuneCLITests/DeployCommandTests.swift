@@ -141,6 +141,7 @@ struct DeployCommandTests {
             (["--adapters", "a", "b"], "one adapter without a name"),
             (["--adapters", "=x"], "NAME=PATH"),
             (["--api_key", ""], "--api_key"),
+            (["--kv_cache_tokens", "1"], "--kv_cache_tokens"),
         ]
         for (flags, needle) in cases {
             let result = try CLI.run(["deploy", "--model", CLI.tinyModel] + flags)

@@ -19,8 +19,8 @@ struct ThroughputLog {
         last = statistics
         lastTime = now
         return String(format: "prompt %.1f tokens/s, generation %.1f tokens/s; running %d, waiting %d; "
-                          + "requests finished %d, cancelled %d, failed %d, refused %d",
+                          + "requests finished %d, cancelled %d, failed %d, refused %d, preempted %d",
                       prompt, generated, statistics.running, statistics.waiting, statistics.finished,
-                      statistics.cancelled, statistics.failed, statistics.rejected)
+                      statistics.cancelled, statistics.failed, statistics.rejected, statistics.preempted)
     }
 }
