@@ -11,9 +11,9 @@ import SwiftTuneTokenizers
 /// Requests join as others finish (up to `maxBatchSize` at once) and when the cache has the blocks for their prompt;
 /// each takes more blocks as its answer grows. When the cache runs out mid-answer the newest request of the step is
 /// preempted: its blocks go back, it waits at the head of the queue and, admitted again, recomputes its keys and
-/// values (vLLM's recompute preemption), with the same tokens as if it had never stopped. Requests may name different LoRA adapters (`registerAdapter`): the engine steps the
-/// requests of one adapter together and alternates between adapter groups, swapping the unmerged adapters on
-/// the shared base model.
+/// values (vLLM's recompute preemption), with the same tokens as if it had never stopped. Requests may name
+/// different LoRA adapters (`registerAdapter`): the engine steps the requests of one adapter together and
+/// alternates between adapter groups, swapping the unmerged adapters on the shared base model.
 ///
 /// Two ways in, both thread-safe (the engine holds its own lock): `generate` runs a list of requests to their end
 /// (one `generate` at a time), and the step-wise surface a scheduler drives: `prepare` a request, `admit` it

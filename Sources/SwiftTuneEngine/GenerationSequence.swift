@@ -5,7 +5,8 @@ import SwiftTuneTokenizers
 ///
 /// Made by `GenerationEngine.prepare`, given cache blocks by `admit` (and more by each `step` as it grows), advanced
 /// by `step` and ended by `release`; the engine alone changes it. A `step` that finds the cache full may preempt it:
-/// it then holds no blocks (`isPreempted`) and is admitted again later, recomputing its tokens' keys and values. Read it between steps (`tokens`, `logprobs`, `result`) from the thread that steps.
+/// it then holds no blocks (`isPreempted`) and is admitted again later, recomputing its tokens' keys and values.
+/// Read it between steps (`tokens`, `logprobs`, `result`) from the thread that steps.
 public final class GenerationSequence: @unchecked Sendable {
     /// The caller's id of the request (its index in `generate`, the scheduler's request id).
     public let id: Int
