@@ -37,10 +37,10 @@ public struct DecoderForwardPass: Sendable {
     let lastLayerOutput: Tensor
     /// f32 `[N]`: the final norm's 1 / rms per row.
     let finalInverseRMS: Tensor
-    /// Each layer's input, with gradient checkpointing (the layer is recomputed in the backward pass).
-    let layerInputs: [Tensor]
-    /// Each layer's activations, without gradient checkpointing.
-    let activations: [LayerActivations]
+    /// Per layer: its input where it is recomputed in the backward pass (gradient checkpointing), else nil.
+    let layerInputs: [Tensor?]
+    /// Per layer: its activations where it is not recomputed, else nil.
+    let activations: [LayerActivations?]
 }
 
 /// The gradient a training objective hands back to the lm_head: `gradientScale · Σ_t w_t · d(−log p_t)`, with
@@ -139,24 +139,21 @@ extension DecoderModel {
         return out
     }
 
-    /// The forward pass of training: every layer, then the final norm, keeping what `backward` needs (each layer's
-    /// input with gradient checkpointing, else its activations).
+    /// The forward pass of training: every layer, then the final norm, keeping what `backward` needs (the input of
+    /// each recomputed layer under gradient checkpointing, the activations of every other layer).
     ///
     /// - Parameter dropoutSeed: the micro-batch's seed for LoRA dropout (`DropoutMask.stepSeed`); each adapter
     ///   derives its own mask from it and its module name, so recomputed layers draw the same masks. nil draws none.
     public func forward(_ batch: DeviceBatch, dropoutSeed: UInt64? = nil) throws -> DecoderForwardPass {
         let ctx = context(batch, dropoutSeed: dropoutSeed)
         var h = try embed(batch)
-        var kept: [LayerActivations] = [], inputs: [Tensor] = []
-        for layer in layers {
-            if gradientCheckpointing {
-                inputs.append(h)
-                h = try layer.forward(h, context: ctx, keep: false).0
-            } else {
-                let (output, activations) = try layer.forward(h, context: ctx, keep: true)
-                if let activations { kept.append(activations) }
-                h = output
-            }
+        var kept: [LayerActivations?] = [], inputs: [Tensor?] = []
+        for (i, layer) in layers.enumerated() {
+            let recomputed = recomputes(layer: i)
+            inputs.append(recomputed ? h : nil)
+            let (output, activations) = try layer.forward(h, context: ctx, keep: !recomputed)
+            kept.append(activations)
+            h = output
         }
         let finalInverseRMS = try backend.empty([batch.count], dtype: .f32)
         let normed = try finalNorm(h, inverseRMS: finalInverseRMS)
@@ -222,8 +219,8 @@ extension DecoderModel {
         try backend.rmsNormBackward(h, weight: norm.compute, inverseRMS: pass.finalInverseRMS, gradOutput: hiddenGradient,
                                     into: dh, gradWeight: norm.gradient)
         for (i, layer) in layers.enumerated().reversed() {
-            let activations = gradientCheckpointing
-                ? try layer.forward(pass.layerInputs[i], context: pass.context, keep: true).1 : pass.activations[i]
+            let activations = try pass.layerInputs[i].map { try layer.forward($0, context: pass.context, keep: true).1 }
+                ?? pass.activations[i]
             guard let activations else { continue }
             dh = try layer.backward(activations, gradOutput: dh, context: pass.context)
         }

@@ -44,6 +44,15 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// Recompute each layer in the backward pass instead of keeping its activations (same results, less memory).
     public var gradientCheckpointing = false
+    /// With gradient checkpointing, how many layers (the first ones) are recomputed; the layers above keep their
+    /// activations, trading their memory for a faster backward (Megatron's block recompute, `--recompute_num_layers`).
+    /// nil: every layer is recomputed.
+    public var recomputeNumLayers: Int?
+
+    /// Whether layer `index` is recomputed in the backward pass (else its forward keeps its activations).
+    func recomputes(layer index: Int) -> Bool {
+        gradientCheckpointing && index < (recomputeNumLayers ?? layers.count)
+    }
     /// Tokens per chunk of the fused lm_head + cross-entropy (`defaultLossChunkSize`: 256 for a 152k vocabulary).
     public lazy var lossChunkSize = Self.defaultLossChunkSize(vocabulary: config.vocabSize)
 

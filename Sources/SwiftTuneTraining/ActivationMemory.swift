@@ -9,8 +9,8 @@ import SwiftTuneTensor
 /// the layer input, both norms' outputs and the residual (4·D), queries and attention output (2·Hq·hd), keys and
 /// values (2·Hkv·hd), gate, up and their product (3·F), the attention log-sum-exp (Hq) and two inverse RMS values
 /// (plus Hq·hd + Hkv·hd + Hq + Hkv with q/k norms). That is `keptPerLayer` values, `factor` times the hidden size.
-/// Without gradient checkpointing every layer keeps them; with it, each layer keeps only its input (D) and one
-/// layer's set is recomputed in the backward. Either way the backward of one layer needs about one more such set of
+/// Without gradient checkpointing every layer keeps them; with it, each recomputed layer keeps only its input (D) and
+/// one layer's set is recomputed in the backward (`--recompute_num_layers` N: the layers above the first N keep theirs). Either way the backward of one layer needs about one more such set of
 /// gradients, the model keeps about 5·D per token outside the layers (embeddings, final norm, their gradients), and
 /// the fused lm_head + cross-entropy holds one chunk of logits (`chunk × V`). LoRA's rank-sized intermediates are
 /// left out (a few percent at the usual ranks).
@@ -22,11 +22,15 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
     /// Values one layer keeps per token for the backward pass.
     public let keptPerLayer: Int
     public let gradientCheckpointing: Bool
+    /// Layers recomputed in the backward pass: every layer with gradient checkpointing (or the first
+    /// `recompute_num_layers`), none without.
+    public let recomputedLayers: Int
     /// Tokens × vocabulary of one lm_head chunk.
     public let lossChunkValues: Int
     public let bytesPerValue: Int
 
-    public init(config: DecoderConfig, tokens: Int, gradientCheckpointing: Bool, lossChunkSize: Int, bytesPerValue: Int = 4) {
+    public init(config: DecoderConfig, tokens: Int, gradientCheckpointing: Bool, recomputeNumLayers: Int? = nil,
+                lossChunkSize: Int, bytesPerValue: Int = 4) {
         let d = config.hiddenSize, q = config.numAttentionHeads * config.headDim
         let kv = config.numKeyValueHeads * config.headDim, f = config.intermediateSize
         var kept = 4 * d + 2 * q + 2 * kv + 3 * f + config.numAttentionHeads + 2
@@ -36,6 +40,7 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
         hiddenSize = d
         keptPerLayer = kept
         self.gradientCheckpointing = gradientCheckpointing
+        recomputedLayers = gradientCheckpointing ? min(layers, recomputeNumLayers ?? layers) : 0
         lossChunkValues = min(tokens, lossChunkSize) * config.vocabSize
         self.bytesPerValue = bytesPerValue
     }
@@ -45,7 +50,8 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
 
     /// Values per token: what the layers keep, one layer's backward working set, and the model's own 5·D.
     public var valuesPerToken: Int {
-        let layersKept = gradientCheckpointing ? layers * hiddenSize + keptPerLayer : layers * keptPerLayer
+        let whole = layers - recomputedLayers
+        let layersKept = recomputedLayers * hiddenSize + (recomputedLayers > 0 ? keptPerLayer : 0) + whole * keptPerLayer
         return layersKept + keptPerLayer + 5 * hiddenSize
     }
 
@@ -58,9 +64,11 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let kept = gradientCheckpointing
-            ? "\(layers) layer inputs of \(hiddenSize) + one recomputed layer of \(keptPerLayer)"
-            : "\(layers) layers × \(keptPerLayer) (" + String(format: "%.1f", factor) + " × hidden \(hiddenSize))"
+        let whole = layers - recomputedLayers
+        let wholeText = "\(whole) layers × \(keptPerLayer) (" + String(format: "%.1f", factor) + " × hidden \(hiddenSize))"
+        let kept = recomputedLayers == 0 ? wholeText
+            : "\(recomputedLayers) layer inputs of \(hiddenSize) + one recomputed layer of \(keptPerLayer)"
+                + (whole > 0 ? " + " + wholeText : "")
         return "\(Self.format(bytes)) for \(tokens) tokens = \(tokens) × (\(kept) + \(keptPerLayer) backward working set "
             + "+ 5 × \(hiddenSize)) values × \(bytesPerValue) bytes + an lm_head chunk of \(lossChunkValues) values"
     }
@@ -70,6 +78,7 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
         guard let available, bytes > available else { return }
         var hints = ["a smaller --max_length"]
         if !gradientCheckpointing { hints.append("--gradient_checkpointing true") }
+        if gradientCheckpointing && recomputedLayers < layers { hints.append("a larger --recompute_num_layers") }
         hints.append("a smaller --per_device_train_batch_size")
         throw TrainingError.activationsDoNotFit(estimate: description, neededBytes: bytes, availableBytes: available,
                                                 device: device, hint: hints.joined(separator: ", or "))

@@ -80,6 +80,7 @@ public final class Trainer {
             / arguments.resolvedGradientAccumulationSteps)
         totalSteps = arguments.totalSteps(examples: objective.trainCount)
         model.gradientCheckpointing = arguments.gradientCheckpointing
+        model.recomputeNumLayers = arguments.recomputeNumLayers
         optimizer = try AdamW(parameters: model.trainableParameters, hyperparameters: AdamW.Hyperparameters(
             beta1: arguments.adamBeta1, beta2: arguments.adamBeta2, epsilon: arguments.adamEpsilon,
             weightDecay: arguments.weightDecay))

@@ -23,6 +23,9 @@ public struct TrainingArguments: Sendable, Codable, Equatable {
     public var warmupRatio: Double = 0
     public var warmupSteps: Int = 0
     public var gradientCheckpointing: Bool = true
+    /// `--recompute_num_layers`: with gradient checkpointing, only the first N layers are recomputed and the rest keep
+    /// their activations (faster, more memory); nil → every layer.
+    public var recomputeNumLayers: Int?
     /// `--eval_steps`; nil → `save_steps` (ms-swift).
     public var evalSteps: Int?
     public var saveSteps: Int = 500

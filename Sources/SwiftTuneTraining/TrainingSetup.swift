@@ -174,6 +174,7 @@ public final class TrainingSetup {
         let tokens = counts.prefix(options.training.perDeviceTrainBatchSize).reduce(0, +)
         let estimate = ActivationMemory(config: model.config, tokens: tokens,
                                         gradientCheckpointing: options.training.gradientCheckpointing,
+                                        recomputeNumLayers: options.training.recomputeNumLayers,
                                         lossChunkSize: model.lossChunkSize)
         let available = ActivationMemory.availableBytes(for: model.backend)
         message("activation memory of the largest batch: \(estimate)"

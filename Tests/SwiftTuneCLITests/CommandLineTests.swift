@@ -74,6 +74,7 @@ func temporaryFolder() throws -> URL {
         let cases: [([String], String)] = [
             (["--lora_rank", "0"], "lora_rank"),
             (["--warmup_ratio", "0.1", "--warmup_steps", "3"], "warmup_ratio"),
+            (["--recompute_num_layers=-1"], "--recompute_num_layers -1: expected 0 or more"),
             (["--train_type", "dora"], "train_type"),
             (["--truncation_strategy", "middle"], "truncation_strategy"),
             (["--quant_bits", "3"], "--quant_bits 3: expected 4"),

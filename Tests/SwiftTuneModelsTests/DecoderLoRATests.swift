@@ -103,8 +103,9 @@ struct DecoderLoRATests {
     }
 
     @Test func dropoutMasksAreRedrawnIdenticallyUnderGradientCheckpointing() throws {
-        func gradients(checkpointing: Bool, seed: UInt64) throws -> [[Float]] {
+        func gradients(checkpointing: Bool, seed: UInt64, recomputeNumLayers: Int? = nil) throws -> [[Float]] {
             let golden = try Golden("qwen3")
+            golden.model.recomputeNumLayers = recomputeNumLayers
             var configuration = Self.configuration
             configuration.dropout = 0.3
             try golden.model.attachLoRA(configuration, seed: 6)
@@ -116,6 +117,7 @@ struct DecoderLoRATests {
         }
         let plain = try gradients(checkpointing: false, seed: 11)
         #expect(try gradients(checkpointing: true, seed: 11) == plain)
+        #expect(try gradients(checkpointing: true, seed: 11, recomputeNumLayers: 1) == plain)
         #expect(try gradients(checkpointing: false, seed: 12) != plain, "another step seed draws other masks")
     }
 

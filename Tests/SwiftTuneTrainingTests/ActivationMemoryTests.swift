@@ -29,6 +29,18 @@ import Testing
         let checkpointed = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: true, lossChunkSize: 1024)
         #expect(checkpointed.valuesPerToken == 2 * 64 + 2 * 838 + 5 * 64)
         #expect(checkpointed.bytes < plain.bytes)
+        // --recompute_num_layers 1: layer 0 keeps its input and is recomputed, layer 1 keeps its activations.
+        let partial = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: true,
+                                       recomputeNumLayers: 1, lossChunkSize: 1024)
+        #expect(partial.recomputedLayers == 1)
+        #expect(partial.valuesPerToken == 64 + 838 + 838 + 838 + 5 * 64)
+        #expect(partial.description.contains("1 layer inputs of 64 + one recomputed layer of 838 + 1 layers × 838"))
+        let none = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: true,
+                                    recomputeNumLayers: 0, lossChunkSize: 1024)
+        #expect(none.valuesPerToken == plain.valuesPerToken, "recomputing no layer keeps what no checkpointing keeps")
+        let beyond = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: true,
+                                      recomputeNumLayers: 9, lossChunkSize: 1024)
+        #expect(beyond.valuesPerToken == checkpointed.valuesPerToken, "more than the model's layers means all of them")
         let huge = ActivationMemory(config: Self.config, tokens: Int.max / 2, gradientCheckpointing: false, lossChunkSize: 1024)
         #expect(huge.bytes == Int.max)
     }

@@ -33,6 +33,8 @@ struct TrainingOptions: ParsableArguments {
     var warmupSteps: Int?
     @Option(name: flag("gradient_checkpointing"), help: "Recompute layers in backward to save memory (default true).")
     var gradientCheckpointing: Bool?
+    @Option(name: flag("recompute_num_layers"), help: "With gradient checkpointing, recompute only the first N layers; the rest keep their activations: a faster backward for their memory (default: every layer).")
+    var recomputeNumLayers: Int?
     @Option(name: flag("eval_steps"), help: "Evaluate every N steps (default: save_steps).")
     var evalSteps: Int?
     @Option(name: flag("save_steps"), help: "Save a checkpoint every N steps (default 500); the last step is always saved.")
@@ -75,6 +77,12 @@ struct TrainingOptions: ParsableArguments {
         if let warmupRatio { a.warmupRatio = warmupRatio }
         if let warmupSteps { a.warmupSteps = warmupSteps }
         if let gradientCheckpointing { a.gradientCheckpointing = gradientCheckpointing }
+        if let recomputeNumLayers {
+            guard recomputeNumLayers >= 0 else {
+                throw ValidationError("--recompute_num_layers \(recomputeNumLayers): expected 0 or more layers to recompute")
+            }
+            a.recomputeNumLayers = recomputeNumLayers
+        }
         a.evalSteps = evalSteps
         if let saveSteps { a.saveSteps = saveSteps }
         a.saveTotalLimit = saveTotalLimit

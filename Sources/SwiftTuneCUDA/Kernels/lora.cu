@@ -99,27 +99,40 @@ __device__ void lora_input_gradient(T* dx, const T* du, const T* a, int n, int i
     }
 }
 
+// Rows of du a block of lora_down_gradient stages in shared memory at a time (a multiple of its 8 warps, so each warp
+// still walks its rows start + warp, start + warp + 8, ... in order: the same sums as one pass over the chunk).
+#define LORA_TILE_ROWS 128
+
 // The first half of dA += du^T * dropout(x): block (blockIdx.x, blockIdx.y) sums rows [y * chunk, (y + 1) * chunk)
-// for 64 columns (a warp's 32 column pairs; its 8 warps split the rows) into partial[y, j, column] (f32).
+// for 64 columns (a warp's 32 column pairs; its 8 warps split the rows) into partial[y, j, column] (f32). The rows'
+// du values are read once per block into shared memory (f32), not R loads per row by every lane.
 //   du: (n, R), x: (n, in), partial: (gridDim.y, R, in)
 template <typename T, int R>
 __device__ void lora_down_gradient_partial(float* partial, const T* du, const T* x, int n, int in, int chunk,
                                            unsigned long long seed, int threshold, float scale) {
     __shared__ float sums[R * 64];
+    __shared__ float gradients[LORA_TILE_ROWS * R];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     const int k = blockIdx.x * 64 + 2 * lane;
     const int start = blockIdx.y * chunk, end = min(n, start + chunk);
     float2 acc[R];
 #pragma unroll
     for (int j = 0; j < R; ++j) acc[j] = make_float2(0.0f, 0.0f);
-    if (k < in) {
-        for (int row = start + warp; row < end; row += warps) {
-            const float2 d = dropped_pair(x, row, in, k, seed, (unsigned int)threshold, scale);
+    for (int tile = start; tile < end; tile += LORA_TILE_ROWS) {
+        const int rows = min(LORA_TILE_ROWS, end - tile);
+        __syncthreads();  // every warp is done with the previous tile
+        for (int v = threadIdx.x; v < rows * R; v += blockDim.x) gradients[v] = to_float(du[(long long)tile * R + v]);
+        __syncthreads();
+        if (k < in) {
+#pragma unroll 4
+            for (int r = warp; r < rows; r += warps) {
+                const float2 d = dropped_pair(x, tile + r, in, k, seed, (unsigned int)threshold, scale);
 #pragma unroll
-            for (int j = 0; j < R; ++j) {
-                const float g = to_float(du[(long long)row * R + j]);
-                acc[j].x = fmaf(g, d.x, acc[j].x);
-                acc[j].y = fmaf(g, d.y, acc[j].y);
+                for (int j = 0; j < R; ++j) {
+                    const float g = gradients[r * R + j];
+                    acc[j].x = fmaf(g, d.x, acc[j].x);
+                    acc[j].y = fmaf(g, d.y, acc[j].y);
+                }
             }
         }
     }
