@@ -4,14 +4,20 @@
 #   tmux              the interactive `infer` test drives a real terminal session          (tests only)
 #   xz-utils          the GPU scripts pack the static binary                               (tests only)
 #   chromium, chromium-driver   the web UI's browser test (scripts/test_web_ui_browser.py) (tests only)
+#   libcurl4-openssl-dev        linking the static release binary (FoundationNetworking's -lcurl) (--static only)
 #
 #   scripts/setup.sh          # everything (the test command)
 #   scripts/setup.sh --demo   # OpenBLAS only (the demo); without root or sudo it goes on with the portable GEMM
+#   scripts/setup.sh --static # what `swift build -c release --static-swift-stdlib` links (scripts/gpu/check.sh build)
 set -euo pipefail
 mode=${1:-all}
 need=()
-ldconfig -p | grep -q 'libopenblas\.so\.0' || need+=(libopenblas0-pthread)
-if [ "$mode" != --demo ]; then
+if [ "$mode" = --static ]; then
+    ldconfig -p | grep -q 'libcurl\.so ' || need+=(libcurl4-openssl-dev)
+else
+    ldconfig -p | grep -q 'libopenblas\.so\.0' || need+=(libopenblas0-pthread)
+fi
+if [ "$mode" = all ]; then
     command -v tmux >/dev/null 2>&1 || need+=(tmux)
     command -v xz >/dev/null 2>&1 || need+=(xz-utils)
     command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 mode=${1:-$(command -v nvidia-smi >/dev/null 2>&1 && echo run || echo build)}
 case "$mode" in
 build)
+    scripts/setup.sh --static
     swift build -c release --static-swift-stdlib --product swift-tune
     mkdir -p .device
     strip -o .device/swift-tune .build/release/swift-tune
