@@ -1,3 +1,4 @@
+import Synchronization
 import SwiftTuneTensor
 
 /// A low-rank adapter on one `Linear` layer (Hu et al. 2021, https://arxiv.org/abs/2106.09685), as PEFT's
@@ -8,8 +9,10 @@ import SwiftTuneTensor
 /// it starts as the identity on the base layer. Parameter names are the module's checkpoint prefix plus
 /// `.lora_A.weight` / `.lora_B.weight` (PEFT writes them under `base_model.model.`).
 ///
-/// The side path keeps nothing between forward and backward: the backward pass recomputes the small
-/// `dropout(x)·Aᵀ` (`[N, r]`) from the layer input and the same dropout seed.
+/// Between forward and backward the side path keeps only the small `u = dropout(x)·Aᵀ` (`[N, r]`) of its last forward,
+/// tied to that input (held weakly) and dropout seed: the backward of the same input reuses it, any other input
+/// recomputes it. A backward pass follows the forward (or the checkpointed recompute) of its own input, with no
+/// optimizer step in between, so the reused `u` is the one a recomputation would give.
 public final class LoRA: @unchecked Sendable {
     /// The adapted module, e.g. `model.layers.0.self_attn.q_proj`.
     public let moduleName: String
@@ -23,6 +26,21 @@ public final class LoRA: @unchecked Sendable {
     public let dropout: Float
     /// Whether `scale·B·A` has been added into the base weight (the side path is then skipped).
     public internal(set) var isMerged = false
+    /// The last forward's `u` and what it was computed from.
+    private let lastProjection = Mutex<Projection?>(nil)
+
+    /// `u` of one input: its storage (weakly: a freed input can never match), view and dropout seed.
+    private struct Projection: @unchecked Sendable {
+        weak var storage: (any DeviceStorage)?
+        let byteOffset: Int
+        let shape: [Int]
+        let maskSeed: UInt64?
+        let u: Tensor
+
+        func matches(_ x: Tensor, _ seed: UInt64?) -> Bool {
+            storage === x.storage && byteOffset == x.byteOffset && shape == x.shape && maskSeed == seed
+        }
+    }
 
     /// Wraps existing factors; A `[r, in]` and B `[out, r]` must agree on `r`.
     public init(moduleName: String, loraA: Parameter, loraB: Parameter, alpha: Double, dropout: Float,
@@ -89,9 +107,19 @@ public final class LoRA: @unchecked Sendable {
         return u
     }
 
+    /// `u` of the last forward when it was computed from `x` under `seed`, else a new one.
+    private func projection(_ x: Tensor, maskSeed seed: UInt64?) throws -> Tensor {
+        if let kept = lastProjection.withLock({ $0 }), kept.matches(x, seed) { return kept.u }
+        return try projected(x, maskSeed: seed)
+    }
+
     /// `y += scale · (dropout(x)·Aᵀ)·Bᵀ`; x `[N, in]`, y `[N, out]`.
     func addForward(input x: Tensor, into y: Tensor, stepSeed: UInt64?) throws {
-        let projected = try projected(x, maskSeed: maskSeed(stepSeed))
+        let seed = maskSeed(stepSeed)
+        let projected = try projected(x, maskSeed: seed)
+        lastProjection.withLock {
+            $0 = Projection(storage: x.storage, byteOffset: x.byteOffset, shape: x.shape, maskSeed: seed, u: projected)
+        }
         // y (N, out) += scale · projected (N, r) · Bᵀ (r, out)
         try x.backend.matmul(projected, loraB.compute, into: y, transposeA: false, transposeB: true,
                              alpha: Float(scale), beta: 1)
@@ -106,7 +134,7 @@ public final class LoRA: @unchecked Sendable {
         let seed = maskSeed(stepSeed)
         let n = x.size(0)
         if let dB = loraB.gradient {
-            let projected = try projected(x, maskSeed: seed)  // (N, r) recomputed
+            let projected = try projection(x, maskSeed: seed)  // (N, r): the forward's, or recomputed
             // dB (out, r) += scale · dyᵀ (out, N) · projected (N, r)
             try backend.matmul(dy, projected, into: dB, transposeA: true, transposeB: false, alpha: Float(scale), beta: 1)
         }

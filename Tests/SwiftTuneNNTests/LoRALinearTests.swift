@@ -119,6 +119,32 @@ struct LoRALinearTests {
                               numericalGradient(at: problem.b, step: 1e-4) { problem.loss(b: $0) }, tolerance: 1e-4, "dB \(label)")
     }
 
+    /// The backward of the forward's own input reuses that forward's `u = dropout(x)·Aᵀ`; another input (or another
+    /// dropout seed) gets a fresh one. Observed through dB = scale·dyᵀ·u after A changes between the two passes.
+    @Test func backwardReusesTheForwardsProjectionOfTheSameInputOnly() throws {
+        let problem = Problem(dropout: 0.3, useRSLoRA: false)
+        let backend = problem.backend
+        let x = try backend.tensor(problem.x, [Self.tokens, Self.inFeatures])
+        let dy = try backend.tensor(problem.w, [Self.tokens, Self.outFeatures])
+        func dB(forwardSeed: UInt64?, sameInput: Bool, seed: UInt64) throws -> [Double] {
+            let layer = try problem.layer()
+            let lora = try #require(layer.lora)
+            if let forwardSeed { _ = try layer.forward(x, dropoutSeed: forwardSeed) }
+            try backend.scale(lora.loraA.value, by: 2, into: lora.loraA.value)  // A changes after the forward
+            let input = sameInput ? x : try backend.tensor(problem.x, [Self.tokens, Self.inFeatures])
+            _ = try layer.backward(input: input, gradOutput: dy, dropoutSeed: seed)
+            return try backend.doubles(#require(lora.loraB.gradient))
+        }
+        let seed = problem.stepSeed
+        let recomputed = try dB(forwardSeed: nil, sameInput: true, seed: seed)  // u from 2·A
+        let reused = try dB(forwardSeed: seed, sameInput: true, seed: seed)  // u from A
+        expectRelativelyClose(reused.map { 2 * $0 }, recomputed, tolerance: 1e-6, "dB from the forward's u (A, not 2·A)")
+        #expect(try dB(forwardSeed: seed, sameInput: false, seed: seed) == recomputed,
+                "another input tensor with the same values recomputes u")
+        #expect(try dB(forwardSeed: seed + 1, sameInput: true, seed: seed) == recomputed,
+                "the same input under another dropout seed recomputes u")
+    }
+
     @Test func backwardWithAccumulateIntoAddsTheSidePath() throws {
         let problem = Problem(dropout: 0.3, useRSLoRA: false)
         let backend = problem.backend
