@@ -59,7 +59,7 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
     public var bytes: Int {
         let (perToken, o1) = valuesPerToken.multipliedReportingOverflow(by: bytesPerValue)
         let (body, o2) = perToken.multipliedReportingOverflow(by: tokens)
-        let (total, o3) = body.addingReportingOverflow(lossChunkValues &* bytesPerValue)
+        let (total, o3) = body.addingReportingOverflow(lossChunkValues &* 4)  // the chunk's logits are f32
         return o1 || o2 || o3 ? Int.max : total
     }
 
@@ -70,7 +70,7 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
             : "\(recomputedLayers) layer inputs of \(hiddenSize) + one recomputed layer of \(keptPerLayer)"
                 + (whole > 0 ? " + " + wholeText : "")
         return "\(Self.format(bytes)) for \(tokens) tokens = \(tokens) × (\(kept) + \(keptPerLayer) backward working set "
-            + "+ 5 × \(hiddenSize)) values × \(bytesPerValue) bytes + an lm_head chunk of \(lossChunkValues) values"
+            + "+ 5 × \(hiddenSize)) values × \(bytesPerValue) bytes + an lm_head chunk of \(lossChunkValues) f32 values"
     }
 
     /// Throws `activationsDoNotFit` when the estimate exceeds `available` bytes (nil: unknown, not checked).

@@ -175,7 +175,7 @@ public final class TrainingSetup {
         let estimate = ActivationMemory(config: model.config, tokens: tokens,
                                         gradientCheckpointing: options.training.gradientCheckpointing,
                                         recomputeNumLayers: options.training.recomputeNumLayers,
-                                        lossChunkSize: model.lossChunkSize)
+                                        lossChunkSize: model.lossChunkSize, bytesPerValue: model.precision.compute.byteSize)
         let available = ActivationMemory.availableBytes(for: model.backend)
         message("activation memory of the largest batch: \(estimate)"
             + (available.map { "; free: \(ActivationMemory.format($0))" } ?? "; free memory unknown on \(model.backend.name), not checked"))

@@ -41,6 +41,10 @@ import Testing
         let beyond = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: true,
                                       recomputeNumLayers: 9, lossChunkSize: 1024)
         #expect(beyond.valuesPerToken == checkpointed.valuesPerToken, "more than the model's layers means all of them")
+        // bf16 activations: two bytes a value, the lm_head chunk's logits still f32.
+        let bf16 = ActivationMemory(config: Self.config, tokens: 1000, gradientCheckpointing: false, lossChunkSize: 1024,
+                                    bytesPerValue: 2)
+        #expect(bf16.bytes == 1000 * (2 * 838 + 838 + 320) * 2 + 1000 * 300 * 4)
         let huge = ActivationMemory(config: Self.config, tokens: Int.max / 2, gradientCheckpointing: false, lossChunkSize: 1024)
         #expect(huge.bytes == Int.max)
     }
