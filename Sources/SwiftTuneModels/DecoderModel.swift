@@ -51,8 +51,16 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// Whether layer `index` is recomputed in the backward pass (else its forward keeps its activations).
     func recomputes(layer index: Int) -> Bool {
-        gradientCheckpointing && index < (recomputeNumLayers ?? layers.count)
+        index < Self.recomputedLayers(of: layers.count, gradientCheckpointing: gradientCheckpointing,
+                                      recomputeNumLayers: recomputeNumLayers)
     }
+
+    /// How many of `layers` (the first ones) the backward pass recomputes: all with gradient checkpointing, or the
+    /// first `recomputeNumLayers`; none without.
+    public static func recomputedLayers(of layers: Int, gradientCheckpointing: Bool, recomputeNumLayers: Int?) -> Int {
+        gradientCheckpointing ? min(layers, recomputeNumLayers ?? layers) : 0
+    }
+
     /// Tokens per chunk of the fused lm_head + cross-entropy (`defaultLossChunkSize`: 256 for a 152k vocabulary).
     public lazy var lossChunkSize = Self.defaultLossChunkSize(vocabulary: config.vocabSize)
 

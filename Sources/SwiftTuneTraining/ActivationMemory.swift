@@ -1,5 +1,6 @@
 import Foundation
 import SwiftTuneCheckpoint
+import SwiftTuneModels
 import SwiftTuneTensor
 
 /// The memory a training step's activations need for its largest micro-batch, estimated before the first step so
@@ -10,10 +11,11 @@ import SwiftTuneTensor
 /// values (2·Hkv·hd), gate, up and their product (3·F), the attention log-sum-exp (Hq) and two inverse RMS values
 /// (plus Hq·hd + Hkv·hd + Hq + Hkv with q/k norms). That is `keptPerLayer` values, `factor` times the hidden size.
 /// Without gradient checkpointing every layer keeps them; with it, each recomputed layer keeps only its input (D) and
-/// one layer's set is recomputed in the backward (`--recompute_num_layers` N: the layers above the first N keep theirs). Either way the backward of one layer needs about one more such set of
-/// gradients, the model keeps about 5·D per token outside the layers (embeddings, final norm, their gradients), and
-/// the fused lm_head + cross-entropy holds one chunk of logits (`chunk × V`). LoRA's rank-sized intermediates are
-/// left out (a few percent at the usual ranks).
+/// one layer's set is recomputed in the backward (`--recompute_num_layers` N: the layers above the first N keep
+/// theirs). Either way the backward of one layer needs about one more such set of gradients, the model keeps about
+/// 5·D per token outside the layers (embeddings, final norm, their gradients), and the fused lm_head + cross-entropy
+/// holds one chunk of logits (`chunk × V`). LoRA's rank-sized intermediates are left out (a few percent at the usual
+/// ranks).
 public struct ActivationMemory: Sendable, CustomStringConvertible {
     /// Tokens in the largest micro-batch.
     public let tokens: Int
@@ -40,7 +42,8 @@ public struct ActivationMemory: Sendable, CustomStringConvertible {
         hiddenSize = d
         keptPerLayer = kept
         self.gradientCheckpointing = gradientCheckpointing
-        recomputedLayers = gradientCheckpointing ? min(layers, recomputeNumLayers ?? layers) : 0
+        recomputedLayers = DecoderModel.recomputedLayers(of: layers, gradientCheckpointing: gradientCheckpointing,
+                                                         recomputeNumLayers: recomputeNumLayers)
         lossChunkValues = min(tokens, lossChunkSize) * config.vocabSize
         self.bytesPerValue = bytesPerValue
     }
